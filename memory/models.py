@@ -1,0 +1,152 @@
+"""The Memory record: what one remembered fact, event or procedure looks like.
+
+Types follow the seed: declarative memories (semantic, entity, episodic) say what is
+known; procedural ones (skill, workflow) say how to do something. Every memory carries
+its scope, how it was created, how far to trust it and where it came from, plus the
+A-MEM note fields (keywords, tags, a one-line context, links).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+MemoryType = Literal["semantic", "entity", "episodic", "skill", "workflow"]
+MemoryFamily = Literal["declarative", "procedural"]
+Scope = Literal["private", "shared"]
+Mechanism = Literal["explicit", "implicit", "inferred", "synced"]
+
+MEMORY_TYPES: tuple[MemoryType, ...] = ("semantic", "entity", "episodic", "skill", "workflow")
+DECLARATIVE_TYPES: frozenset[MemoryType] = frozenset({"semantic", "entity", "episodic"})
+PROCEDURAL_TYPES: frozenset[MemoryType] = frozenset({"skill", "workflow"})
+
+EXPLICIT_CONFIDENCE = 0.95
+"""A direct "remember that ..." is the surest source (the seed's figure)."""
+IMPLICIT_CONFIDENCE = 0.70
+"""A stated preference or fact, not asked to be remembered."""
+INFERRED_CONFIDENCE = 0.60
+"""A fact the LLM concluded rather than read."""
+SYNC_DECAY = 0.9
+"""A copy received from another agent is trusted 0.9 times its source, per hop."""
+
+
+def family_of(memory_type: MemoryType) -> MemoryFamily:
+    """Declarative (what is known) or procedural (how to do it)."""
+    return "procedural" if memory_type in PROCEDURAL_TYPES else "declarative"
+
+
+def default_confidence(mechanism: Mechanism) -> float:
+    """The starting confidence for a memory created by `mechanism` (synced: see SYNC_DECAY)."""
+    return {
+        "explicit": EXPLICIT_CONFIDENCE,
+        "implicit": IMPLICIT_CONFIDENCE,
+        "inferred": INFERRED_CONFIDENCE,
+        "synced": IMPLICIT_CONFIDENCE * SYNC_DECAY,
+    }[mechanism]
+
+
+def new_memory_id() -> str:
+    return uuid.uuid4().hex
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Provenance(BaseModel):
+    """Where a memory came from."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source_agent: str
+    """The agent that wrote this copy (for a synced copy: the sender)."""
+    thread_id: str | None = None
+    """The conversation thread it was learned in."""
+    message_id: str | None = None
+    """The message it was extracted from, or the A2A message that delivered it."""
+    origin_memory_id: str | None = None
+    """For a synced copy: the memory it was copied from (the first one in the chain)."""
+    origin_agent: str | None = None
+    """For a synced copy: the agent that first learned it."""
+    hops: int = Field(default=0, ge=0)
+    """How many A2A syncs separate this copy from the original (0 for an original)."""
+
+
+class Memory(BaseModel):
+    """One memory. Invalid records are rejected when built, with a message naming the field."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    memory_id: str = Field(default_factory=new_memory_id)
+    content: str
+    """The memory in one self-contained sentence."""
+    type: MemoryType
+    scope: Scope = "shared"
+    mechanism: Mechanism = "implicit"
+    confidence: float = IMPLICIT_CONFIDENCE
+    """How far to trust it, in [0, 1]."""
+    subject: str | None = None
+    """What it is about, normalised, e.g. "customer:12345"."""
+    attribute: str | None = None
+    """Which slot of the subject it fills, e.g. "contact_preference"."""
+    value: str | None = None
+    """The slot's value, e.g. "email": a new value for the same slot supersedes the old."""
+    provenance: Provenance
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    valid_from: datetime = Field(default_factory=utcnow)
+    invalidated_at: datetime | None = None
+    """Set when superseded or retracted; the memory is kept but hidden by default."""
+    superseded_by: str | None = None
+    mention_count: int = Field(default=1, ge=1)
+    """How often it was stated; restating a fact reinforces it."""
+    keywords: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
+    context: str = ""
+    """A one-line summary of the situation it belongs to (A-MEM)."""
+    links: list[str] = Field(default_factory=list)
+    """memory_ids of related memories (A-MEM)."""
+
+    @field_validator("content")
+    @classmethod
+    def _content_not_empty(cls, content: str) -> str:
+        content = content.strip()
+        if not content:
+            raise ValueError("memory content must not be empty")
+        return content
+
+    @field_validator("confidence")
+    @classmethod
+    def _confidence_in_range(cls, confidence: float) -> float:
+        if not 0.0 <= confidence <= 1.0 or confidence != confidence:
+            raise ValueError(f"confidence must be within [0, 1], got {confidence}")
+        return confidence
+
+    @model_validator(mode="after")
+    def _slot_needs_subject(self) -> Memory:
+        if self.attribute and not self.subject:
+            raise ValueError("a memory with an attribute needs a subject")
+        return self
+
+    @property
+    def family(self) -> MemoryFamily:
+        return family_of(self.type)
+
+    @property
+    def is_valid(self) -> bool:
+        return self.invalidated_at is None
+
+    def to_store_value(self) -> dict[str, Any]:
+        """The JSON document kept in a LangGraph store."""
+        value = self.model_dump(mode="json")
+        value["family"] = self.family
+        value["valid"] = self.is_valid
+        return value
+
+    @classmethod
+    def from_store_value(cls, value: dict[str, Any]) -> Memory:
+        data = {k: v for k, v in value.items() if k not in {"family", "valid"}}
+        return cls.model_validate(data)

@@ -1,0 +1,41 @@
+"""Where memories live in a LangGraph store: the one place namespaces are built.
+
+- ``("team", team, "shared")``: the shared scope, read by every agent of the team;
+- ``("team", team, "agent", agent)``: one agent's private memories and synced copies.
+
+An agent reads the shared namespace and its own, never another agent's.
+"""
+
+from __future__ import annotations
+
+from memory.models import Scope
+
+Namespace = tuple[str, ...]
+
+
+def _check_label(kind: str, label: str) -> str:
+    if not isinstance(label, str) or not label.strip():
+        raise ValueError(f"{kind} name must be a non-empty string, got {label!r}")
+    if "." in label or "\x00" in label:
+        raise ValueError(f"{kind} name {label!r} must not contain '.' or NUL")
+    return label
+
+
+def memory_namespace(team: str, scope: Scope, agent: str | None = None) -> Namespace:
+    """The namespace of `scope` memories: shared for the team, or private to `agent`."""
+    _check_label("team", team)
+    if scope == "shared":
+        return ("team", team, "shared")
+    if agent is None:
+        raise ValueError("a private namespace needs the owning agent's name")
+    return ("team", team, "agent", _check_label("agent", agent))
+
+
+def readable_namespaces(team: str, agent: str) -> tuple[Namespace, Namespace]:
+    """The namespaces `agent` may read: the team's shared one and its own private one."""
+    return memory_namespace(team, "shared"), memory_namespace(team, "private", agent)
+
+
+def team_prefix(team: str) -> Namespace:
+    """The prefix of every namespace of `team` (for listing and consolidation)."""
+    return ("team", _check_label("team", team))

@@ -1,0 +1,925 @@
+"""A durable LangGraph `BaseStore`: items in SQLite (WAL), vector search by FAISS.
+
+Use it wherever LangGraph takes a store: ``graph.compile(store=FaissStore(path, index=...))``
+or ``"store": {"path": "memory/store.py:make_store"}`` in ``langgraph.json``.
+
+What lives where (one directory):
+- ``store.sqlite``: items, their vectors and a full-text (FTS5, BM25) index, written in
+  one transaction per batch with ``synchronous=FULL``: a put that has returned is on disk.
+- ``vectors.faiss``: the FAISS index, a cache of the vectors in SQLite. It is saved
+  atomically on ``close()``/``flush()``; a missing, damaged or stale file is repaired
+  from SQLite on open, losing nothing.
+
+Concurrency: a lock serialises this object's work (LangGraph's parallel branches share
+one store); several processes may open the same directory: SQLite serialises their
+writes, and each process catches up with the others' writes (new vectors and a
+deletion log) before it searches.
+
+Search: ``search(query=...)`` keeps LangGraph's semantics (cosine similarity, max over an
+item's vectors). Namespace and filter restrictions are applied inside the ranking, not
+after a fixed top-k, so a search returns ``limit`` hits whenever that many match.
+``lexical_search`` ranks by BM25 over the same indexed text, for hybrid retrieval.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import hashlib
+import json
+import logging
+import math
+import re
+import sqlite3
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from langgraph.store.base import (
+    BaseStore,
+    GetOp,
+    IndexConfig,
+    InvalidNamespaceError,
+    Item,
+    ListNamespacesOp,
+    Op,
+    PutOp,
+    Result,
+    SearchItem,
+    SearchOp,
+    TTLConfig,
+    ensure_embeddings,
+    get_text_at_path,
+    tokenize_path,
+    validate_op_namespace,
+)
+
+from memory.store_filters import matches_filter, sql_prefilter, validate_filter
+from memory.vector_index import VectorIndex, normalize_rows
+
+logger = logging.getLogger(__name__)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS items (
+    item_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    ns TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    expires_at REAL,
+    ttl_minutes REAL,
+    UNIQUE (ns, key)
+);
+CREATE INDEX IF NOT EXISTS items_expiry ON items (expires_at) WHERE expires_at IS NOT NULL;
+CREATE TABLE IF NOT EXISTS vectors (
+    vec_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    item_id INTEGER NOT NULL,
+    field TEXT NOT NULL,
+    text_hash TEXT NOT NULL,
+    embedding BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS vectors_item ON vectors (item_id);
+CREATE TABLE IF NOT EXISTS vector_deletions (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    vec_id INTEGER NOT NULL
+);
+CREATE VIRTUAL TABLE IF NOT EXISTS items_fts USING fts5 (text, tokenize = 'porter unicode61');
+"""
+
+_WORD = re.compile(r"[^\W_]+")
+INDEX_FILE = "vectors.faiss"
+DB_FILE = "store.sqlite"
+
+
+class StoreConfigError(ValueError):
+    """The store was opened with settings that contradict what it holds."""
+
+
+def encode_namespace(namespace: Sequence[str]) -> str:
+    """("team", "t") -> "team.t." : a prefix of namespaces is a prefix of strings."""
+    return "".join(f"{label}." for label in namespace)
+
+
+def decode_namespace(text: str) -> tuple[str, ...]:
+    return tuple(text.split(".")[:-1])
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _text_hash(text: str) -> str:
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+def _check_value(op: PutOp) -> str | None:
+    if op.value is None:
+        return None
+    if not isinstance(op.value, Mapping):
+        raise ValueError(
+            f"value for {op.namespace}/{op.key} must be a mapping (dict), "
+            f"got {type(op.value).__name__}"
+        )
+    try:
+        return json.dumps(dict(op.value), allow_nan=False, ensure_ascii=False)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"value for {op.namespace}/{op.key} is not JSON-serializable: {exc}"
+        ) from exc
+
+
+def _check_op(op: Op) -> None:
+    validate_op_namespace(op)
+    if isinstance(op, PutOp | GetOp):
+        if not op.namespace:
+            raise InvalidNamespaceError("Namespace cannot be empty.")
+        if not isinstance(op.key, str):
+            raise ValueError(f"key must be a string, got {type(op.key).__name__}")
+    if isinstance(op, SearchOp):
+        validate_filter(op.filter)
+    if isinstance(op, PutOp) and op.namespace[0] == "langgraph":
+        raise InvalidNamespaceError(f'Root label cannot be "langgraph": {op.namespace}')
+
+
+class FaissStore(BaseStore):
+    """LangGraph store with SQLite durability, FAISS vector search and FTS5 BM25 search.
+
+    Args:
+        path: data directory (created if missing).
+        index: LangGraph ``IndexConfig`` (``dims``, ``embed``, optional ``fields``); without
+            it the store keeps and lists items but has no vector search.
+        embedding_model: the embedding model's name, recorded on first use; opening the
+            store later with another model (or dimension) is refused. Defaults to the
+            embedder's ``model_name``/``model`` attribute or class name.
+        ttl: LangGraph ``TTLConfig`` (default_ttl minutes, refresh_on_read, sweep interval).
+        hnsw_threshold: above this many vectors the FAISS index is HNSW (approximate).
+        exact_limit: restricted searches over at most this many vectors are exact.
+    """
+
+    supports_ttl = True
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        index: IndexConfig | None = None,
+        embedding_model: str | None = None,
+        ttl: TTLConfig | None = None,
+        hnsw_threshold: int = 50_000,
+        exact_limit: int = 20_000,
+    ) -> None:
+        self.path = Path(path)
+        self.path.mkdir(parents=True, exist_ok=True)
+        self._hnsw_threshold = hnsw_threshold
+        self._exact_limit = exact_limit
+        self.ttl_config = ttl
+        self._lock = threading.RLock()
+        self._closed = False
+        self._sweeper: threading.Thread | None = None
+        self._sweeper_stop = threading.Event()
+        self.index_config: IndexConfig | None = None
+        self.embeddings = None
+        self._fields: list[tuple[str, Any]] = []
+        self.embedding_model: str | None = None
+        self._conn = sqlite3.connect(
+            self.path / DB_FILE, check_same_thread=False, isolation_level=None, timeout=30.0
+        )
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=FULL")
+        self._conn.execute("PRAGMA busy_timeout=30000")
+        with self._lock:
+            self._conn.executescript(SCHEMA)  # runs in its own transaction
+        if index:
+            self._configure_index(index, embedding_model)
+        self._data_version = self._read_data_version()
+        self._vectors: VectorIndex | None = None
+        if self.index_config:
+            self._vectors = self._open_vector_index()
+        if ttl and ttl.get("sweep_interval_minutes"):
+            self.start_ttl_sweeper()
+
+    # ---- setup -----------------------------------------------------------------------
+    def _configure_index(self, index: IndexConfig, embedding_model: str | None) -> None:
+        dims = index.get("dims")
+        if not isinstance(dims, int) or dims <= 0:
+            raise StoreConfigError(f"index['dims'] must be a positive integer, got {dims!r}")
+        embed = index.get("embed")
+        if embed is None:
+            raise StoreConfigError("index['embed'] is required for vector search")
+        self.index_config = dict(index)  # type: ignore[assignment]
+        self.embeddings = ensure_embeddings(embed)
+        model = embedding_model or _model_name(embed)
+        fields = index.get("fields") or ["$"]
+        self._fields = [(f, f if f == "$" else tokenize_path(f)) for f in fields]
+        with self._write():
+            stored = dict(self._conn.execute("SELECT key, value FROM meta").fetchall())
+            if "embedding_model" in stored:
+                if stored["embedding_model"] != model or int(stored["dims"]) != dims:
+                    raise StoreConfigError(
+                        f"store at {self.path} holds vectors of embedding model "
+                        f"{stored['embedding_model']!r} ({stored['dims']} dims); it cannot be "
+                        f"opened with {model!r} ({dims} dims): vectors of two models "
+                        "must not be mixed. Use another directory or the same model."
+                    )
+            else:
+                self._conn.executemany(
+                    "INSERT INTO meta (key, value) VALUES (?, ?)",
+                    [("embedding_model", model), ("dims", str(dims))],
+                )
+        self.embedding_model = model
+
+    def _open_vector_index(self) -> VectorIndex:
+        assert self.index_config is not None and self.embedding_model
+        dims = int(self.index_config["dims"])
+        loaded = VectorIndex.load(
+            self.path / INDEX_FILE,
+            dims=dims,
+            model=self.embedding_model,
+            hnsw_threshold=self._hnsw_threshold,
+            exact_limit=self._exact_limit,
+        )
+        if loaded is not None and not self._is_consistent(loaded):
+            logger.warning("vector index at %s is ahead of SQLite; rebuilding", self.path)
+            loaded = None
+        index = loaded or self._rebuild_from_sqlite(dims)
+        self._catch_up(index)
+        return index
+
+    def _is_consistent(self, index: VectorIndex) -> bool:
+        max_vec, max_seq = self._conn.execute(
+            "SELECT (SELECT COALESCE(MAX(vec_id), 0) FROM vectors),"
+            " (SELECT COALESCE(MAX(seq), 0) FROM vector_deletions)"
+        ).fetchone()
+        seq_row = self._conn.execute(
+            "SELECT seq FROM sqlite_sequence WHERE name = 'vectors'"
+        ).fetchone()
+        allocated = seq_row[0] if seq_row else 0
+        return index.max_vec_id <= max(max_vec, allocated) and index.max_deletion_seq <= max_seq
+
+    def _rebuild_from_sqlite(self, dims: int) -> VectorIndex:
+        rows = self._conn.execute(
+            "SELECT v.vec_id, v.item_id, i.ns, v.embedding FROM vectors v "
+            "JOIN items i USING (item_id) ORDER BY v.vec_id"
+        ).fetchall()
+        vec_ids = np.array([r[0] for r in rows], dtype=np.int64)
+        item_ids = np.array([r[1] for r in rows], dtype=np.int64)
+        vectors = (
+            np.frombuffer(b"".join(r[3] for r in rows), dtype=np.float32).reshape(-1, dims)
+            if rows
+            else np.zeros((0, dims), dtype=np.float32)
+        )
+        index = VectorIndex.build(
+            dims,
+            vec_ids,
+            item_ids,
+            [r[2] for r in rows],
+            vectors,
+            hnsw_threshold=self._hnsw_threshold,
+            exact_limit=self._exact_limit,
+        )
+        seq = self._conn.execute("SELECT COALESCE(MAX(seq), 0) FROM vector_deletions").fetchone()
+        index.max_deletion_seq = seq[0]
+        alloc = self._conn.execute(
+            "SELECT seq FROM sqlite_sequence WHERE name = 'vectors'"
+        ).fetchone()
+        index.max_vec_id = max(index.max_vec_id, alloc[0] if alloc else 0)
+        return index
+
+    def _catch_up(self, index: VectorIndex) -> None:
+        """Take in what SQLite committed since the index last looked (any process)."""
+        assert self.index_config is not None
+        dims = int(self.index_config["dims"])
+        deleted = self._conn.execute(
+            "SELECT seq, vec_id FROM vector_deletions WHERE seq > ? ORDER BY seq",
+            (index.max_deletion_seq,),
+        ).fetchall()
+        rows = self._conn.execute(
+            "SELECT v.vec_id, v.item_id, i.ns, v.embedding FROM vectors v "
+            "JOIN items i USING (item_id) WHERE v.vec_id > ? ORDER BY v.vec_id",
+            (index.max_vec_id,),
+        ).fetchall()
+        if rows:
+            index.add(
+                np.array([r[0] for r in rows], dtype=np.int64),
+                np.array([r[1] for r in rows], dtype=np.int64),
+                [r[2] for r in rows],
+                np.frombuffer(b"".join(r[3] for r in rows), dtype=np.float32).reshape(-1, dims),
+            )
+        if deleted:
+            index.remove(vec_id for _, vec_id in deleted)
+            index.max_deletion_seq = deleted[-1][0]
+        if index.needs_rebuild():
+            rebuilt = index.rebuilt()
+            index.__dict__.update(rebuilt.__dict__)
+
+    def _read_data_version(self) -> int:
+        return int(self._conn.execute("PRAGMA data_version").fetchone()[0])
+
+    def _refresh_from_other_processes(self) -> None:
+        version = self._read_data_version()
+        if version != self._data_version:
+            self._data_version = version
+            if self._vectors is not None:
+                self._catch_up(self._vectors)
+
+    # ---- transactions ----------------------------------------------------------------
+    class _Tx:
+        def __init__(self, store: FaissStore) -> None:
+            self.store = store
+
+        def __enter__(self) -> sqlite3.Connection:
+            self.store._lock.acquire()
+            try:
+                self.store._conn.execute("BEGIN IMMEDIATE")
+            except BaseException:
+                self.store._lock.release()
+                raise
+            return self.store._conn
+
+        def __exit__(self, exc_type: Any, *_: Any) -> None:
+            try:
+                self.store._conn.execute("ROLLBACK" if exc_type else "COMMIT")
+            finally:
+                self.store._lock.release()
+
+    def _write(self) -> FaissStore._Tx:
+        return FaissStore._Tx(self)
+
+    # ---- batch -----------------------------------------------------------------------
+    def batch(self, ops: Iterable[Op]) -> list[Result]:
+        ops = list(ops)
+        puts, queries = self._plan(ops)
+        query_vectors = self._embed_queries(queries)
+        put_vectors = self._embed_puts(puts)
+        return self._execute(ops, puts, query_vectors, put_vectors)
+
+    async def abatch(self, ops: Iterable[Op]) -> list[Result]:
+        ops = list(ops)
+        puts, queries = self._plan(ops)
+        query_vectors: dict[str, np.ndarray] = {}
+        put_vectors: dict[str, np.ndarray] = {}
+        if self.embeddings is not None:
+            if queries:
+                embedded = await asyncio.gather(
+                    *(self.embeddings.aembed_query(q) for q in queries)
+                )
+                query_vectors = self._as_vectors(dict(zip(queries, embedded, strict=True)))
+            texts = self._texts_needing_vectors(puts)
+            if texts:
+                embedded_docs = await self.embeddings.aembed_documents(texts)
+                put_vectors = self._as_vectors(dict(zip(texts, embedded_docs, strict=True)))
+        return await asyncio.to_thread(self._execute, ops, puts, query_vectors, put_vectors)
+
+    def _plan(self, ops: list[Op]) -> tuple[dict[tuple[tuple[str, ...], str], PutOp], list[str]]:
+        self._ensure_open()
+        puts: dict[tuple[tuple[str, ...], str], PutOp] = {}
+        queries: list[str] = []
+        for op in ops:
+            _check_op(op)
+            if isinstance(op, PutOp):
+                _check_value(op)
+                puts[(op.namespace, op.key)] = op  # the last put to a key wins, as in LangGraph
+            elif isinstance(op, SearchOp) and op.query and self.embeddings is not None:
+                if op.query not in queries:
+                    queries.append(op.query)
+            elif not isinstance(op, GetOp | SearchOp | ListNamespacesOp):
+                raise ValueError(f"Unknown operation type: {type(op).__name__}")
+        return puts, queries
+
+    def _embed_queries(self, queries: list[str]) -> dict[str, np.ndarray]:
+        if not queries or self.embeddings is None:
+            return {}
+        if len(queries) == 1:
+            return self._as_vectors({queries[0]: self.embeddings.embed_query(queries[0])})
+        with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
+            embedded = list(pool.map(self.embeddings.embed_query, queries))
+        return self._as_vectors(dict(zip(queries, embedded, strict=True)))
+
+    def _embed_puts(self, puts: dict[Any, PutOp]) -> dict[str, np.ndarray]:
+        texts = self._texts_needing_vectors(puts)
+        if not texts or self.embeddings is None:
+            return {}
+        return self._as_vectors(
+            dict(zip(texts, self.embeddings.embed_documents(texts), strict=True))
+        )
+
+    def _as_vectors(self, embedded: Mapping[str, Sequence[float]]) -> dict[str, np.ndarray]:
+        assert self.index_config is not None
+        dims = int(self.index_config["dims"])
+        out: dict[str, np.ndarray] = {}
+        for text, vector in embedded.items():
+            array = np.asarray(vector, dtype=np.float32).reshape(-1)
+            if array.shape[0] != dims:
+                raise ValueError(
+                    f"embedding has {array.shape[0]} dimensions, the store expects {dims} "
+                    f"(model {self.embedding_model!r}); text starts {text[:40]!r}"
+                )
+            if not np.all(np.isfinite(array)):
+                raise ValueError(f"embedding contains NaN or infinity; text starts {text[:40]!r}")
+            out[text] = normalize_rows(array.reshape(1, -1))[0]
+        return out
+
+    def _index_texts(self, op: PutOp) -> list[tuple[str, str]]:
+        """(field path, text) pairs to embed for a put, as LangGraph's stores name them."""
+        if op.value is None or op.index is False or not self.index_config:
+            return []
+        fields = (
+            self._fields
+            if op.index is None
+            else [(f, f if f == "$" else tokenize_path(f)) for f in op.index]
+        )
+        pairs: list[tuple[str, str]] = []
+        for path, tokens in fields:
+            texts = get_text_at_path(dict(op.value), tokens)
+            if len(texts) == 1:
+                pairs.append((path, texts[0]))
+            else:
+                pairs.extend((f"{path}.{i}", t) for i, t in enumerate(texts))
+        return pairs
+
+    def _texts_needing_vectors(self, puts: dict[Any, PutOp]) -> list[str]:
+        """Texts of the puts that have no vector yet (unchanged text keeps its vector)."""
+        wanted = {text for op in puts.values() for _, text in self._index_texts(op)}
+        if not wanted:
+            return []
+        hashes = {_text_hash(t): t for t in wanted}
+        known: set[str] = set()
+        with self._lock:
+            for (namespace, key), _op in puts.items():
+                rows = self._conn.execute(
+                    "SELECT v.text_hash FROM vectors v JOIN items i USING (item_id) "
+                    "WHERE i.ns = ? AND i.key = ?",
+                    (encode_namespace(namespace), key),
+                ).fetchall()
+                known.update(r[0] for r in rows)
+        return [text for h, text in hashes.items() if h not in known]
+
+    def _execute(
+        self,
+        ops: list[Op],
+        puts: dict[tuple[tuple[str, ...], str], PutOp],
+        query_vectors: dict[str, np.ndarray],
+        put_vectors: dict[str, np.ndarray],
+    ) -> list[Result]:
+        results: list[Result] = []
+        with self._lock:
+            self._ensure_open()
+            self._refresh_from_other_processes()
+            for op in ops:
+                if isinstance(op, GetOp):
+                    results.append(self._get(op))
+                elif isinstance(op, SearchOp):
+                    results.append(self._search(op, query_vectors.get(op.query or "")))
+                elif isinstance(op, ListNamespacesOp):
+                    results.append(self._list_namespaces(op))
+                else:
+                    results.append(None)
+            if puts:
+                self._apply_puts(puts, put_vectors)
+        return results
+
+    # ---- reads -----------------------------------------------------------------------
+    def _omit_expired(self) -> bool:
+        return bool(self.ttl_config and self.ttl_config.get("omit_expired"))
+
+    def _live_clause(self, alias: str = "") -> tuple[str, tuple[Any, ...]]:
+        if not self._omit_expired():
+            return "", ()
+        col = f"{alias}expires_at"
+        return f" AND ({col} IS NULL OR {col} > ?)", (_now().timestamp(),)
+
+    def _get(self, op: GetOp) -> Item | None:
+        live, args = self._live_clause()
+        row = self._conn.execute(
+            "SELECT item_id, ns, key, value, created_at, updated_at FROM items "
+            f"WHERE ns = ? AND key = ?{live}",
+            (encode_namespace(op.namespace), op.key, *args),
+        ).fetchone()
+        if row is None:
+            return None
+        if op.refresh_ttl:
+            self._refresh_ttl([row[0]])
+        return _item(row)
+
+    def _refresh_ttl(self, item_ids: list[int]) -> None:
+        if not item_ids:
+            return
+        now = _now().timestamp()
+        with self._write() as conn:
+            conn.executemany(
+                "UPDATE items SET expires_at = ? + ttl_minutes * 60 "
+                "WHERE item_id = ? AND ttl_minutes IS NOT NULL",
+                [(now, i) for i in item_ids],
+            )
+
+    def _rows(self, item_ids: list[int]) -> dict[int, tuple[Any, ...]]:
+        if not item_ids:
+            return {}
+        live, args = self._live_clause()
+        marks = ",".join("?" * len(item_ids))
+        rows = self._conn.execute(
+            "SELECT item_id, ns, key, value, created_at, updated_at FROM items "
+            f"WHERE item_id IN ({marks}){live}",
+            (*item_ids, *args),
+        ).fetchall()
+        return {row[0]: row for row in rows}
+
+    def _search(self, op: SearchOp, query_vector: np.ndarray | None) -> list[SearchItem]:
+        if op.limit <= 0 or op.offset < 0:
+            return []
+        if op.query and query_vector is not None and self._vectors is not None:
+            found = self._vector_search(op, query_vector)
+        else:
+            found = [(row, None) for row in self._scan(op, op.offset, op.limit)]
+        if op.refresh_ttl:
+            self._refresh_ttl([row[0] for row, _ in found])
+        return [_search_item(row, score) for row, score in found]
+
+    def _vector_search(
+        self, op: SearchOp, query_vector: np.ndarray
+    ) -> list[tuple[tuple[Any, ...], float | None]]:
+        assert self._vectors is not None
+        need = op.offset + op.limit
+        prefix = encode_namespace(op.namespace_prefix)
+        ranked: list[tuple[tuple[Any, ...], float | None]] = []
+        seen: set[int] = set()
+        for hits in self._vectors.ranked(query_vector, prefix):
+            fresh = []
+            for hit in hits:  # best vector of an item comes first: max pooling
+                if hit.item_id not in seen:
+                    seen.add(hit.item_id)
+                    fresh.append(hit)
+            rows = self._rows([h.item_id for h in fresh])
+            for hit in fresh:
+                row = rows.get(hit.item_id)
+                if row is not None and matches_filter(json.loads(row[3]), op.filter):
+                    ranked.append((row, hit.score))
+            if len(ranked) >= need:
+                break
+        page = ranked[op.offset : need]
+        if len(page) < op.limit:
+            # Items that have no vector (index=False) come last, unscored, as in LangGraph.
+            missing = op.limit - len(page)
+            page.extend((row, None) for row in self._scan(op, 0, missing, vectorless=True))
+        return page
+
+    def _scan(
+        self, op: SearchOp, offset: int, limit: int, *, vectorless: bool = False
+    ) -> list[tuple[Any, ...]]:
+        prefix = encode_namespace(op.namespace_prefix)
+        where = ["ns >= ?", "ns < ?"] if prefix else ["1 = 1"]
+        args: list[Any] = [prefix, prefix[:-1] + "/"] if prefix else []
+        if vectorless:
+            where.append("NOT EXISTS (SELECT 1 FROM vectors v WHERE v.item_id = items.item_id)")
+        pre_sql, pre_args = sql_prefilter(op.filter)
+        where.extend(pre_sql)
+        args.extend(pre_args)
+        live, live_args = self._live_clause()
+        sql = (
+            "SELECT item_id, ns, key, value, created_at, updated_at FROM items WHERE "
+            + " AND ".join(where)
+            + live
+            + " ORDER BY item_id"
+        )
+        out: list[tuple[Any, ...]] = []
+        skipped = 0
+        for row in self._conn.execute(sql, (*args, *live_args)):
+            if not matches_filter(json.loads(row[3]), op.filter):
+                continue
+            if skipped < offset:
+                skipped += 1
+                continue
+            out.append(row)
+            if len(out) >= limit:
+                break
+        return out
+
+    def _list_namespaces(self, op: ListNamespacesOp) -> list[tuple[str, ...]]:
+        live, args = self._live_clause()
+        rows = self._conn.execute(
+            f"SELECT DISTINCT ns FROM items WHERE 1 = 1{live}", args
+        ).fetchall()
+        namespaces = [decode_namespace(r[0]) for r in rows]
+        for condition in op.match_conditions or ():
+            namespaces = [ns for ns in namespaces if _matches(condition, ns)]
+        if op.max_depth is not None:
+            namespaces = sorted({ns[: op.max_depth] for ns in namespaces})
+        else:
+            namespaces = sorted(namespaces)
+        return namespaces[op.offset : op.offset + op.limit]
+
+    # ---- writes ----------------------------------------------------------------------
+    def _apply_puts(
+        self, puts: dict[tuple[tuple[str, ...], str], PutOp], vectors: dict[str, np.ndarray]
+    ) -> None:
+        now = _now()
+        with self._write() as conn:
+            for (namespace, key), op in puts.items():
+                ns = encode_namespace(namespace)
+                row = conn.execute(
+                    "SELECT item_id FROM items WHERE ns = ? AND key = ?", (ns, key)
+                ).fetchone()
+                if op.value is None:
+                    if row is not None:
+                        self._delete_item(conn, row[0])
+                    continue
+                self._write_item(conn, op, ns, row[0] if row else None, now, vectors)
+        self._data_version = self._read_data_version()
+        if self._vectors is not None:
+            self._catch_up(self._vectors)
+
+    def _write_item(
+        self,
+        conn: sqlite3.Connection,
+        op: PutOp,
+        ns: str,
+        item_id: int | None,
+        now: datetime,
+        vectors: dict[str, np.ndarray],
+    ) -> None:
+        value = _check_value(op)
+        ttl = self._ttl_minutes(op)
+        expires = now.timestamp() + ttl * 60 if ttl is not None else None
+        if item_id is None:
+            item_id = conn.execute(
+                "INSERT INTO items (ns, key, value, created_at, updated_at, expires_at, "
+                "ttl_minutes) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (ns, op.key, value, now.isoformat(), now.isoformat(), expires, ttl),
+            ).lastrowid
+        else:
+            conn.execute(
+                "UPDATE items SET value = ?, updated_at = ?, expires_at = ?, ttl_minutes = ? "
+                "WHERE item_id = ?",
+                (value, now.isoformat(), expires, ttl, item_id),
+            )
+        assert item_id is not None
+        pairs = self._index_texts(op)
+        conn.execute("DELETE FROM items_fts WHERE rowid = ?", (item_id,))
+        if pairs:
+            conn.execute(
+                "INSERT INTO items_fts (rowid, text) VALUES (?, ?)",
+                (item_id, "\n".join(text for _, text in pairs)),
+            )
+        self._replace_vectors(conn, item_id, pairs, vectors)
+
+    def _replace_vectors(
+        self,
+        conn: sqlite3.Connection,
+        item_id: int,
+        pairs: list[tuple[str, str]],
+        vectors: dict[str, np.ndarray],
+    ) -> None:
+        existing = conn.execute(
+            "SELECT vec_id, field, text_hash FROM vectors WHERE item_id = ?", (item_id,)
+        ).fetchall()
+        keep = {(field, _text_hash(text)) for field, text in pairs}
+        stale = [vec_id for vec_id, field, h in existing if (field, h) not in keep]
+        have = {(field, h) for _, field, h in existing}
+        if stale:
+            self._drop_vectors(conn, stale)
+        for field, text in pairs:
+            h = _text_hash(text)
+            if (field, h) in have:
+                continue
+            vector = vectors.get(text)
+            if vector is None:
+                # Another writer replaced the vector between embedding and commit.
+                vector = self._as_vectors({text: self._embed_one(text)})[text]
+            conn.execute(
+                "INSERT INTO vectors (item_id, field, text_hash, embedding) VALUES (?, ?, ?, ?)",
+                (item_id, field, h, vector.astype(np.float32).tobytes()),
+            )
+
+    def _embed_one(self, text: str) -> list[float]:
+        assert self.embeddings is not None
+        return self.embeddings.embed_documents([text])[0]
+
+    def _drop_vectors(self, conn: sqlite3.Connection, vec_ids: list[int]) -> None:
+        marks = ",".join("?" * len(vec_ids))
+        conn.execute(f"DELETE FROM vectors WHERE vec_id IN ({marks})", vec_ids)
+        conn.executemany(
+            "INSERT INTO vector_deletions (vec_id) VALUES (?)", [(v,) for v in vec_ids]
+        )
+
+    def _delete_item(self, conn: sqlite3.Connection, item_id: int) -> None:
+        vec_ids = [r[0] for r in conn.execute(
+            "SELECT vec_id FROM vectors WHERE item_id = ?", (item_id,)
+        )]
+        if vec_ids:
+            self._drop_vectors(conn, vec_ids)
+        conn.execute("DELETE FROM items_fts WHERE rowid = ?", (item_id,))
+        conn.execute("DELETE FROM items WHERE item_id = ?", (item_id,))
+
+    def _ttl_minutes(self, op: PutOp) -> float | None:
+        ttl = op.ttl
+        if ttl is None and self.ttl_config:
+            ttl = self.ttl_config.get("default_ttl")
+        if ttl is None:
+            return None
+        if not isinstance(ttl, int | float) or not math.isfinite(ttl) or ttl <= 0:
+            raise ValueError(f"ttl must be a positive number of minutes, got {ttl!r}")
+        return float(ttl)
+
+    # ---- lexical search --------------------------------------------------------------
+    def lexical_search(
+        self,
+        namespace_prefix: tuple[str, ...],
+        query: str,
+        *,
+        filter: dict[str, Any] | None = None,
+        limit: int = 10,
+        offset: int = 0,
+    ) -> list[SearchItem]:
+        """Items ranked by BM25 (SQLite FTS5) over their indexed text; score = -bm25.
+
+        The words of `query` are OR-ed, so any shared word makes a hit and rarer words
+        weigh more. Namespace prefix and filter apply as in `search`.
+        """
+        _check_op(SearchOp(namespace_prefix, filter, limit, offset, query))
+        match = fts_query(query)
+        if not match or limit <= 0:
+            return []
+        prefix = encode_namespace(namespace_prefix)
+        where, args = ["items_fts MATCH ?"], [match]
+        if prefix:
+            where += ["i.ns >= ?", "i.ns < ?"]
+            args += [prefix, prefix[:-1] + "/"]
+        pre_sql, pre_args = sql_prefilter(filter, column="i.value")
+        where += pre_sql
+        args += pre_args
+        live, live_args = self._live_clause("i.")
+        sql = (
+            "SELECT i.item_id, i.ns, i.key, i.value, i.created_at, i.updated_at, "
+            "bm25(items_fts) AS rank FROM items_fts JOIN items i ON i.item_id = items_fts.rowid "
+            "WHERE " + " AND ".join(where) + live + " ORDER BY rank"
+        )
+        out: list[SearchItem] = []
+        skipped = 0
+        with self._lock:
+            self._ensure_open()
+            for row in self._conn.execute(sql, (*args, *live_args)):
+                if not matches_filter(json.loads(row[3]), filter):
+                    continue
+                if skipped < offset:
+                    skipped += 1
+                    continue
+                out.append(_search_item(row[:6], -float(row[6])))
+                if len(out) >= limit:
+                    break
+        return out
+
+    async def alexical_search(
+        self,
+        namespace_prefix: tuple[str, ...],
+        query: str,
+        *,
+        filter: dict[str, Any] | None = None,
+        limit: int = 10,
+        offset: int = 0,
+    ) -> list[SearchItem]:
+        return await asyncio.to_thread(
+            self.lexical_search, namespace_prefix, query, filter=filter, limit=limit, offset=offset
+        )
+
+    # ---- TTL -------------------------------------------------------------------------
+    def sweep_ttl(self) -> int:
+        """Delete expired items; returns how many."""
+        with self._write() as conn:
+            expired = [r[0] for r in conn.execute(
+                "SELECT item_id FROM items WHERE expires_at IS NOT NULL AND expires_at <= ?",
+                (_now().timestamp(),),
+            )]
+            for item_id in expired:
+                self._delete_item(conn, item_id)
+        if expired and self._vectors is not None:
+            with self._lock:
+                self._data_version = self._read_data_version()
+                self._catch_up(self._vectors)
+        return len(expired)
+
+    def start_ttl_sweeper(self, sweep_interval_minutes: float | None = None) -> threading.Thread:
+        """Sweep expired items in a daemon thread every `sweep_interval_minutes`."""
+        interval = sweep_interval_minutes or (self.ttl_config or {}).get(
+            "sweep_interval_minutes"
+        ) or 5
+        if self._sweeper is not None and self._sweeper.is_alive():
+            return self._sweeper
+
+        def loop() -> None:
+            while not self._sweeper_stop.wait(float(interval) * 60):
+                try:
+                    self.sweep_ttl()
+                except Exception:  # a failed sweep must not kill the thread
+                    logger.exception("TTL sweep failed")
+
+        self._sweeper_stop.clear()
+        self._sweeper = threading.Thread(target=loop, name="faiss-store-ttl", daemon=True)
+        self._sweeper.start()
+        return self._sweeper
+
+    def stop_ttl_sweeper(self, timeout: float | None = None) -> bool:
+        if self._sweeper is None:
+            return True
+        self._sweeper_stop.set()
+        self._sweeper.join(timeout)
+        stopped = not self._sweeper.is_alive()
+        if stopped:
+            self._sweeper = None
+        return stopped
+
+    # ---- lifecycle -------------------------------------------------------------------
+    def flush(self) -> None:
+        """Save the FAISS index now (it is also saved on close)."""
+        with self._lock:
+            self._ensure_open()
+            if self._vectors is not None and self.embedding_model:
+                self._vectors.save(self.path / INDEX_FILE, model=self.embedding_model)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self.stop_ttl_sweeper(timeout=5)
+        with self._lock:
+            try:
+                self.flush()
+            finally:
+                self._closed = True
+                self._conn.close()
+
+    def _ensure_open(self) -> None:
+        if self._closed:
+            raise RuntimeError(f"store at {self.path} is closed")
+
+    def __enter__(self) -> FaissStore:
+        return self
+
+    def __exit__(self, *_: Any) -> None:
+        self.close()
+
+    def stats(self) -> dict[str, Any]:
+        """Counts and index kind, for the CLI and the benchmark."""
+        with self._lock:
+            items = self._conn.execute("SELECT COUNT(*) FROM items").fetchone()[0]
+            vectors = self._conn.execute("SELECT COUNT(*) FROM vectors").fetchone()[0]
+        return {
+            "path": str(self.path),
+            "items": items,
+            "vectors": vectors,
+            "index_kind": self._vectors.kind if self._vectors else None,
+            "embedding_model": self.embedding_model,
+        }
+
+
+def fts_query(text: str) -> str:
+    """Free text -> an FTS5 query OR-ing its words, each quoted (no FTS syntax leaks in)."""
+    words = [w for w in _WORD.findall(text.lower()) if len(w) > 1 or w.isdigit()]
+    unique = list(dict.fromkeys(words))[:64]
+    return " OR ".join(f'"{w}"' for w in unique)
+
+
+def _matches(condition: Any, namespace: tuple[str, ...]) -> bool:
+    path = tuple(condition.path)
+    if len(namespace) < len(path):
+        return False
+    pairs = (
+        zip(namespace, path, strict=False)
+        if condition.match_type == "prefix"
+        else zip(reversed(namespace), reversed(path), strict=False)
+    )
+    return all(p == "*" or n == p for n, p in pairs)
+
+
+def _item(row: tuple[Any, ...]) -> Item:
+    return Item(
+        value=json.loads(row[3]),
+        key=row[2],
+        namespace=decode_namespace(row[1]),
+        created_at=datetime.fromisoformat(row[4]),
+        updated_at=datetime.fromisoformat(row[5]),
+    )
+
+
+def _search_item(row: tuple[Any, ...], score: float | None) -> SearchItem:
+    return SearchItem(
+        namespace=decode_namespace(row[1]),
+        key=row[2],
+        value=json.loads(row[3]),
+        created_at=datetime.fromisoformat(row[4]),
+        updated_at=datetime.fromisoformat(row[5]),
+        score=score,
+    )
+
+
+def _model_name(embed: Any) -> str:
+    for attribute in ("model_name", "model"):
+        name = getattr(embed, attribute, None)
+        if isinstance(name, str) and name:
+            return name
+    return getattr(embed, "__qualname__", None) or type(embed).__name__
+
+

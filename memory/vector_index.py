@@ -1,0 +1,337 @@
+"""The FAISS side of the store: an in-memory vector index that SQLite can always rebuild.
+
+SQLite holds every vector; this index only makes search fast. Each vector sits at a
+*position* (0, 1, 2, ...) in a FAISS index; arrays beside it map positions to the
+vector's row in SQLite (`vec_id`), its item and its namespace. Deleted vectors are
+tombstoned (FAISS HNSW cannot remove) and compacted away on the next rebuild.
+
+Index choice, by size (documented in the README):
+- up to `hnsw_threshold` vectors (default 50,000): exact search, `IndexFlatIP`;
+- above: HNSW (`IndexHNSWFlat`, M=32, efConstruction=80, efSearch >= 96), approximate.
+  A search restricted to a namespace or filter that keeps few vectors (at most
+  `exact_limit`, or under 20% of the index) is scored exactly on just those vectors,
+  because HNSW with a selective filter misses hits; so restricted searches are exact
+  and only broad ones are approximate.
+
+Vectors are L2-normalised on the way in, so inner product is cosine similarity, the
+score InMemoryStore and PostgresStore (cosine) report.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import os
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+HNSW_M = 32
+HNSW_EF_CONSTRUCTION = 80
+HNSW_EF_SEARCH = 96
+SELECTIVE_FRACTION = 0.2
+
+
+def normalize_rows(vectors: np.ndarray) -> np.ndarray:
+    """Unit-length rows (zero rows stay zero: they match nothing)."""
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return np.ascontiguousarray(vectors / norms, dtype=np.float32)
+
+
+@dataclass
+class Hit:
+    position: int
+    item_id: int
+    score: float
+
+
+class VectorIndex:
+    """Positions -> FAISS vectors, with the bookkeeping to filter by namespace."""
+
+    def __init__(self, dims: int, *, hnsw_threshold: int = 50_000, exact_limit: int = 20_000):
+        self.dims = dims
+        self.hnsw_threshold = hnsw_threshold
+        self.exact_limit = exact_limit
+        self.max_vec_id = 0
+        """The highest SQLite vec_id this index has taken in."""
+        self.max_deletion_seq = 0
+        """The highest SQLite deletion-log seq this index has applied."""
+        self._reset(kind="flat")
+
+    # ---- structure -------------------------------------------------------------------
+    def _reset(self, kind: str) -> None:
+        self.kind = kind
+        if kind == "hnsw":
+            index = faiss.IndexHNSWFlat(self.dims, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+            index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+            self.faiss: faiss.Index = index
+        else:
+            self.faiss = faiss.IndexFlatIP(self.dims)
+        self.vec_ids = np.zeros(0, dtype=np.int64)
+        self.item_ids = np.zeros(0, dtype=np.int64)
+        self.ns_ids = np.zeros(0, dtype=np.int32)
+        self.alive = np.zeros(0, dtype=bool)
+        self.namespaces: list[str] = []
+        self._ns_lookup: dict[str, int] = {}
+        self._position_of: dict[int, int] = {}
+        self._mask_cache: dict[str, np.ndarray] = {}
+
+    @property
+    def size(self) -> int:
+        """Live vectors."""
+        return int(self.alive.sum())
+
+    def _namespace_id(self, ns: str) -> int:
+        found = self._ns_lookup.get(ns)
+        if found is None:
+            found = len(self.namespaces)
+            self.namespaces.append(ns)
+            self._ns_lookup[ns] = found
+        return found
+
+    def add(
+        self,
+        vec_ids: np.ndarray,
+        item_ids: np.ndarray,
+        namespaces: list[str],
+        vectors: np.ndarray,
+    ) -> None:
+        """Take in vectors (already normalised) that SQLite has committed."""
+        if len(vec_ids) == 0:
+            return
+        start = len(self.vec_ids)
+        self.faiss.add(np.ascontiguousarray(vectors, dtype=np.float32))
+        self.vec_ids = np.concatenate([self.vec_ids, vec_ids.astype(np.int64)])
+        self.item_ids = np.concatenate([self.item_ids, item_ids.astype(np.int64)])
+        ns = np.fromiter((self._namespace_id(n) for n in namespaces), dtype=np.int32)
+        self.ns_ids = np.concatenate([self.ns_ids, ns])
+        self.alive = np.concatenate([self.alive, np.ones(len(vec_ids), dtype=bool)])
+        for offset, vec_id in enumerate(vec_ids.tolist()):
+            self._position_of[vec_id] = start + offset
+        self.max_vec_id = max(self.max_vec_id, int(vec_ids.max()))
+        self._mask_cache.clear()
+
+    def remove(self, vec_ids: Iterable[int]) -> None:
+        for vec_id in vec_ids:
+            position = self._position_of.pop(int(vec_id), None)
+            if position is not None:
+                self.alive[position] = False
+        self._mask_cache.clear()
+
+    def needs_rebuild(self) -> bool:
+        """Grown past the flat limit, or too many tombstones to carry."""
+        live = self.size
+        total = len(self.alive)
+        if self.kind == "flat" and live > self.hnsw_threshold:
+            return True
+        if self.kind == "hnsw" and live < self.hnsw_threshold // 2:
+            return True
+        return total > 1000 and (total - live) > 0.25 * total
+
+    def rebuilt(self) -> VectorIndex:
+        """A compacted copy holding only live vectors, of the kind its size calls for."""
+        fresh = VectorIndex(
+            self.dims, hnsw_threshold=self.hnsw_threshold, exact_limit=self.exact_limit
+        )
+        positions = np.flatnonzero(self.alive)
+        fresh._reset("hnsw" if len(positions) > self.hnsw_threshold else "flat")
+        if len(positions):
+            vectors = self.faiss.reconstruct_batch(positions.astype(np.int64))
+            fresh.add(
+                self.vec_ids[positions],
+                self.item_ids[positions],
+                [self.namespaces[i] for i in self.ns_ids[positions]],
+                vectors,
+            )
+        fresh.max_vec_id = self.max_vec_id
+        fresh.max_deletion_seq = self.max_deletion_seq
+        return fresh
+
+    @classmethod
+    def build(
+        cls,
+        dims: int,
+        vec_ids: np.ndarray,
+        item_ids: np.ndarray,
+        namespaces: list[str],
+        vectors: np.ndarray,
+        *,
+        hnsw_threshold: int,
+        exact_limit: int,
+    ) -> VectorIndex:
+        index = cls(dims, hnsw_threshold=hnsw_threshold, exact_limit=exact_limit)
+        index._reset("hnsw" if len(vec_ids) > hnsw_threshold else "flat")
+        index.add(vec_ids, item_ids, namespaces, vectors)
+        return index
+
+    # ---- search ----------------------------------------------------------------------
+    def allowed_mask(self, ns_prefix: str) -> np.ndarray | None:
+        """Live positions under the namespace prefix (None: every live position)."""
+        cached = self._mask_cache.get(ns_prefix)
+        if cached is not None:
+            return cached
+        if not ns_prefix:
+            mask = self.alive
+        else:
+            ids = [i for i, ns in enumerate(self.namespaces) if ns.startswith(ns_prefix)]
+            mask = np.isin(self.ns_ids, np.array(ids, dtype=np.int32)) & self.alive
+        self._mask_cache[ns_prefix] = mask
+        return mask
+
+    def ranked(self, query: np.ndarray, ns_prefix: str) -> Iterable[list[Hit]]:
+        """Hits under the prefix, best first, in growing batches.
+
+        The caller consumes batches until it has enough items after de-duplicating
+        multi-vector items and applying filters; each later batch continues the ranking,
+        so nothing that matches is ever lost to post-filtering.
+        """
+        mask = self.allowed_mask(ns_prefix)
+        assert mask is not None
+        allowed = int(mask.sum())
+        if allowed == 0:
+            return
+        query = normalize_rows(query.reshape(1, -1))
+        total_live = self.size
+        if self.kind == "flat":
+            subset = allowed <= self.exact_limit and allowed < total_live
+            approximate = False
+        else:
+            subset = allowed <= self.exact_limit or allowed < SELECTIVE_FRACTION * total_live
+            approximate = not subset
+        if subset:
+            yield from self._exact_subset(query, np.flatnonzero(mask))
+            return
+        yield from self._faiss_batches(query, mask, allowed, approximate=approximate)
+
+    def _exact_subset(self, query: np.ndarray, positions: np.ndarray) -> Iterable[list[Hit]]:
+        vectors = self.faiss.reconstruct_batch(positions.astype(np.int64))
+        scores = vectors @ query[0]
+        order = np.argsort(-scores, kind="stable")
+        step = 64
+        for start in range(0, len(order), step):
+            chunk = order[start : start + step]
+            yield [
+                Hit(int(positions[i]), int(self.item_ids[positions[i]]), float(scores[i]))
+                for i in chunk
+            ]
+            step = min(step * 4, 65_536)
+
+    def _faiss_batches(
+        self, query: np.ndarray, mask: np.ndarray, allowed: int, *, approximate: bool
+    ) -> Iterable[list[Hit]]:
+        selector = None
+        if allowed < len(mask):
+            selector = faiss.IDSelectorBitmap(np.packbits(mask, bitorder="little"))
+        k = 32
+        yielded: set[int] = set()
+        while True:
+            k = min(k, allowed)
+            if approximate:
+                params = faiss.SearchParametersHNSW(efSearch=max(HNSW_EF_SEARCH, 2 * k))
+            else:
+                params = faiss.SearchParameters()
+            if selector is not None:
+                params.sel = selector
+            scores, positions = self.faiss.search(query, k, params=params)
+            # A wider search need not repeat the narrower one's order among equal scores,
+            # so the new hits are those not yet yielded, not a slice.
+            hits = [
+                Hit(int(p), int(self.item_ids[p]), float(s))
+                for p, s in zip(positions[0], scores[0], strict=True)
+                if p >= 0 and int(p) not in yielded
+            ]
+            if hits:
+                yield hits
+                yielded.update(h.position for h in hits)
+            if k >= allowed:
+                return
+            if approximate and len(yielded) < k:
+                # HNSW ran out of reachable neighbours: finish the ranking exactly.
+                rest = np.flatnonzero(mask)
+                rest = np.array([p for p in rest.tolist() if p not in yielded], dtype=np.int64)
+                if len(rest):
+                    yield from self._exact_subset(query, rest)
+                return
+            k *= 4
+
+    # ---- persistence -----------------------------------------------------------------
+    def save(self, path: Path, *, model: str) -> None:
+        """Write atomically: a reader sees the old file or the new one, never half of one."""
+        blob = faiss.serialize_index(self.faiss)
+        buffer = io.BytesIO()
+        np.savez(
+            buffer,
+            format_version=np.array(FORMAT_VERSION),
+            model=np.array(model),
+            kind=np.array(self.kind),
+            dims=np.array(self.dims),
+            index=blob,
+            checksum=np.array(hashlib.sha256(blob.tobytes()).hexdigest()),
+            vec_ids=self.vec_ids,
+            item_ids=self.item_ids,
+            ns_ids=self.ns_ids,
+            alive=self.alive,
+            namespaces=np.array(self.namespaces, dtype=object),
+            max_vec_id=np.array(self.max_vec_id),
+            max_deletion_seq=np.array(self.max_deletion_seq),
+        )
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".index-", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(buffer.getvalue())
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    @classmethod
+    def load(
+        cls, path: Path, *, dims: int, model: str, hnsw_threshold: int, exact_limit: int
+    ) -> VectorIndex | None:
+        """The saved index, or None when it is missing, damaged or for another model."""
+        if not path.exists():
+            return None
+        try:
+            with np.load(path, allow_pickle=True) as data:
+                if int(data["format_version"]) != FORMAT_VERSION:
+                    raise ValueError("unknown format version")
+                if str(data["model"]) != model or int(data["dims"]) != dims:
+                    raise ValueError("saved for another embedding model")
+                blob = data["index"]
+                if hashlib.sha256(blob.tobytes()).hexdigest() != str(data["checksum"]):
+                    raise ValueError("checksum mismatch")
+                index = cls(dims, hnsw_threshold=hnsw_threshold, exact_limit=exact_limit)
+                index.kind = str(data["kind"])
+                index.faiss = faiss.deserialize_index(blob)
+                index.vec_ids = data["vec_ids"].astype(np.int64)
+                index.item_ids = data["item_ids"].astype(np.int64)
+                index.ns_ids = data["ns_ids"].astype(np.int32)
+                index.alive = data["alive"].astype(bool)
+                index.namespaces = [str(n) for n in data["namespaces"].tolist()]
+                index.max_vec_id = int(data["max_vec_id"])
+                index.max_deletion_seq = int(data["max_deletion_seq"])
+        except Exception as exc:  # any damage means: rebuild from SQLite
+            logger.warning("vector index %s unusable (%s); rebuilding from SQLite", path, exc)
+            return None
+        sizes = {len(index.vec_ids), len(index.item_ids), len(index.ns_ids), len(index.alive)}
+        if sizes != {index.faiss.ntotal}:
+            logger.warning("vector index %s inconsistent; rebuilding from SQLite", path)
+            return None
+        index._ns_lookup = {ns: i for i, ns in enumerate(index.namespaces)}
+        index._position_of = {
+            int(v): p for p, v in enumerate(index.vec_ids.tolist()) if index.alive[p]
+        }
+        return index

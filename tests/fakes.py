@@ -1,0 +1,53 @@
+"""The test doubles shared by the unit tests: one deterministic embedder, one scripted chat model.
+
+Unit tests never touch the network or the real models; integration tests use the real ones.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+class DeterministicEmbeddings(Embeddings):
+    """Hashed bag of words (plus character trigrams), L2-normalised.
+
+    Texts that share words get similar vectors, so similarity search behaves sensibly in
+    tests, and the same text always gets the same vector.
+    """
+
+    def __init__(self, dims: int = 64, model_name: str = "test-hash-embeddings") -> None:
+        self.dims = dims
+        self.model_name = model_name
+
+    def _bucket(self, token: str) -> tuple[int, float]:
+        digest = hashlib.blake2b(token.encode(), digest_size=8).digest()
+        value = int.from_bytes(digest, "little")
+        return value % self.dims, 1.0 if (value >> 32) & 1 else -1.0
+
+    def _embed(self, text: str) -> list[float]:
+        vector = np.zeros(self.dims, dtype=np.float64)
+        words = _WORD.findall(text.lower())
+        for word in words:
+            index, sign = self._bucket(word)
+            vector[index] += sign
+            padded = f"#{word}#"
+            for i in range(len(padded) - 2):
+                index, sign = self._bucket(padded[i : i + 3])
+                vector[index] += 0.25 * sign
+        norm = np.linalg.norm(vector)
+        if norm == 0:
+            vector[0] = 1.0
+            norm = 1.0
+        return (vector / norm).tolist()
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return [self._embed(text) for text in texts]
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._embed(text)
