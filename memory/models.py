@@ -8,6 +8,7 @@ A-MEM note fields (keywords, tags, a one-line context, links).
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -140,13 +141,27 @@ class Memory(BaseModel):
         return self.invalidated_at is None
 
     def to_store_value(self) -> dict[str, Any]:
-        """The JSON document kept in a LangGraph store."""
+        """The JSON document kept in a LangGraph store.
+
+        Derived keys (family, valid, content_key) are stored too so that store filters
+        can select on them; they are dropped again when the record is read back.
+        """
         value = self.model_dump(mode="json")
         value["family"] = self.family
         value["valid"] = self.is_valid
+        value["content_key"] = content_key(self.content)
         return value
 
     @classmethod
     def from_store_value(cls, value: dict[str, Any]) -> Memory:
-        data = {k: v for k, v in value.items() if k not in {"family", "valid"}}
+        data = {k: v for k, v in value.items() if k not in DERIVED_KEYS}
         return cls.model_validate(data)
+
+
+DERIVED_KEYS = frozenset({"family", "valid", "content_key"})
+
+
+def content_key(content: str) -> str:
+    """Content with case, punctuation and spacing folded: equal keys are exact duplicates."""
+    words = re.findall(r"[^\W_]+", content.lower())
+    return " ".join(words)

@@ -365,9 +365,7 @@ class FaissStore(BaseStore):
         put_vectors: dict[str, np.ndarray] = {}
         if self.embeddings is not None:
             if queries:
-                embedded = await asyncio.gather(
-                    *(self.embeddings.aembed_query(q) for q in queries)
-                )
+                embedded = await asyncio.gather(*(self.embeddings.aembed_query(q) for q in queries))
                 query_vectors = self._as_vectors(dict(zip(queries, embedded, strict=True)))
             texts = self._texts_needing_vectors(puts)
             if texts:
@@ -707,9 +705,9 @@ class FaissStore(BaseStore):
         )
 
     def _delete_item(self, conn: sqlite3.Connection, item_id: int) -> None:
-        vec_ids = [r[0] for r in conn.execute(
-            "SELECT vec_id FROM vectors WHERE item_id = ?", (item_id,)
-        )]
+        vec_ids = [
+            r[0] for r in conn.execute("SELECT vec_id FROM vectors WHERE item_id = ?", (item_id,))
+        ]
         if vec_ids:
             self._drop_vectors(conn, vec_ids)
         conn.execute("DELETE FROM items_fts WHERE rowid = ?", (item_id,))
@@ -790,10 +788,13 @@ class FaissStore(BaseStore):
     def sweep_ttl(self) -> int:
         """Delete expired items; returns how many."""
         with self._write() as conn:
-            expired = [r[0] for r in conn.execute(
-                "SELECT item_id FROM items WHERE expires_at IS NOT NULL AND expires_at <= ?",
-                (_now().timestamp(),),
-            )]
+            expired = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT item_id FROM items WHERE expires_at IS NOT NULL AND expires_at <= ?",
+                    (_now().timestamp(),),
+                )
+            ]
             for item_id in expired:
                 self._delete_item(conn, item_id)
         if expired and self._vectors is not None:
@@ -804,9 +805,9 @@ class FaissStore(BaseStore):
 
     def start_ttl_sweeper(self, sweep_interval_minutes: float | None = None) -> threading.Thread:
         """Sweep expired items in a daemon thread every `sweep_interval_minutes`."""
-        interval = sweep_interval_minutes or (self.ttl_config or {}).get(
-            "sweep_interval_minutes"
-        ) or 5
+        interval = (
+            sweep_interval_minutes or (self.ttl_config or {}).get("sweep_interval_minutes") or 5
+        )
         if self._sweeper is not None and self._sweeper.is_alive():
             return self._sweeper
 
@@ -921,5 +922,3 @@ def _model_name(embed: Any) -> str:
         if isinstance(name, str) and name:
             return name
     return getattr(embed, "__qualname__", None) or type(embed).__name__
-
-

@@ -37,7 +37,9 @@ def _compare(actual: Any, expected: Any) -> bool:
 
 def _apply(actual: Any, operator: str, operand: Any) -> bool:
     if operator not in OPERATORS:
-        raise ValueError(f"unsupported filter operator {operator!r}; use one of {sorted(OPERATORS)}")
+        raise ValueError(
+            f"unsupported filter operator {operator!r}; use one of {sorted(OPERATORS)}"
+        )
     if operator == "$eq":
         return bool(actual == operand)
     if operator == "$ne":

@@ -40,7 +40,7 @@ class DeterministicEmbeddings(Embeddings):
             for i in range(len(padded) - 2):
                 index, sign = self._bucket(padded[i : i + 3])
                 vector[index] += 0.25 * sign
-        norm = np.linalg.norm(vector)
+        norm = float(np.linalg.norm(vector))
         if norm == 0:
             vector[0] = 1.0
             norm = 1.0

@@ -27,7 +27,18 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def fill(store: FaissStore, count: int, namespace: tuple[str, ...] = ("team", "t", "shared")):
-    words = "email phone refund order delayed premium server outage policy carrier".split()
+    words = [
+        "email",
+        "phone",
+        "refund",
+        "order",
+        "delayed",
+        "premium",
+        "server",
+        "outage",
+        "policy",
+        "carrier",
+    ]
     for i in range(count):
         text = f"{words[i % 10]} {words[(i * 7) % 10]} note {i}"
         store.put(namespace, f"k{i}", {"text": text, "n": i})
@@ -163,7 +174,10 @@ async def test_async_batch_from_parallel_tasks(tmp_path: Path) -> None:
 
     with faiss_store(tmp_path) as store:
         await asyncio.gather(
-            *(store.aput(("team", "t", "shared"), f"k{i}", {"text": f"async {i}"}) for i in range(30))
+            *(
+                store.aput(("team", "t", "shared"), f"k{i}", {"text": f"async {i}"})
+                for i in range(30)
+            )
         )
         hits = await store.asearch(("team",), query="async 3", limit=30)
         assert len(hits) == 30
@@ -208,8 +222,11 @@ def test_restricted_search_returns_limit_when_enough_match(tmp_path: Path) -> No
         for i in range(2000):
             text = f"item {i} {'refund' if i % 3 else 'server'} {i % 17}"
             ops_texts.append(text)
-            store.put(("team", "t", "shared" if i % 2 else "other"), f"k{i}",
-                      {"text": text, "rare": i % 133 == 0})
+            store.put(
+                ("team", "t", "shared" if i % 2 else "other"),
+                f"k{i}",
+                {"text": text, "rare": i % 133 == 0},
+            )
         assert store.stats()["index_kind"] == "hnsw"
         hits = store.search(("team",), query="refund 5", filter={"rare": True}, limit=10)
         assert len(hits) == 10

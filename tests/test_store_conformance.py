@@ -27,7 +27,19 @@ NAMESPACES = [
     ("other", "x"),
 ]
 PREFIXES = [(), ("team",), ("team", "t"), ("team", "t", "agent"), *NAMESPACES]
-WORDS = "customer email phone refund order delayed premium server outage policy hours".split()
+WORDS = [
+    "customer",
+    "email",
+    "phone",
+    "refund",
+    "order",
+    "delayed",
+    "premium",
+    "server",
+    "outage",
+    "policy",
+    "hours",
+]
 
 texts = st.lists(st.sampled_from(WORDS), min_size=1, max_size=5).map(" ".join)
 values = st.fixed_dictionaries(
@@ -85,7 +97,7 @@ def run(store: BaseStore, op: tuple[Any, ...]) -> Any:
 def assert_same_ranking(expected: list[Any], actual: list[Any], where: str) -> None:
     """Same hits in the same order; near-ties (float32 vs float64 scores) may swap."""
     assert len(actual) == len(expected), where
-    for (e_ns, e_key, e_score), (a_ns, a_key, a_score) in zip(expected, actual, strict=True):
+    for (_, _, e_score), (_, _, a_score) in zip(expected, actual, strict=True):
         if e_score is None or a_score is None:
             assert e_score == a_score, where
             continue
@@ -93,7 +105,9 @@ def assert_same_ranking(expected: list[Any], actual: list[Any], where: str) -> N
     ties_ok = {
         (ns, key)
         for (ns, key, score), other in itertools.product(expected, expected)
-        if score is not None and other[2] is not None and abs(score - other[2]) < 1e-4
+        if score is not None
+        and other[2] is not None
+        and abs(score - other[2]) < 1e-4
         and (ns, key) != (other[0], other[1])
     }
     for (e_ns, e_key, _), (a_ns, a_key, _) in zip(expected, actual, strict=True):
@@ -125,6 +139,4 @@ def test_faiss_store_hnsw_matches_reference(sequence: list[tuple[Any, ...]]) -> 
     # A tiny threshold puts the store on its HNSW path, with exact scoring of restricted
     # searches; results must still match the exact reference.
     with tempfile.TemporaryDirectory() as tmp:
-        check_sequence(
-            lambda: faiss_store(Path(tmp), hnsw_threshold=4, exact_limit=2), sequence
-        )
+        check_sequence(lambda: faiss_store(Path(tmp), hnsw_threshold=4, exact_limit=2), sequence)

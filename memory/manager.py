@@ -1,0 +1,530 @@
+"""The memory manager: what one agent uses to remember, recall and forget.
+
+A manager belongs to one agent of one team and works over any LangGraph `BaseStore`.
+It reads the team's shared namespace and its own private one, never another agent's.
+
+Writing (`add`):
+- an exact duplicate (same content, case and punctuation aside) reinforces the stored
+  memory: mention count up, confidence up (bounded), instead of storing it twice; the
+  seed's lesson: saying a preference three times makes it surer than saying it once;
+- a near-duplicate (cosine >= `merge_threshold`, same type) merges into the stored one;
+- a new value for the same subject and attribute supersedes the old memory: the old one
+  is kept, marked invalid and linked to its successor;
+- otherwise the memory is stored, linked (A-MEM) to its closest related memories above
+  `link_threshold`, and given keywords, tags and a context line (rules, or the LLM).
+
+Recalling (`search`): hybrid retrieval (dense + BM25, RRF; see retrieval.py) over the two
+readable namespaces, then
+
+    relevance = 0.5 * fused_rank_score + 0.5 * max(cosine, 0)
+    score     = relevance * (0.5 + 0.5 * confidence) * recency
+    recency   = 0.85 + 0.15 * 0.5 ** (age_days / 30)
+
+so relevance dominates, trust scales it, and age only breaks near-ties. Memories below
+`min_confidence` (default 0.7) and invalidated ones are excluded unless asked. Search is
+type-aware: a plain question wants declarative memories; a request ("I want a refund")
+or a how-to also wants the procedures (workflows, skills).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+from langchain_core.language_models import BaseChatModel
+from langgraph.store.base import BaseStore
+from pydantic import BaseModel, Field
+
+from memory.models import (
+    DECLARATIVE_TYPES,
+    MEMORY_TYPES,
+    PROCEDURAL_TYPES,
+    Memory,
+    MemoryType,
+    Scope,
+    content_key,
+    utcnow,
+)
+from memory.namespaces import Namespace, memory_namespace, readable_namespaces
+from memory.retrieval import hybrid_search
+
+logger = logging.getLogger(__name__)
+
+REINFORCE_RATE = 0.3
+"""Each restatement closes this share of the gap to certainty."""
+MAX_CONFIDENCE = 0.99
+"""Nothing said in conversation is ever certain."""
+
+AddAction = Literal["added", "reinforced", "merged", "superseded"]
+QueryIntent = Literal["question", "request", "how_to"]
+
+_STOPWORDS = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "and",
+        "or",
+        "but",
+        "if",
+        "of",
+        "to",
+        "in",
+        "on",
+        "at",
+        "for",
+        "with",
+        "by",
+        "from",
+        "as",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "being",
+        "it",
+        "its",
+        "this",
+        "that",
+        "these",
+        "those",
+        "i",
+        "you",
+        "he",
+        "she",
+        "we",
+        "they",
+        "me",
+        "my",
+        "your",
+        "our",
+        "their",
+        "his",
+        "her",
+        "them",
+        "us",
+        "do",
+        "does",
+        "did",
+        "have",
+        "has",
+        "had",
+        "will",
+        "would",
+        "should",
+        "can",
+        "could",
+        "may",
+        "might",
+        "must",
+        "not",
+        "no",
+        "so",
+        "than",
+        "then",
+        "there",
+        "here",
+        "what",
+        "which",
+        "who",
+        "whom",
+        "whose",
+        "when",
+        "where",
+        "why",
+        "how",
+        "all",
+        "any",
+        "each",
+        "some",
+        "such",
+        "very",
+        "just",
+        "also",
+        "about",
+        "into",
+        "over",
+        "after",
+        "before",
+        "again",
+        "more",
+        "most",
+        "other",
+        "only",
+        "own",
+        "same",
+        "too",
+        "up",
+        "down",
+        "out",
+        "customer",
+        "customers",
+    ]
+)
+_REQUEST = re.compile(
+    r"\b(i|we)\s+(want|need|would like|'d like)\b|\bplease\b|\b(can|could|would)\s+you\b|"
+    r"^(refund|cancel|track|process|reset|fix|check|send|help|escalate|issue)\b|\bhelp me\b",
+    re.IGNORECASE,
+)
+_HOW_TO = re.compile(r"\bhow\s+(do|can|should|to|does|would)\b|\bsteps?\b|\bprocess for\b", re.I)
+
+
+def reinforced_confidence(current: float, incoming: float) -> float:
+    """Confidence after a restatement: up by a share of the remaining gap, bounded."""
+    base = max(current, incoming)
+    return round(min(MAX_CONFIDENCE, base + (1.0 - base) * REINFORCE_RATE), 4)
+
+
+def query_intent(query: str) -> QueryIntent:
+    if _HOW_TO.search(query):
+        return "how_to"
+    if _REQUEST.search(query.strip()):
+        return "request"
+    return "question"
+
+
+def types_for_query(query: str) -> frozenset[MemoryType]:
+    """What kinds of memory a query wants (see the module docstring)."""
+    if query_intent(query) == "question":
+        return DECLARATIVE_TYPES
+    return frozenset(MEMORY_TYPES)
+
+
+def rule_keywords(content: str, limit: int = 8) -> list[str]:
+    words = re.findall(r"[^\W_]+", content.lower())
+    picked = [w for w in words if w not in _STOPWORDS and (len(w) > 2 or w.isdigit())]
+    return list(dict.fromkeys(picked))[:limit]
+
+
+def recency_factor(updated_at: datetime, now: datetime) -> float:
+    age_days = max(0.0, (now - updated_at).total_seconds() / 86_400)
+    return 0.85 + 0.15 * 0.5 ** (age_days / 30)
+
+
+@dataclass(frozen=True)
+class ScoredMemory:
+    memory: Memory
+    score: float
+    relevance: float
+    namespace: Namespace
+    via_link: bool = False
+
+
+@dataclass(frozen=True)
+class AddResult:
+    action: AddAction
+    memory: Memory
+    previous: Memory | None = None
+
+
+@dataclass
+class ConsolidationReport:
+    merged: list[tuple[str, str]] = field(default_factory=list)
+    """(absorbed memory_id, kept memory_id)"""
+    decayed: list[tuple[str, float, float]] = field(default_factory=list)
+    """(memory_id, confidence before, after)"""
+    resolved: list[tuple[str, str]] = field(default_factory=list)
+    """(invalidated memory_id, winning memory_id) for cross-namespace conflicts"""
+
+    @property
+    def changed(self) -> int:
+        return len(self.merged) + len(self.decayed) + len(self.resolved)
+
+
+class _Note(BaseModel):
+    """What the LLM may add to a memory note (A-MEM)."""
+
+    keywords: list[str] = Field(default_factory=list, max_length=12)
+    tags: list[str] = Field(default_factory=list, max_length=8)
+    context: str = Field(default="", max_length=200)
+
+
+class MemoryManager:
+    """One agent's view of the team memory. See the module docstring."""
+
+    def __init__(
+        self,
+        store: BaseStore,
+        *,
+        team: str,
+        agent: str,
+        llm: BaseChatModel | None = None,
+        merge_threshold: float = 0.92,
+        link_threshold: float = 0.55,
+        max_links: int = 3,
+    ) -> None:
+        self.store = store
+        self.team = team
+        self.agent = agent
+        self.llm = llm
+        self.merge_threshold = merge_threshold
+        self.link_threshold = link_threshold
+        self.max_links = max_links
+        self.namespaces = readable_namespaces(team, agent)
+
+    # ---- where -----------------------------------------------------------------------
+    def namespace_for(self, scope: Scope) -> Namespace:
+        return memory_namespace(self.team, scope, self.agent)
+
+    def _put(self, memory: Memory, namespace: Namespace) -> None:
+        self.store.put(namespace, memory.memory_id, memory.to_store_value())
+
+    def _find(self, memory_id: str) -> tuple[Memory, Namespace] | None:
+        for namespace in self.namespaces:
+            item = self.store.get(namespace, memory_id)
+            if item is not None:
+                return Memory.from_store_value(item.value), namespace
+        return None
+
+    def _all(self, namespace: Namespace, filter: dict[str, object] | None = None) -> list[Memory]:
+        out: list[Memory] = []
+        offset = 0
+        while True:
+            page = self.store.search(namespace, filter=filter, limit=500, offset=offset)
+            out += [Memory.from_store_value(item.value) for item in page]
+            if len(page) < 500:
+                return out
+            offset += len(page)
+
+    # ---- add -------------------------------------------------------------------------
+    def add(self, memory: Memory) -> AddResult:
+        """Store `memory`, reinforcing, merging or superseding as the module says."""
+        namespace = self.namespace_for(memory.scope)
+        duplicate = self._exact_duplicate(memory, namespace)
+        if duplicate is not None:
+            return AddResult("reinforced", self._reinforce(duplicate, memory, namespace))
+        slot_holder = self._slot_holder(memory, namespace)
+        if slot_holder is not None:
+            if content_key(slot_holder.value or "") == content_key(memory.value or ""):
+                return AddResult("reinforced", self._reinforce(slot_holder, memory, namespace))
+            return self._supersede(slot_holder, memory, namespace)
+        near = self._near_duplicate(memory, namespace)
+        if near is not None:
+            merged = self._reinforce(near, memory, namespace)
+            return AddResult("merged", merged, previous=near)
+        stored = self._store_new(memory, namespace)
+        return AddResult("added", stored)
+
+    def _exact_duplicate(self, memory: Memory, namespace: Namespace) -> Memory | None:
+        hits = self.store.search(
+            namespace,
+            filter={"content_key": content_key(memory.content), "type": memory.type, "valid": True},
+            limit=1,
+        )
+        return Memory.from_store_value(hits[0].value) if hits else None
+
+    def _slot_holder(self, memory: Memory, namespace: Namespace) -> Memory | None:
+        if not (memory.subject and memory.attribute):
+            return None
+        hits = self.store.search(
+            namespace,
+            filter={"subject": memory.subject, "attribute": memory.attribute, "valid": True},
+            limit=1,
+        )
+        return Memory.from_store_value(hits[0].value) if hits else None
+
+    def _near_duplicate(self, memory: Memory, namespace: Namespace) -> Memory | None:
+        hits = self.store.search(
+            namespace, query=memory.content, filter={"type": memory.type, "valid": True}, limit=1
+        )
+        if hits and hits[0].score is not None and hits[0].score >= self.merge_threshold:
+            candidate = Memory.from_store_value(hits[0].value)
+            # Different slot values are a supersession, never a merge.
+            if not (candidate.subject and memory.subject and candidate.subject != memory.subject):
+                return candidate
+        return None
+
+    def _reinforce(self, stored: Memory, incoming: Memory, namespace: Namespace) -> Memory:
+        now = utcnow()
+        updated = stored.model_copy(
+            update={
+                "mention_count": stored.mention_count + incoming.mention_count,
+                "confidence": reinforced_confidence(stored.confidence, incoming.confidence),
+                "updated_at": now,
+                "keywords": list(dict.fromkeys(stored.keywords + incoming.keywords))[:12],
+                "tags": list(dict.fromkeys(stored.tags + incoming.tags))[:8],
+                "links": list(dict.fromkeys(stored.links + incoming.links)),
+            }
+        )
+        self._put(updated, namespace)
+        return updated
+
+    def _supersede(self, old: Memory, new: Memory, namespace: Namespace) -> AddResult:
+        now = utcnow()
+        new = new.model_copy(update={"links": list(dict.fromkeys([*new.links, old.memory_id]))})
+        stored = self._store_new(new, namespace)
+        retired = old.model_copy(
+            update={"invalidated_at": now, "superseded_by": stored.memory_id, "updated_at": now}
+        )
+        self._put(retired, namespace)
+        return AddResult("superseded", stored, previous=retired)
+
+    def _store_new(self, memory: Memory, namespace: Namespace) -> Memory:
+        memory = self._annotate(memory)
+        related = self._related(memory)
+        memory = memory.model_copy(
+            update={
+                "links": list(dict.fromkeys([*memory.links, *(r.memory_id for r, _ in related)]))
+            }
+        )
+        self._put(memory, namespace)
+        for other, other_ns in related:  # A-MEM memory evolution: links go both ways
+            if memory.memory_id not in other.links:
+                linked = other.model_copy(update={"links": [*other.links, memory.memory_id]})
+                self._put(linked, other_ns)
+        return memory
+
+    def _related(self, memory: Memory) -> list[tuple[Memory, Namespace]]:
+        """The closest valid memories this agent can read, above the link threshold."""
+        found: list[tuple[float, Memory, Namespace]] = []
+        for namespace in self.namespaces:
+            for hit in self.store.search(
+                namespace, query=memory.content, filter={"valid": True}, limit=self.max_links + 1
+            ):
+                if hit.key == memory.memory_id or hit.score is None:
+                    continue
+                if hit.score >= self.link_threshold:
+                    found.append((hit.score, Memory.from_store_value(hit.value), namespace))
+        found.sort(key=lambda f: f[0], reverse=True)
+        return [(m, ns) for _, m, ns in found[: self.max_links]]
+
+    def _annotate(self, memory: Memory) -> Memory:
+        """Fill the A-MEM note fields the caller left empty: LLM when present, else rules."""
+        note: _Note | None = None
+        if self.llm is not None and not (memory.keywords and memory.tags and memory.context):
+            from memory.llm import structured_call
+
+            note = structured_call(
+                self.llm,
+                _Note,
+                "Describe this memory for later retrieval as JSON with keywords (salient "
+                "words), tags (topics) and context (one short sentence on the situation).\n"
+                f"Memory ({memory.type}): {memory.content}",
+                step="memory note",
+            )
+        keywords = (
+            memory.keywords or (note.keywords if note else []) or rule_keywords(memory.content)
+        )
+        tags = memory.tags or (note.tags if note else []) or self._rule_tags(memory)
+        context = memory.context or (note.context if note else "") or self._rule_context(memory)
+        return memory.model_copy(update={"keywords": keywords, "tags": tags, "context": context})
+
+    @staticmethod
+    def _rule_tags(memory: Memory) -> list[str]:
+        tags = [memory.type, memory.family]
+        if memory.subject:
+            tags.append(memory.subject.split(":")[0])
+        if memory.attribute:
+            tags.append(memory.attribute)
+        return tags
+
+    @staticmethod
+    def _rule_context(memory: Memory) -> str:
+        about = f" about {memory.subject}" if memory.subject else ""
+        return f"{memory.type} memory{about}, from {memory.provenance.source_agent}"
+
+    # ---- read ------------------------------------------------------------------------
+    def get(self, memory_id: str) -> Memory | None:
+        found = self._find(memory_id)
+        return found[0] if found else None
+
+    def list(
+        self, *, scope: Scope | None = None, include_invalid: bool = False, limit: int = 100
+    ) -> list[Memory]:
+        namespaces = [self.namespace_for(scope)] if scope else list(self.namespaces)
+        filter = None if include_invalid else {"valid": True}
+        out: list[Memory] = []
+        for namespace in namespaces:
+            out += self._all(namespace, filter)
+        out.sort(key=lambda m: m.created_at)
+        return out[:limit]
+
+    def search(
+        self,
+        query: str,
+        *,
+        limit: int = 5,
+        min_confidence: float = 0.7,
+        include_invalid: bool = False,
+        types: Collection[MemoryType] | None = None,
+        follow_links: bool = False,
+    ) -> list[ScoredMemory]:
+        """The memories that best answer `query` (see the module docstring for the score)."""
+        if not query.strip():
+            raise ValueError("search query must not be empty")
+        if limit <= 0:
+            return []
+        wanted = frozenset(types) if types else types_for_query(query)
+        filter: dict[str, object] = {"confidence": {"$gte": min_confidence}}
+        if not include_invalid:
+            filter["valid"] = True
+        if wanted == DECLARATIVE_TYPES:
+            filter["family"] = "declarative"
+        elif wanted == PROCEDURAL_TYPES:
+            filter["family"] = "procedural"
+        now = utcnow()
+        pool = hybrid_search(
+            self.store, self.namespaces, query, limit=limit * 4, filter=filter, candidates=limit * 6
+        )
+        scored: list[ScoredMemory] = []
+        for hit in pool:
+            memory = Memory.from_store_value(hit.item.value)
+            if memory.type not in wanted:
+                continue
+            relevance = 0.5 * hit.relevance + 0.5 * max(hit.similarity or 0.0, 0.0)
+            score = (
+                relevance * (0.5 + 0.5 * memory.confidence) * recency_factor(memory.updated_at, now)
+            )
+            scored.append(ScoredMemory(memory, score, relevance, tuple(hit.item.namespace)))
+        scored.sort(key=lambda s: s.score, reverse=True)
+        top = scored[:limit]
+        if follow_links:
+            top += self._linked(top, min_confidence, include_invalid)
+        return top
+
+    def _linked(
+        self, hits: list[ScoredMemory], min_confidence: float, include_invalid: bool
+    ) -> list[ScoredMemory]:
+        """One hop along A-MEM links from the hits (readable namespaces only)."""
+        seen = {h.memory.memory_id for h in hits}
+        extra: list[ScoredMemory] = []
+        for hit in hits:
+            for linked_id in hit.memory.links:
+                if linked_id in seen:
+                    continue
+                found = self._find(linked_id)
+                if found is None:
+                    continue
+                memory, namespace = found
+                if memory.confidence < min_confidence or (
+                    not include_invalid and not memory.is_valid
+                ):
+                    continue
+                seen.add(linked_id)
+                extra.append(
+                    ScoredMemory(memory, hit.score * 0.8, hit.relevance * 0.8, namespace, True)
+                )
+        return extra
+
+    # ---- forget and maintain ---------------------------------------------------------
+    def forget(self, memory_id: str) -> bool:
+        """Delete a memory this agent can read; returns whether it existed."""
+        found = self._find(memory_id)
+        if found is None:
+            return False
+        self.store.delete(found[1], memory_id)
+        return True
+
+    def consolidate(self, *, now: datetime | None = None) -> ConsolidationReport:
+        """The team's "sleep": merge duplicates, decay stale guesses, settle conflicts."""
+        from memory.consolidation import consolidate_team
+
+        return consolidate_team(
+            self.store, self.team, now=now, merge_threshold=self.merge_threshold
+        )
