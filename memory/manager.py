@@ -28,6 +28,7 @@ or a how-to also wants the procedures (workflows, skills).
 
 from __future__ import annotations
 
+import builtins
 import logging
 import re
 from collections.abc import Collection
@@ -436,10 +437,10 @@ class MemoryManager:
 
     def list(
         self, *, scope: Scope | None = None, include_invalid: bool = False, limit: int = 100
-    ) -> list[Memory]:
+    ) -> builtins.list[Memory]:
         namespaces = [self.namespace_for(scope)] if scope else list(self.namespaces)
         filter = None if include_invalid else {"valid": True}
-        out: list[Memory] = []
+        out: builtins.list[Memory] = []
         for namespace in namespaces:
             out += self._all(namespace, filter)
         out.sort(key=lambda m: m.created_at)
@@ -454,7 +455,7 @@ class MemoryManager:
         include_invalid: bool = False,
         types: Collection[MemoryType] | None = None,
         follow_links: bool = False,
-    ) -> list[ScoredMemory]:
+    ) -> builtins.list[ScoredMemory]:
         """The memories that best answer `query` (see the module docstring for the score)."""
         if not query.strip():
             raise ValueError("search query must not be empty")
@@ -472,7 +473,7 @@ class MemoryManager:
         pool = hybrid_search(
             self.store, self.namespaces, query, limit=limit * 4, filter=filter, candidates=limit * 6
         )
-        scored: list[ScoredMemory] = []
+        scored: builtins.list[ScoredMemory] = []
         for hit in pool:
             memory = Memory.from_store_value(hit.item.value)
             if memory.type not in wanted:
@@ -483,17 +484,26 @@ class MemoryManager:
             )
             scored.append(ScoredMemory(memory, score, relevance, tuple(hit.item.namespace)))
         scored.sort(key=lambda s: s.score, reverse=True)
-        top = scored[:limit]
+        # A synced copy and its original say the same thing: show one. The agent's own
+        # copy wins, since it carries how the agent came to know it (sync provenance).
+        own = self.namespace_for("private")
+        chosen: dict[str, ScoredMemory] = {}
+        for hit in scored:
+            origin = hit.memory.provenance.origin_memory_id or hit.memory.memory_id
+            if origin not in chosen or (hit.namespace == own and chosen[origin].namespace != own):
+                chosen[origin] = hit
+        top = sorted(chosen.values(), key=lambda s: s.score, reverse=True)
+        top = top[:limit]
         if follow_links:
             top += self._linked(top, min_confidence, include_invalid)
         return top
 
     def _linked(
-        self, hits: list[ScoredMemory], min_confidence: float, include_invalid: bool
-    ) -> list[ScoredMemory]:
+        self, hits: builtins.list[ScoredMemory], min_confidence: float, include_invalid: bool
+    ) -> builtins.list[ScoredMemory]:
         """One hop along A-MEM links from the hits (readable namespaces only)."""
         seen = {h.memory.memory_id for h in hits}
-        extra: list[ScoredMemory] = []
+        extra: builtins.list[ScoredMemory] = []
         for hit in hits:
             for linked_id in hit.memory.links:
                 if linked_id in seen:

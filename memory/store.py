@@ -367,7 +367,8 @@ class FaissStore(BaseStore):
             if queries:
                 embedded = await asyncio.gather(*(self.embeddings.aembed_query(q) for q in queries))
                 query_vectors = self._as_vectors(dict(zip(queries, embedded, strict=True)))
-            texts = self._texts_needing_vectors(puts)
+            # SQLite reads off the event loop (LangGraph's server forbids blocking there)
+            texts = await asyncio.to_thread(self._texts_needing_vectors, puts)
             if texts:
                 embedded_docs = await self.embeddings.aembed_documents(texts)
                 put_vectors = self._as_vectors(dict(zip(texts, embedded_docs, strict=True)))

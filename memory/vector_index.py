@@ -33,6 +33,10 @@ import numpy as np
 
 logger = logging.getLogger(__name__)
 
+# One query at a time is latency-bound: OpenMP threads cost more in wake-ups and
+# contention than they save (measured on 2 cores: 10k-vector flat search 34 ms -> 2.7 ms).
+faiss.omp_set_num_threads(1)
+
 FORMAT_VERSION = 1
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 80

@@ -7,9 +7,15 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+from pydantic import Field
 
 _WORD = re.compile(r"[a-z0-9]+")
 
@@ -51,3 +57,36 @@ class DeterministicEmbeddings(Embeddings):
 
     def embed_query(self, text: str) -> list[float]:
         return self._embed(text)
+
+
+class ScriptedChatModel(BaseChatModel):
+    """Replies from a script: a list of strings/AIMessages taken in order, or a function.
+
+    Records every prompt it receives in `calls`; `bind_tools` records the tools and returns
+    the same model, so code that binds tools runs unchanged.
+    """
+
+    script: list[str | AIMessage] | Callable[[list[BaseMessage]], str | AIMessage]
+    calls: list[list[BaseMessage]] = Field(default_factory=list)
+    bound_tools: list[Any] = Field(default_factory=list)
+
+    @property
+    def _llm_type(self) -> str:
+        return "scripted"
+
+    def _generate(
+        self, messages: list[BaseMessage], stop: list[str] | None = None, **kwargs: Any
+    ) -> ChatResult:
+        self.calls.append(list(messages))
+        if callable(self.script):
+            reply = self.script(messages)
+        else:
+            if not self.script:
+                raise RuntimeError("ScriptedChatModel ran out of scripted replies")
+            reply = self.script.pop(0)
+        message = reply if isinstance(reply, AIMessage) else AIMessage(reply)
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+    def bind_tools(self, tools: Any, **kwargs: Any) -> ScriptedChatModel:  # type: ignore[override]
+        self.bound_tools = list(tools)
+        return self
