@@ -1,0 +1,47 @@
+"""Choosing specialists for a request when the LLM cannot (or to back it up).
+
+- keyword router: a specialist whose keywords appear in the request is involved;
+- semantic router: cosine similarity between the request and each specialist's
+  description; the best one, and any within `margin` of it above `floor`, are involved.
+The coordinator unions the LLM's valid choice with the keyword router's hits (a word
+like "refund" is strong evidence), and falls back to the semantic router when neither
+gives anything.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+from nodes.specialists import Specialist
+
+
+def keyword_route(request: str, specialists: Mapping[str, Specialist]) -> list[str]:
+    words = set(re.findall(r"[a-z]+", request.lower()))
+    return [
+        name
+        for name, spec in specialists.items()
+        if any((k in words) if " " not in k else (k in request.lower()) for k in spec.keywords)
+    ]
+
+
+def semantic_route(
+    request: str,
+    specialists: Mapping[str, Specialist],
+    embeddings: Embeddings,
+    *,
+    margin: float = 0.05,
+    floor: float = 0.15,
+) -> tuple[list[str], dict[str, float]]:
+    names = list(specialists)
+    vectors = np.array(embeddings.embed_documents([specialists[n].description for n in names]))
+    query = np.array(embeddings.embed_query(request))
+    norms = np.linalg.norm(vectors, axis=1) * (np.linalg.norm(query) or 1.0)
+    scores = vectors @ query / np.where(norms == 0, 1.0, norms)
+    similarity = {n: float(s) for n, s in zip(names, scores, strict=True)}
+    best = max(similarity.values())
+    chosen = [n for n in names if similarity[n] >= max(best - margin, floor)]
+    return chosen or [max(similarity, key=similarity.__getitem__)], similarity

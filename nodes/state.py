@@ -1,0 +1,119 @@
+"""The typed state of the graphs: every key, its reducer, and what it holds."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from langchain_core.messages import AnyMessage
+from langgraph.graph.message import add_messages
+from pydantic import BaseModel, Field
+from typing_extensions import TypedDict
+
+RouteMethod = Literal["llm", "semantic", "keyword"]
+
+
+def turn_list(left: list | None, right: list | None) -> list:
+    """Append within a turn; a `None` update (sent by `start_turn`) starts the list anew.
+
+    The checkpointer keeps state across turns, so per-turn lists must be reset rather
+    than grow for the life of the thread.
+    """
+    if right is None:
+        return []
+    return [*(left or []), *right]
+
+
+class RetrievedMemory(BaseModel):
+    """A memory an agent read, as kept in state and shown in logs."""
+
+    memory_id: str
+    agent: str
+    content: str
+    type: str
+    scope: str
+    confidence: float
+    score: float
+    subject: str | None = None
+    attribute: str | None = None
+    value: str | None = None
+    source_agent: str
+
+
+class RoutingDecision(BaseModel):
+    specialists: list[str]
+    reason: str
+    method: RouteMethod
+
+
+class ToolCallRecord(BaseModel):
+    tool: str
+    args: dict[str, str | int | list[str] | None]
+    result: dict
+
+
+class Finding(BaseModel):
+    """What one specialist found, returned to the coordinator."""
+
+    agent: str
+    summary: str
+    facts: list[str] = Field(default_factory=list)
+    tool_calls: list[ToolCallRecord] = Field(default_factory=list)
+    memories_read: list[RetrievedMemory] = Field(default_factory=list)
+    started: float
+    finished: float
+    task_message_id: str
+
+
+class WrittenMemory(BaseModel):
+    memory_id: str
+    agent: str
+    action: str
+    content: str
+    scope: str
+    type: str
+
+
+class TeamState(TypedDict, total=False):
+    messages: Annotated[list[AnyMessage], add_messages]
+    """The conversation; compaction replaces old turns by a summary."""
+    request: str
+    """The latest user request, as text."""
+    correlation_id: str
+    """Ties this turn's A2A messages together."""
+    retrieved: list[RetrievedMemory]
+    """Memories the coordinator read for this turn."""
+    routing: RoutingDecision
+    """Which specialists work on the request, and why."""
+    findings: Annotated[list[Finding], turn_list]
+    """One entry per specialist, appended as they finish (in parallel)."""
+    reply: str
+    """The coordinator's answer to the user."""
+    written: Annotated[list[WrittenMemory], turn_list]
+    """Memories written this turn."""
+    synced: Annotated[list[str], turn_list]
+    """Synced copies made this turn ("agent:memory_id")."""
+    fallbacks: Annotated[list[str], turn_list]
+    """LLM steps that used their deterministic fallback this turn."""
+
+
+class SpecialistTask(TypedDict):
+    """What `Send` hands one specialist."""
+
+    agent: str
+    task: str
+    request: str
+    customer_id: str | None
+    correlation_id: str
+    task_message_id: str
+
+
+class ChatState(TypedDict, total=False):
+    messages: Annotated[list[AnyMessage], add_messages]
+    """The conversation with the agent."""
+    request: str
+    """The latest user message."""
+    retrieved: list[RetrievedMemory]
+    """Memories the agent read for this turn."""
+    reply: str
+    written: Annotated[list[WrittenMemory], turn_list]
+    fallbacks: Annotated[list[str], turn_list]

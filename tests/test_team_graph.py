@@ -1,0 +1,179 @@
+"""The team graph and the chat graph, asserted from state and the A2A log.
+
+Unit runs use the deterministic embedder and either no LLM (every fallback) or the
+scripted fake; the integration test runs the demo on the real embedded models.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from langchain_core.messages import AIMessage
+
+from graphs.app import TeamApp, open_team_app
+from graphs.demo import DEMO_CUSTOMER_ID, DEMO_REQUEST, prepare_demo, run_demo
+from memory.bridge import MEMORY_SYNC, RESULT, TASK
+from nodes.context import ChatContext, TeamContext
+from tests.fakes import DeterministicEmbeddings, ScriptedChatModel
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Iterator[TeamApp]:
+    with open_team_app(tmp_path, embeddings=DeterministicEmbeddings(64)) as team_app:
+        yield team_app
+
+
+def run_team(app: TeamApp, text: str, thread: str, **ctx: object) -> dict:
+    context = TeamContext(customer_id=DEMO_CUSTOMER_ID, llm="none",
+                          data_dir=str(app.data_dir), **ctx)  # type: ignore[arg-type]
+    config = {"configurable": {"thread_id": thread}}
+    app.team_graph.invoke({"messages": [("user", text)]}, config, context=context)
+    return app.team_graph.get_state(config).values
+
+
+def assert_demo_outcome(app: TeamApp, state: dict) -> None:
+    """What must happen in the seed's scenario, from state and the log (not wording)."""
+    retrieved = {m.content for m in state["retrieved"]}
+    assert any("48 hours" in c and "refund" in c.lower() for c in retrieved)
+    assert any(m.attribute == "contact_preference" and m.value == "email"
+               for m in state["retrieved"])
+    assert set(state["routing"].specialists) == {"sam", "jordan"}
+    log = app.log.read(correlation_id=state["correlation_id"])
+    tasks = [m for m in log if m.content_type == TASK]
+    results = {m.source_agent: m for m in log if m.content_type == RESULT}
+    assert {m.target_agent for m in tasks} == {"sam", "jordan"}
+    sam, jordan = results["sam"].payload, results["jordan"].payload
+    # both worked at once: each started before the other finished
+    assert sam["started"] < jordan["finished"] and jordan["started"] < sam["finished"]
+    assert any("3rd delivery delay" in f for f in sam["facts"])
+    assert any("operational" in f for f in jordan["facts"])
+    episodes = [w for w in state["written"] if w.agent == "sam" and w.type == "episodic"]
+    assert episodes and episodes[0].scope == "shared"
+    stored = app.manager("alex").get(episodes[0].memory_id)
+    assert stored is not None and "3rd occurrence" in stored.content
+    assert stored.provenance.source_agent == "sam" and stored.provenance.thread_id
+    reply = state["reply"].lower()
+    assert "email" in reply and "48 hours" in reply and "carrier" in reply
+
+
+def test_demo_scenario_without_llm(app: TeamApp) -> None:
+    prepare_demo(app)
+    state = run_team(app, DEMO_REQUEST, "t1")
+    assert_demo_outcome(app, state)
+    assert {"routing", "synthesis"} <= set(state["fallbacks"])
+
+
+def test_jordan_alone_recalls_the_episode_in_a_new_thread(app: TeamApp) -> None:
+    prepare_demo(app)
+    run_team(app, DEMO_REQUEST, "t1")
+    config = {"configurable": {"thread_id": "jordan-only"}}
+    ctx = ChatContext(agent="jordan", llm="none", data_dir=str(app.data_dir))
+    app.chat_graph.invoke({"messages": [("user", "Any delivery delay for customer #12345 before?")]},
+                          config, context=ctx)
+    state = app.chat_graph.get_state(config).values
+    recalled = [m for m in state["retrieved"] if "3rd occurrence" in m.content]
+    assert recalled
+    # Jordan holds a synced copy: 0.95 x 0.9
+    assert recalled[0].confidence == pytest.approx(0.855, abs=1e-6)
+    sync_log = app.log.read(agent="jordan", content_type=MEMORY_SYNC)
+    assert sync_log and sync_log[0].source_agent == "sam"
+
+
+def test_llm_path_is_used_when_valid_and_checked(app: TeamApp) -> None:
+    prepare_demo(app)
+
+    def script(messages: list) -> str:
+        prompt = messages[-1].content if isinstance(messages[-1].content, str) else ""
+        if "JSON schema" in prompt and "specialists" in prompt:
+            return '```json\n{"specialists": ["sam"], "reason": "order problem"}\n```'
+        if "Summarize your findings" in str(messages):
+            return "I checked the order and the shipment history for this customer."
+        if "Write the reply" in str(messages):
+            return "Sorry for the trouble."  # drops the facts: must be replaced
+        return "{}"
+
+    model = ScriptedChatModel(script=script)
+    state = run_team(app, DEMO_REQUEST, "t-llm", chat_model=model)
+    assert state["routing"].method == "llm"
+    # the LLM chose sam; the keyword evidence still brings jordan in
+    assert set(state["routing"].specialists) == {"sam", "jordan"}
+    assert "routing" not in state["fallbacks"]
+    assert "synthesis" in state["fallbacks"]
+    assert "48 hours" in state["reply"]
+    sam = next(f for f in state["findings"] if f.agent == "sam")
+    assert sam.summary.startswith("I checked the order")
+
+
+def test_invalid_llm_routing_falls_back(app: TeamApp) -> None:
+    prepare_demo(app)
+    model = ScriptedChatModel(script=lambda messages: '{"specialists": ["nobody"]}')
+    state = run_team(app, "My app shows an error at checkout", "t-bad", chat_model=model)
+    assert state["routing"].method in ("keyword", "semantic")
+    assert "jordan" in state["routing"].specialists
+    assert "routing" in state["fallbacks"]
+
+
+def test_threads_persist_across_restarts(tmp_path: Path) -> None:
+    emb = DeterministicEmbeddings(64)
+    with open_team_app(tmp_path, embeddings=emb) as first:
+        prepare_demo(first)
+        run_team(first, DEMO_REQUEST, "kept")
+    with open_team_app(tmp_path, embeddings=emb) as second:
+        state = second.team_graph.get_state({"configurable": {"thread_id": "kept"}}).values
+        assert [m.type for m in state["messages"]] == ["human", "ai"]
+        state = run_team(second, "Please also check the refund status of my order", "kept")
+        assert [m.type for m in state["messages"]] == ["human", "ai", "human", "ai"]
+        # per-turn lists start anew each turn
+        assert len(state["findings"]) == len(state["routing"].specialists)
+
+
+def test_compaction_runs_past_80_percent_and_keeps_facts(app: TeamApp) -> None:
+    config = {"configurable": {"thread_id": "long"}}
+    ctx = ChatContext(agent="alex", llm="none", data_dir=str(app.data_dir), budget_tokens=400)
+    app.chat_graph.invoke(
+        {"messages": [("user", "Remember that customer #4242 prefers SMS for updates.")]},
+        config, context=ctx,
+    )
+    for i in range(6):
+        app.chat_graph.invoke(
+            {"messages": [("user", f"Filler question number {i} about nothing in particular "
+                                   "that goes on for a while to use up the budget.")]},
+            config, context=ctx,
+        )
+    messages = app.chat_graph.get_state(config).values["messages"]
+    assert not any("#4242" in str(m.content) for m in messages if m.type == "human")
+    assert any(m.type == "system" for m in messages)  # the running summary
+    hits = app.manager("alex").search("how does customer 4242 want updates?", limit=3)
+    assert any("SMS" in h.memory.content for h in hits)
+
+
+def test_graph_without_store_says_so(tmp_path: Path) -> None:
+    from graphs.support_team import builder
+
+    graph = builder.compile()
+    with pytest.raises(RuntimeError, match="needs a LangGraph store"):
+        graph.invoke({"messages": [("user", "hello")]},
+                     context=TeamContext(llm="none", data_dir=str(tmp_path)))
+
+
+def test_empty_request_is_a_clear_error(app: TeamApp) -> None:
+    with pytest.raises(ValueError, match="needs a user message"):
+        app.team_graph.invoke({"messages": [AIMessage("hi")]},
+                              {"configurable": {"thread_id": "x"}},
+                              context=TeamContext(llm="none", data_dir=str(app.data_dir)))
+
+
+@pytest.mark.integration
+def test_demo_on_the_embedded_defaults(tmp_path: Path) -> None:
+    """The real embedder and the real embedded chat model (SmolLM2)."""
+    with open_team_app(tmp_path) as team_app:
+        summary = run_demo(team_app, llm="embedded")
+        state = team_app.team_graph.get_state(
+            {"configurable": {"thread_id": summary.thread_id}}).values
+        assert_demo_outcome(team_app, state)
+        assert summary.parallel
+        assert summary.follow_up and any("3rd occurrence" in r for r in summary.follow_up.retrieved)
+        json.loads(summary.model_dump_json())
