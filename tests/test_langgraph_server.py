@@ -1,0 +1,410 @@
+"""`langgraph dev` on the project's langgraph.json: offline start, the FaissStore and SQLite
+checkpointer from graphs/server.py, memory shared across threads, and the A2A endpoint.
+
+The server runs as a subprocess in its own process group, from a temporary directory that
+links to langgraph.json and graphs/ (graph paths in langgraph.json are relative to the
+working directory). So the dev server's own bookkeeping (``.langgraph_api/``: threads,
+runs, assistants) and the memory (``A2A_MEMORY_DIR``) live in the temporary directory,
+never in the developer's checkout. ``A2A_LLM=none``: every LLM step takes its
+deterministic fallback, so no chat model is loaded; the embedded MiniLM embeds memories.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from langgraph_sdk import get_sync_client
+from langgraph_sdk.client import SyncLangGraphClient
+
+from graphs.server import DEFAULT_MEMORY_DIR, make_checkpointer, make_store, memory_location
+from tests.pg import pg_database_url, pg_url  # noqa: F401  (fixtures)
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ("team", "support", "shared")
+STARTUP_TIMEOUT_S = 120.0
+STOP_TIMEOUT_S = 30.0
+RUN_TIMEOUT_S = 300.0
+LOG_TAIL_LINES = 150
+# The dev server logs its address; it moves to another port when the requested one is taken.
+_API_URL = re.compile(r"API: (?:\x1b\[\d+m)?(http://127\.0\.0\.1:\d+)")
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _server_env(memory_dir: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "A2A_STORE_URL"}
+    env.update(
+        LANGGRAPH_CLI_NO_ANALYTICS="1",  # read by the CLI before langgraph.json's "env"
+        LANGGRAPH_NO_VERSION_CHECK="true",
+        LANGSMITH_TRACING="false",
+        LOG_COLOR="false",
+        A2A_MEMORY_DIR=str(memory_dir),
+        A2A_LLM="none",
+        A2A_EMBEDDINGS="embedded",
+    )
+    return env
+
+
+@dataclass
+class DevServer:
+    """One `langgraph dev` process over a working directory that outlives restarts."""
+
+    workdir: Path
+    memory_dir: Path
+    process: subprocess.Popen[bytes] | None = None
+    url: str = ""
+
+    @property
+    def log_path(self) -> Path:
+        return self.workdir / "server.log"
+
+    def log_tail(self) -> str:
+        if not self.log_path.exists():
+            return "(no server output)"
+        lines = self.log_path.read_text(errors="replace").splitlines()
+        return "\n".join(lines[-LOG_TAIL_LINES:])
+
+    def start(self) -> None:
+        langgraph = shutil.which("langgraph", path=str(Path(sys.executable).parent))
+        assert langgraph, "the langgraph CLI is missing: pip install 'langgraph-cli[inmem]'"
+        command = [langgraph, "dev", "--no-browser", "--no-reload", "--host", "127.0.0.1"]
+        command += ["--port", str(_free_port())]
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                command,
+                cwd=self.workdir,
+                env=_server_env(self.memory_dir),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group, stopped as one
+            )
+        self.url = self._wait_ready()
+
+    def _wait_ready(self) -> str:
+        assert self.process is not None
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        start = self.log_path.stat().st_size if self.log_path.exists() else 0
+        url = ""
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                pytest.fail(
+                    f"langgraph dev exited with {self.process.returncode} during startup:\n"
+                    f"{self.log_tail()}"
+                )
+            if not url:
+                found = _API_URL.search(self.log_path.read_bytes()[start:].decode(errors="replace"))
+                url = found.group(1) if found else ""
+            if url and _answers_ok(url):
+                return url
+            time.sleep(0.5)
+        self.stop()
+        pytest.fail(f"langgraph dev did not answer /ok in {STARTUP_TIMEOUT_S}s:\n{self.log_tail()}")
+
+    def stop(self) -> None:
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return
+        os.killpg(process.pid, signal.SIGTERM)  # graceful: the store and saver are closed
+        try:
+            process.wait(timeout=STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=STOP_TIMEOUT_S)
+
+    def client(self) -> SyncLangGraphClient:
+        return get_sync_client(url=self.url, timeout=RUN_TIMEOUT_S)
+
+
+def _answers_ok(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/ok", timeout=2.0).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
+    workdir = tmp_path_factory.mktemp("langgraph-dev")
+    (workdir / "langgraph.json").symlink_to(ROOT / "langgraph.json")
+    (workdir / "graphs").symlink_to(ROOT / "graphs", target_is_directory=True)
+    # Not "memory": a directory of that name in the server's working directory would shadow
+    # the `memory` package (the editable install's finder runs after the path finder).
+    dev = DevServer(workdir=workdir, memory_dir=workdir / ".a2a-memory")
+    try:
+        dev.start()
+        yield dev
+    finally:
+        dev.stop()
+
+
+@pytest.fixture
+def show_server_log(server: DevServer) -> Iterator[None]:
+    """Prints the server's output after each test: pytest shows it when the test failed."""
+    yield
+    print(f"--- langgraph dev output (tail) ---\n{server.log_tail()}")
+
+
+# ---- helpers over the SDK and the A2A endpoint ------------------------------------------
+def _run(client: SyncLangGraphClient, graph: str, thread_id: str, text: str) -> dict[str, Any]:
+    """Runs `graph` on the thread with one user message; returns the final state."""
+    user_input: dict[str, Any] = {"messages": [{"role": "user", "content": text}]}
+    result = client.runs.wait(thread_id, graph, input=user_input)
+    assert isinstance(result, dict), f"the run returned {result!r}"
+    assert "__error__" not in result, f"the {graph} run failed: {result['__error__']}"
+    return result
+
+
+def _chat(client: SyncLangGraphClient, thread_id: str, text: str) -> dict[str, Any]:
+    return _run(client, "chat", thread_id, text)
+
+
+def _state(client: SyncLangGraphClient, thread_id: str) -> dict[str, Any]:
+    values = client.threads.get_state(thread_id)["values"]
+    assert isinstance(values, dict), f"thread {thread_id} has no state: {values!r}"
+    return values
+
+
+def _mentions(text: str, *needles: str) -> bool:
+    return all(needle.lower() in text.lower() for needle in needles)
+
+
+def _assistant_id(client: SyncLangGraphClient, graph_id: str) -> str:
+    assistants = client.assistants.search(graph_id=graph_id)
+    assert assistants, f"the server has no assistant for graph {graph_id!r}"
+    return str(assistants[0]["assistant_id"])
+
+
+def _a2a_send(server: DevServer, assistant_id: str, text: str) -> dict[str, Any]:
+    """One A2A JSON-RPC ``message/send`` in a new context (a new thread); returns the task."""
+    request = {
+        "jsonrpc": "2.0",
+        "id": str(uuid.uuid4()),
+        "method": "message/send",
+        "params": {
+            "message": {
+                "role": "user",
+                "messageId": str(uuid.uuid4()),
+                "parts": [{"kind": "text", "text": text}],
+            }
+        },
+    }
+    response = httpx.post(
+        f"{server.url}/a2a/{assistant_id}",
+        json=request,
+        headers={"Accept": "application/json"},
+        timeout=RUN_TIMEOUT_S,
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert "error" not in body, f"A2A error: {body['error']}"
+    task = body["result"]
+    assert task["status"]["state"] == "completed", task
+    return dict(task)
+
+
+def _a2a_reply(task: dict[str, Any]) -> str:
+    return "\n".join(
+        part["text"]
+        for artifact in task.get("artifacts", [])
+        for part in artifact["parts"]
+        if part.get("kind") == "text"
+    )
+
+
+# ---- tests --------------------------------------------------------------------------------
+def test_memory_lives_in_the_data_directory_unless_a_postgres_url_is_set() -> None:
+    assert memory_location({}) == DEFAULT_MEMORY_DIR
+    assert memory_location({"A2A_MEMORY_DIR": " ", "A2A_STORE_URL": ""}) == DEFAULT_MEMORY_DIR
+    assert memory_location({"A2A_MEMORY_DIR": "/srv/memory"}) == "/srv/memory"
+    url = "postgresql://team:secret@db.internal/memory"
+    assert memory_location({"A2A_MEMORY_DIR": "/srv/memory", "A2A_STORE_URL": url}) == url
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("/srv/memory", "A2A_STORE_URL must be a postgresql:// URL"),
+        ("mysql://team:secret@db/memory", "scheme 'mysql' is not supported"),
+    ],
+)
+def test_a_store_url_that_is_not_postgres_is_refused(url: str, problem: str) -> None:
+    with pytest.raises(ValueError, match=problem) as error:
+        memory_location({"A2A_STORE_URL": url})
+    assert "secret" not in str(error.value)
+
+
+@pytest.mark.integration
+async def test_factories_open_postgres_when_a2a_store_url_is_set(
+    pg_database_url: str,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from langchain_core.messages import HumanMessage
+    from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+    from langgraph.store.postgres.aio import AsyncPostgresStore
+
+    from graphs import agent_chat
+    from nodes.context import ChatContext
+
+    monkeypatch.setenv("A2A_STORE_URL", pg_database_url)
+    monkeypatch.setenv("A2A_EMBEDDINGS", "embedded")
+    async with make_store() as store, make_checkpointer() as saver:
+        assert isinstance(store, AsyncPostgresStore)
+        assert isinstance(saver, AsyncPostgresSaver)
+        chat = agent_chat.builder.compile(store=store, checkpointer=saver)
+        config: Any = {"configurable": {"thread_id": "pg-thread"}}
+        told = HumanMessage("Remember that customer #5150 prefers fax")
+        await chat.ainvoke({"messages": [told]}, config, context=ChatContext(llm="none"))
+
+        hits = await store.asearch(SHARED, query="how to reach customer #5150", limit=3)
+        assert hits and _mentions(hits[0].value["content"], "5150", "fax")
+        state = await chat.aget_state(config)
+        assert state.values["messages"][0].content == "Remember that customer #5150 prefers fax"
+
+
+@pytest.mark.integration
+@pytest.mark.usefixtures("show_server_log")
+def test_server_serves_both_graphs_with_the_project_store_and_checkpointer(
+    server: DevServer,
+) -> None:
+    client = server.client()
+    graph_ids = {a["graph_id"] for a in client.assistants.search()}
+    assert {"team", "chat"} <= graph_ids
+
+    log = server.log_path.read_text(errors="replace")
+    assert "Using custom store: <memory.store.FaissStore" in log
+    assert "Using custom checkpointer: AsyncSqliteSaver" in log
+    assert (server.memory_dir / "store" / "store.sqlite").is_file()
+    assert (server.memory_dir / "checkpoints.sqlite").is_file()
+
+
+@pytest.mark.integration
+@pytest.mark.usefixtures("show_server_log")
+def test_fact_told_in_one_thread_is_recalled_in_another(server: DevServer) -> None:
+    client = server.client()
+    first = client.threads.create()["thread_id"]
+    told = _chat(client, first, "Remember that customer #777 prefers SMS")
+
+    written = [w for w in told.get("written", []) if _mentions(w["content"], "777", "sms")]
+    assert written, f"no memory about customer #777 was written: {told.get('written')}"
+    assert written[0]["scope"] == "shared"
+    state = _state(client, first)
+    contents = [m["content"] for m in state["messages"]]
+    assert contents[0] == "Remember that customer #777 prefers SMS"
+    assert state["messages"][-1]["type"] == "ai"
+
+    hits = client.store.search_items(SHARED, query="how to contact customer #777", limit=5)
+    found = [h for h in hits["items"] if _mentions(h["value"]["content"], "777", "sms")]
+    assert found, f"the shared namespace has no memory about #777: {hits['items']}"
+    assert written[0]["memory_id"] in {h["key"] for h in found}
+
+    second = client.threads.create()["thread_id"]
+    asked = _chat(client, second, "How does customer #777 want to be contacted?")
+    recalled = [m for m in asked["retrieved"] if _mentions(m["content"], "777", "sms")]
+    assert recalled, f"thread 2 did not retrieve the memory: {asked['retrieved']}"
+    assert _mentions(asked["reply"], "SMS")
+    # The recall came from the store, not from the first thread's conversation.
+    second_messages = _state(client, second)["messages"]
+    assert not any("Remember that" in str(m["content"]) for m in second_messages)
+
+
+@pytest.mark.integration
+@pytest.mark.usefixtures("show_server_log")
+def test_team_graph_reads_what_the_chat_agent_stored(server: DevServer) -> None:
+    client = server.client()
+    told = client.threads.create()["thread_id"]
+    _chat(client, told, "Remember that customer #31337 prefers email over phone calls")
+
+    thread_id = client.threads.create()["thread_id"]
+    result = _run(client, "team", thread_id, "How should we contact customer #31337?")
+    retrieved = [m["content"] for m in result["retrieved"]]
+    assert any(_mentions(c, "31337", "email") for c in retrieved), retrieved
+    assert result["reply"].strip()
+
+
+@pytest.mark.integration
+@pytest.mark.usefixtures("show_server_log")
+def test_a2a_message_send_recalls_a_memory_written_in_another_context(server: DevServer) -> None:
+    client = server.client()
+    assistant_id = _assistant_id(client, "chat")
+
+    told = _a2a_send(server, assistant_id, "Remember that customer #4242 prefers postal mail")
+    asked = _a2a_send(server, assistant_id, "How does customer #4242 like to be contacted?")
+
+    assert told["contextId"] != asked["contextId"]  # two threads: recall went through memory
+    assert _mentions(_a2a_reply(asked), "4242", "postal mail")
+    state = _state(client, asked["contextId"])
+    assert any(_mentions(m["content"], "4242", "postal") for m in state["retrieved"])
+
+
+@pytest.mark.integration
+@pytest.mark.usefixtures("show_server_log")
+def test_store_api_writes_reach_the_faiss_store(server: DevServer) -> None:
+    client = server.client()
+    client.store.put_item(SHARED, "studio-note", {"content": "Customer #6006 prefers telegrams"})
+    hits = client.store.search_items(SHARED, query="customer #6006 contact", limit=3)
+    assert "studio-note" in {h["key"] for h in hits["items"]}
+
+
+def _stored_memory(memory_dir: Path, memory_id: str) -> str | None:
+    """The content of a shared memory, read from the data directory (server stopped)."""
+    from memory.backends import STORE_DIR
+    from memory.store import FaissStore
+
+    with FaissStore(memory_dir / STORE_DIR) as store:  # no index: reads items, never embeds
+        item = store.get(SHARED, memory_id)
+    return None if item is None else str(item.value["content"])
+
+
+def _checkpointed_messages(memory_dir: Path, thread_id: str) -> list[str]:
+    """The messages of a thread's latest checkpoint in the data directory's SQLite file."""
+    from langgraph.checkpoint.sqlite import SqliteSaver
+
+    from memory.backends import CHECKPOINTS_FILE
+
+    config: Any = {"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}}
+    with SqliteSaver.from_conn_string(str(memory_dir / CHECKPOINTS_FILE)) as saver:
+        checkpoint = saver.get_tuple(config)
+    if checkpoint is None:
+        return []
+    return [str(m.content) for m in checkpoint.checkpoint["channel_values"].get("messages", [])]
+
+
+@pytest.mark.integration
+@pytest.mark.usefixtures("show_server_log")
+def test_threads_and_memories_persist_in_the_data_directory(server: DevServer) -> None:
+    client = server.client()
+    thread_id = client.threads.create()["thread_id"]
+    told = _chat(client, thread_id, "Remember that customer #9001 prefers WhatsApp")
+    memory_id = next(w["memory_id"] for w in told["written"] if _mentions(w["content"], "9001"))
+
+    server.stop()
+    # What the server wrote is in A2A_MEMORY_DIR, where open_team_app would read it too.
+    assert _mentions(_stored_memory(server.memory_dir, memory_id) or "", "9001", "whatsapp")
+    checkpointed = _checkpointed_messages(server.memory_dir, thread_id)
+    assert checkpointed[0] == "Remember that customer #9001 prefers WhatsApp"
+    assert len(checkpointed) == 2  # the user's message and the agent's reply
+
+    server.start()
+    client = server.client()
+    messages = _state(client, thread_id)["messages"]
+    assert [m["content"] for m in messages] == checkpointed
+    hits = client.store.search_items(SHARED, query="customer #9001 contact channel", limit=5)
+    assert memory_id in {h["key"] for h in hits["items"]}
