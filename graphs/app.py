@@ -21,6 +21,7 @@ from memory.backends import open_checkpointer, open_store
 from memory.bridge import A2ALog
 from memory.embeddings import embedding_dims, embedding_model_name, make_embeddings
 from memory.manager import MemoryManager
+from nodes.support_desk import SupportDesk
 
 
 @dataclass
@@ -39,7 +40,7 @@ class TeamApp:
         return MemoryManager(self.store, team=self.team, agent=agent)
 
     @property
-    def desk(self):  # noqa: ANN201 - imported lazily: the desk is only for the demo tools
+    def desk(self) -> SupportDesk:
         from nodes.services import _desk
 
         return _desk(str(self.data_dir / "desk.sqlite"))
@@ -65,7 +66,9 @@ def open_team_app(
     location = store_url or data_dir
     index = memory_index(embeddings)
     with (
-        open_store(location, index=index, embedding_model=embedding_model_name(embeddings)) as store,
+        open_store(
+            location, index=index, embedding_model=embedding_model_name(embeddings)
+        ) as store,
         open_checkpointer(location) as saver,
     ):
         yield TeamApp(

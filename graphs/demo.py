@@ -67,11 +67,18 @@ def prepare_demo(app: TeamApp) -> int:
     return added
 
 
-def _stream(graph, inputs: dict, config: dict, context, on_event: EventHandler | None,
-            timings: dict[str, float]) -> dict:
+def _stream(
+    graph,
+    inputs: dict,
+    config: dict,
+    context,
+    on_event: EventHandler | None,
+    timings: dict[str, float],
+) -> dict:
     last = time.perf_counter()
-    for mode, chunk in graph.stream(inputs, config, context=context,
-                                    stream_mode=["custom", "updates"]):
+    for mode, chunk in graph.stream(
+        inputs, config, context=context, stream_mode=["custom", "updates"]
+    ):
         now = time.perf_counter()
         if mode == "custom" and on_event:
             on_event(chunk)
@@ -100,17 +107,35 @@ def run_demo(
     thread_id = thread_id or f"demo-{uuid.uuid4().hex[:8]}"
     timings: dict[str, float] = {}
     started = time.perf_counter()
-    ctx = TeamContext(team=app.team, customer_id=DEMO_CUSTOMER_ID, llm=llm,
-                      chat_model=chat_model, data_dir=str(app.data_dir))
-    state = _stream(app.team_graph, {"messages": [("user", DEMO_REQUEST)]},
-                    {"configurable": {"thread_id": thread_id}}, ctx, on_event, timings)
+    ctx = TeamContext(
+        team=app.team,
+        customer_id=DEMO_CUSTOMER_ID,
+        llm=llm,
+        chat_model=chat_model,
+        data_dir=str(app.data_dir),
+    )
+    state = _stream(
+        app.team_graph,
+        {"messages": [("user", DEMO_REQUEST)]},
+        {"configurable": {"thread_id": thread_id}},
+        ctx,
+        on_event,
+        timings,
+    )
     timings["team_total"] = round((time.perf_counter() - started) * 1000, 1)
 
     follow_thread = f"{thread_id}-jordan"
-    chat_ctx = ChatContext(agent="jordan", team=app.team, llm=llm, chat_model=chat_model,
-                           data_dir=str(app.data_dir))
-    follow = _stream(app.chat_graph, {"messages": [("user", FOLLOW_UP)]},
-                     {"configurable": {"thread_id": follow_thread}}, chat_ctx, on_event, {})
+    chat_ctx = ChatContext(
+        agent="jordan", team=app.team, llm=llm, chat_model=chat_model, data_dir=str(app.data_dir)
+    )
+    follow = _stream(
+        app.chat_graph,
+        {"messages": [("user", FOLLOW_UP)]},
+        {"configurable": {"thread_id": follow_thread}},
+        chat_ctx,
+        on_event,
+        {},
+    )
     routing = state["routing"]
     log = app.log.read(correlation_id=state["correlation_id"])
     return DemoSummary(
@@ -128,7 +153,11 @@ def run_demo(
         reply=state["reply"],
         a2a_messages=len(log),
         timings_ms=timings,
-        follow_up=FollowUp(agent="jordan", thread_id=follow_thread, question=FOLLOW_UP,
-                           retrieved=[m.content for m in follow.get("retrieved", [])],
-                           reply=follow.get("reply", "")),
+        follow_up=FollowUp(
+            agent="jordan",
+            thread_id=follow_thread,
+            question=FOLLOW_UP,
+            retrieved=[m.content for m in follow.get("retrieved", [])],
+            reply=follow.get("reply", ""),
+        ),
     )

@@ -23,8 +23,9 @@ def agent_spec(name: str) -> Specialist:
 
 def start_chat_turn(state: ChatState, runtime: Runtime[ChatContext]) -> dict:
     agent_spec(runtime.context.agent)
-    last = next((m for m in reversed(state.get("messages", [])) if isinstance(m, HumanMessage)),
-                None)
+    last = next(
+        (m for m in reversed(state.get("messages", [])) if isinstance(m, HumanMessage)), None
+    )
     if last is None or not str(last.content).strip():
         raise ValueError("the chat graph needs a user message: {'messages': [('user', '...')]}")
     return {"request": str(last.content), "written": None, "fallbacks": None}
@@ -60,8 +61,7 @@ def reply_in_chat(state: ChatState, runtime: Runtime[ChatContext]) -> dict:
     fallbacks = [] if reply else ["chat reply"]
     reply = reply or _remembered(retrieved)
     emit("reply", text=reply, fallback=bool(fallbacks))
-    return {"reply": reply, "messages": [AIMessage(reply, name=ctx.agent)],
-            "fallbacks": fallbacks}
+    return {"reply": reply, "messages": [AIMessage(reply, name=ctx.agent)], "fallbacks": fallbacks}
 
 
 def remember_from_chat(state: ChatState, runtime: Runtime[ChatContext]) -> dict:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import time
@@ -25,10 +26,8 @@ logger = logging.getLogger(__name__)
 
 def emit(event: str, **data: object) -> None:
     """A custom stream event for live views (CLI, Studio); ignored outside a stream."""
-    try:
+    with contextlib.suppress(RuntimeError):  # outside a graph run there is no stream
         get_stream_writer()({"event": event, "at": time.time(), **data})
-    except RuntimeError:  # called outside a graph run (unit tests of helpers)
-        pass
 
 
 class _Route(BaseModel):
@@ -62,7 +61,8 @@ def route_request(state: TeamState, runtime: Runtime[TeamContext]) -> dict:
     elif keyword:
         fallbacks.append("routing")
         decision = RoutingDecision(
-            specialists=keyword, reason="keywords of their expertise in the request",
+            specialists=keyword,
+            reason="keywords of their expertise in the request",
             method="keyword",
         )
     else:
@@ -72,8 +72,9 @@ def route_request(state: TeamState, runtime: Runtime[TeamContext]) -> dict:
         decision = RoutingDecision(specialists=chosen, reason=reason, method="semantic")
     if fallbacks:
         logger.info("routing: fallback router used (%s)", decision.method)
-    emit("routing", specialists=decision.specialists, reason=decision.reason,
-         method=decision.method)
+    emit(
+        "routing", specialists=decision.specialists, reason=decision.reason, method=decision.method
+    )
     return {"routing": decision, "fallbacks": fallbacks}
 
 
@@ -133,9 +134,9 @@ def _refund_window(retrieved: list[RetrievedMemory], findings: list[Finding]) ->
             if call.tool == "check_refund_eligibility" and call.result.get("eligible") and hours:
                 return f"{hours} hours"
     for memory in retrieved:
-        if m := re.search(r"\b(\d+)\s*(hours|hrs|h)\b", memory.content):
-            if "refund" in memory.content.lower():
-                return f"{m.group(1)} hours"
+        m = re.search(r"\b(\d+)\s*(hours|hrs|h)\b", memory.content)
+        if m and "refund" in memory.content.lower():
+            return f"{m.group(1)} hours"
     return None
 
 
@@ -145,8 +146,9 @@ def compose_reply(retrieved: list[RetrievedMemory], findings: list[Finding]) -> 
     for finding in findings:
         lines += finding.facts[:4]
     if window := _refund_window(retrieved, findings):
-        lines.append(f"Your refund qualifies for our expedited process and will be handled "
-                     f"within {window}.")
+        lines.append(
+            f"Your refund qualifies for our expedited process and will be handled within {window}."
+        )
     if channel := _preferred_channel(retrieved):
         lines.append(f"We will send the confirmation by {channel}, as you prefer.")
     return " ".join(lines)

@@ -44,8 +44,14 @@ def recall(manager: MemoryManager, query: str, limit: int) -> list[RetrievedMemo
     hits = manager.search(query, limit=limit)
     retrieved = [as_retrieved(h, manager.agent) for h in hits]
     for memory in retrieved:
-        emit("memory_read", agent=manager.agent, memory_id=memory.memory_id,
-             content=memory.content, confidence=memory.confidence, score=memory.score)
+        emit(
+            "memory_read",
+            agent=manager.agent,
+            memory_id=memory.memory_id,
+            content=memory.content,
+            confidence=memory.confidence,
+            score=memory.score,
+        )
     return retrieved
 
 
@@ -67,11 +73,24 @@ def _record(manager: MemoryManager, memories: list, agent: str) -> list[WrittenM
         result = manager.add(memory)
         stored = result.memory
         written.append(
-            WrittenMemory(memory_id=stored.memory_id, agent=agent, action=result.action,
-                          content=stored.content, scope=stored.scope, type=stored.type)
+            WrittenMemory(
+                memory_id=stored.memory_id,
+                agent=agent,
+                action=result.action,
+                content=stored.content,
+                scope=stored.scope,
+                type=stored.type,
+            )
         )
-        emit("memory_write", agent=agent, action=result.action, memory_id=stored.memory_id,
-             content=stored.content, scope=stored.scope, confidence=stored.confidence)
+        emit(
+            "memory_write",
+            agent=agent,
+            action=result.action,
+            memory_id=stored.memory_id,
+            content=stored.content,
+            scope=stored.scope,
+            confidence=stored.confidence,
+        )
     return written
 
 
@@ -112,13 +131,19 @@ def sync_memories(state: TeamState, runtime: Runtime[TeamContext]) -> dict:
         if memory is None:
             continue
         targets = [a for a in involved if a != written.agent]
-        report = bridge.sync(memory, targets, source_agent=written.agent,
-                             correlation_id=state.get("correlation_id"))
+        report = bridge.sync(
+            memory, targets, source_agent=written.agent, correlation_id=state.get("correlation_id")
+        )
         for outcome in report.copied:
             synced.append(f"{outcome.target}:{outcome.stored.memory_id if outcome.stored else ''}")
-            emit("sync", source=written.agent, target=outcome.target,
-                 memory_id=written.memory_id, content=memory.content,
-                 confidence=outcome.stored.confidence if outcome.stored else None)
+            emit(
+                "sync",
+                source=written.agent,
+                target=outcome.target,
+                memory_id=written.memory_id,
+                content=memory.content,
+                confidence=outcome.stored.confidence if outcome.stored else None,
+            )
     return {"synced": synced}
 
 
@@ -137,10 +162,14 @@ def compact_session(state: TeamState, runtime: Runtime[TeamContext | ChatContext
         _record(manager, extract_from_messages(dropped, extraction), agent)
 
     result = compact(messages, policy, llm=services.chat_model(ctx), on_dropped=keep_facts)
-    emit("compaction", strategy=result.strategy, dropped=len(result.dropped),
-         tokens_before=result.tokens_before, tokens_after=result.tokens_after)
+    emit(
+        "compaction",
+        strategy=result.strategy,
+        dropped=len(result.dropped),
+        tokens_before=result.tokens_before,
+        tokens_after=result.tokens_after,
+    )
     update: dict = {"messages": result.updates}
     if result.fallback_used:
         update["fallbacks"] = ["summary"]
     return update
-

@@ -32,7 +32,9 @@ def _ordinal(n: int) -> str:
     return ORDINALS.get(n, f"{n}th")
 
 
-def run_tools(ctx: TeamContext, tool_names: tuple[str, ...], customer_id: str | None) -> list[ToolCallRecord]:
+def run_tools(
+    ctx: TeamContext, tool_names: tuple[str, ...], customer_id: str | None
+) -> list[ToolCallRecord]:
     tools = make_tools(services.desk(ctx))
     known: dict[str, Any] = {"customer_id": customer_id} if customer_id else {}
     calls: list[ToolCallRecord] = []
@@ -67,30 +69,36 @@ def facts_from(calls: list[ToolCallRecord], customer_id: str | None) -> list[str
                 f"Order {r.get('order_id', s.get('order_id'))} is {s['status'].replace('_', ' ')} "
                 f"with the carrier {s['carrier']}{reason}."
             )
-        elif call.tool == "delay_history" and r.get("count", len(r.get("delays", []))):
-            facts.append(
-                f"This is the {_ordinal(int(r.get('count', len(r['delays']))))} delivery delay for customer "
-                f"#{customer_id}."
-            )
+        elif call.tool == "delay_history" and r.get("delays"):
+            count = _ordinal(len(r["delays"]))
+            facts.append(f"This is the {count} delivery delay for customer #{customer_id}.")
         elif call.tool == "check_systems":
             systems = r.get("systems", [])
             if r.get("all_operational"):
-                facts.append(f"All {len(systems)} of our systems are operational, so the "
-                             "problem is not on our side.")
+                facts.append(
+                    f"All {len(systems)} of our systems are operational, so the "
+                    "problem is not on our side."
+                )
             else:
                 bad = [s["system"] for s in systems if s.get("status") != "operational"]
                 facts.append(f"Systems with problems: {', '.join(bad)}.")
         elif call.tool == "check_refund_eligibility":
             if r.get("eligible"):
-                facts.append(f"The order is eligible for a refund within {r['window_hours']} "
-                             "hours.")
+                facts.append(
+                    f"The order is eligible for a refund within {r['window_hours']} hours."
+                )
             else:
                 facts.append(f"The order is not eligible for a refund: {r.get('reason')}.")
     return facts
 
 
-def lessons(agent: str, calls: list[ToolCallRecord], customer_id: str | None,
-            ctx: TeamContext, thread_id: str | None) -> list[Memory]:
+def lessons(
+    agent: str,
+    calls: list[ToolCallRecord],
+    customer_id: str | None,
+    ctx: TeamContext,
+    thread_id: str | None,
+) -> list[Memory]:
     """What is worth remembering for the team: a repeated delivery delay, as an episode."""
     out: list[Memory] = []
     for call in calls:
@@ -99,19 +107,23 @@ def lessons(agent: str, calls: list[ToolCallRecord], customer_id: str | None,
         if customer_id and isinstance(count, int) and count >= 2:
             latest = delays[-1] if delays else {}
             carrier = latest.get("carrier", "the carrier")
-            out.append(Memory(
-                content=(f"Customer #{customer_id} delivery delay - {_ordinal(count)} occurrence "
-                         f"(order {latest.get('order_id', '?')}, carrier {carrier})"),
-                type="episodic",
-                scope="shared",
-                # observed in the systems of record, not guessed: the seed's 0.95
-                mechanism="inferred",
-                confidence=0.95,
-                subject=f"customer:{customer_id}",
-                attribute="delivery_delay_count",
-                value=str(count),
-                provenance=Provenance(source_agent=agent, thread_id=thread_id),
-            ))
+            out.append(
+                Memory(
+                    content=(
+                        f"Customer #{customer_id} delivery delay - {_ordinal(count)} occurrence "
+                        f"(order {latest.get('order_id', '?')}, carrier {carrier})"
+                    ),
+                    type="episodic",
+                    scope="shared",
+                    # observed in the systems of record, not guessed: the seed's 0.95
+                    mechanism="inferred",
+                    confidence=0.95,
+                    subject=f"customer:{customer_id}",
+                    attribute="delivery_delay_count",
+                    value=str(count),
+                    provenance=Provenance(source_agent=agent, thread_id=thread_id),
+                )
+            )
     return out
 
 
@@ -129,22 +141,41 @@ def run_specialist(task: SpecialistTask, runtime: Runtime[TeamContext]) -> dict:
     facts = facts_from(calls, task["customer_id"])
     summary = text_call(
         services.chat_model(ctx),
-        [SystemMessage(spec.prompt),
-         HumanMessage(f"Task: {task['task']}\nTool results: {[c.result for c in calls]}\n"
-                      "Summarize your findings in 2 sentences.")],
+        [
+            SystemMessage(spec.prompt),
+            HumanMessage(
+                f"Task: {task['task']}\nTool results: {[c.result for c in calls]}\n"
+                "Summarize your findings in 2 sentences."
+            ),
+        ],
         step=f"findings:{agent}",
         max_chars=600,
     )
     fallbacks = [] if summary else [f"findings:{agent}"]
-    written = _record(manager, lessons(agent, calls, task["customer_id"], ctx,
-                                       _thread_id(runtime)), agent)
-    finding = Finding(agent=agent, summary=summary or " ".join(facts) or "Nothing found.",
-                      facts=facts, tool_calls=calls, memories_read=memories, started=started,
-                      finished=time.time(), task_message_id=task["task_message_id"])
+    written = _record(
+        manager, lessons(agent, calls, task["customer_id"], ctx, _thread_id(runtime)), agent
+    )
+    finding = Finding(
+        agent=agent,
+        summary=summary or " ".join(facts) or "Nothing found.",
+        facts=facts,
+        tool_calls=calls,
+        memories_read=memories,
+        started=started,
+        finished=time.time(),
+        task_message_id=task["task_message_id"],
+    )
     result = A2AMessage(
-        source_agent=agent, target_agent=COORDINATOR.name, content_type=RESULT,
-        payload={"summary": finding.summary, "facts": facts, "started": started,
-                 "finished": finding.finished, "in_reply_to": task["task_message_id"]},
+        source_agent=agent,
+        target_agent=COORDINATOR.name,
+        content_type=RESULT,
+        payload={
+            "summary": finding.summary,
+            "facts": facts,
+            "started": started,
+            "finished": finding.finished,
+            "in_reply_to": task["task_message_id"],
+        },
         correlation_id=task["correlation_id"],
     )
     services.a2a_log(runtime.store, ctx).append(result)

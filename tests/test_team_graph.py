@@ -27,8 +27,9 @@ def app(tmp_path: Path) -> Iterator[TeamApp]:
 
 
 def run_team(app: TeamApp, text: str, thread: str, **ctx: object) -> dict:
-    context = TeamContext(customer_id=DEMO_CUSTOMER_ID, llm="none",
-                          data_dir=str(app.data_dir), **ctx)  # type: ignore[arg-type]
+    context = TeamContext(
+        customer_id=DEMO_CUSTOMER_ID, llm="none", data_dir=str(app.data_dir), **ctx
+    )  # type: ignore[arg-type]
     config = {"configurable": {"thread_id": thread}}
     app.team_graph.invoke({"messages": [("user", text)]}, config, context=context)
     return app.team_graph.get_state(config).values
@@ -38,8 +39,9 @@ def assert_demo_outcome(app: TeamApp, state: dict) -> None:
     """What must happen in the seed's scenario, from state and the log (not wording)."""
     retrieved = {m.content for m in state["retrieved"]}
     assert any("48 hours" in c and "refund" in c.lower() for c in retrieved)
-    assert any(m.attribute == "contact_preference" and m.value == "email"
-               for m in state["retrieved"])
+    assert any(
+        m.attribute == "contact_preference" and m.value == "email" for m in state["retrieved"]
+    )
     assert set(state["routing"].specialists) == {"sam", "jordan"}
     log = app.log.read(correlation_id=state["correlation_id"])
     tasks = [m for m in log if m.content_type == TASK]
@@ -71,8 +73,11 @@ def test_jordan_alone_recalls_the_episode_in_a_new_thread(app: TeamApp) -> None:
     run_team(app, DEMO_REQUEST, "t1")
     config = {"configurable": {"thread_id": "jordan-only"}}
     ctx = ChatContext(agent="jordan", llm="none", data_dir=str(app.data_dir))
-    app.chat_graph.invoke({"messages": [("user", "Any delivery delay for customer #12345 before?")]},
-                          config, context=ctx)
+    app.chat_graph.invoke(
+        {"messages": [("user", "Any delivery delay for customer #12345 before?")]},
+        config,
+        context=ctx,
+    )
     state = app.chat_graph.get_state(config).values
     recalled = [m for m in state["retrieved"] if "3rd occurrence" in m.content]
     assert recalled
@@ -135,13 +140,22 @@ def test_compaction_runs_past_80_percent_and_keeps_facts(app: TeamApp) -> None:
     ctx = ChatContext(agent="alex", llm="none", data_dir=str(app.data_dir), budget_tokens=400)
     app.chat_graph.invoke(
         {"messages": [("user", "Remember that customer #4242 prefers SMS for updates.")]},
-        config, context=ctx,
+        config,
+        context=ctx,
     )
     for i in range(6):
         app.chat_graph.invoke(
-            {"messages": [("user", f"Filler question number {i} about nothing in particular "
-                                   "that goes on for a while to use up the budget.")]},
-            config, context=ctx,
+            {
+                "messages": [
+                    (
+                        "user",
+                        f"Filler question number {i} about nothing in particular "
+                        "that goes on for a while to use up the budget.",
+                    )
+                ]
+            },
+            config,
+            context=ctx,
         )
     messages = app.chat_graph.get_state(config).values["messages"]
     assert not any("#4242" in str(m.content) for m in messages if m.type == "human")
@@ -155,15 +169,19 @@ def test_graph_without_store_says_so(tmp_path: Path) -> None:
 
     graph = builder.compile()
     with pytest.raises(RuntimeError, match="needs a LangGraph store"):
-        graph.invoke({"messages": [("user", "hello")]},
-                     context=TeamContext(llm="none", data_dir=str(tmp_path)))
+        graph.invoke(
+            {"messages": [("user", "hello")]},
+            context=TeamContext(llm="none", data_dir=str(tmp_path)),
+        )
 
 
 def test_empty_request_is_a_clear_error(app: TeamApp) -> None:
     with pytest.raises(ValueError, match="needs a user message"):
-        app.team_graph.invoke({"messages": [AIMessage("hi")]},
-                              {"configurable": {"thread_id": "x"}},
-                              context=TeamContext(llm="none", data_dir=str(app.data_dir)))
+        app.team_graph.invoke(
+            {"messages": [AIMessage("hi")]},
+            {"configurable": {"thread_id": "x"}},
+            context=TeamContext(llm="none", data_dir=str(app.data_dir)),
+        )
 
 
 @pytest.mark.integration
@@ -172,7 +190,8 @@ def test_demo_on_the_embedded_defaults(tmp_path: Path) -> None:
     with open_team_app(tmp_path) as team_app:
         summary = run_demo(team_app, llm="embedded")
         state = team_app.team_graph.get_state(
-            {"configurable": {"thread_id": summary.thread_id}}).values
+            {"configurable": {"thread_id": summary.thread_id}}
+        ).values
         assert_demo_outcome(team_app, state)
         assert summary.parallel
         assert summary.follow_up and any("3rd occurrence" in r for r in summary.follow_up.retrieved)
