@@ -67,6 +67,6 @@ def reply_in_chat(state: ChatState, runtime: Runtime[ChatContext]) -> dict:
 def remember_from_chat(state: ChatState, runtime: Runtime[ChatContext]) -> dict:
     ctx = runtime.context
     extraction = ExtractionContext(source_agent=ctx.agent, thread_id=_thread_id(runtime))
-    memories = extract_memories(state["request"], extraction, llm=services.chat_model(ctx))
+    memories = extract_memories(state["request"], extraction, llm=services.extraction_model(ctx))
     manager = services.manager(runtime.store, ctx, ctx.agent)
     return {"written": _record(manager, memories, ctx.agent)}

@@ -104,7 +104,7 @@ def extract_turn_memories(state: TeamState, runtime: Runtime[TeamContext]) -> di
         message_id=last.id if last else None,
         speaker_subject=_speaker_subject(ctx.customer_id),
     )
-    memories = extract_memories(state["request"], extraction, llm=services.chat_model(ctx))
+    memories = extract_memories(state["request"], extraction, llm=services.extraction_model(ctx))
     manager = services.manager(runtime.store, ctx, COORDINATOR.name)
     return {"written": _record(manager, memories, COORDINATOR.name)}
 

@@ -8,9 +8,12 @@ compared as sets.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import json
 import tempfile
 from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -82,7 +85,9 @@ def run(store: BaseStore, op: tuple[Any, ...]) -> Any:
         return None if item is None else (tuple(item.namespace), item.key, item.value)
     if kind == "search":
         hits = store.search(op[1], filter=op[2], limit=100)
-        return sorted((tuple(h.namespace), h.key, repr(h.value)) for h in hits)
+        return sorted(
+            (tuple(h.namespace), h.key, json.dumps(h.value, sort_keys=True)) for h in hits
+        )
     if kind == "query":
         hits = store.search(op[1], filter=op[2], query=op[3], limit=op[4], offset=op[5])
         return [(tuple(h.namespace), h.key, h.score) for h in hits]
@@ -140,3 +145,21 @@ def test_faiss_store_hnsw_matches_reference(sequence: list[tuple[Any, ...]]) -> 
     # searches; results must still match the exact reference.
     with tempfile.TemporaryDirectory() as tmp:
         check_sequence(lambda: faiss_store(Path(tmp), hnsw_threshold=4, exact_limit=2), sequence)
+
+
+@pytest.mark.integration
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@given(sequence=st.lists(ops, min_size=1, max_size=25))
+def test_postgres_store_matches_reference(pg_database_url: str, sequence: list) -> None:
+    # One database for the test; every example starts from empty tables.
+    from memory.backends import open_store
+    from tests.store_backends import index_config
+
+    @contextlib.contextmanager
+    def postgres() -> Iterator[BaseStore]:
+        with open_store(pg_database_url, index=index_config()) as store:  # type: ignore[arg-type]
+            with store._cursor() as cur:  # type: ignore[attr-defined]
+                cur.execute("TRUNCATE store, store_vectors")
+            yield store
+
+    check_sequence(postgres, sequence)
