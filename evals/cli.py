@@ -53,5 +53,29 @@ def extraction(json_out: JsonOut = None, reports: ReportsDir = Path("reports")) 
     run_extraction_eval(json_out=json_out, reports=reports)
 
 
+@app.command("latency")
+def latency(
+    sizes: Annotated[str, typer.Option(help="Comma-separated memory counts.")] = "1000,10000",
+    backends: Annotated[
+        str, typer.Option(help="Comma-separated: faiss,inmemory,sqlite,postgres.")
+    ] = "faiss,inmemory,sqlite,postgres",
+    queries: Annotated[int, typer.Option(help="Timed calls per series.")] = 50,
+    budget: Annotated[float, typer.Option(help="Seconds per series before it stops.")] = 20.0,
+    json_out: JsonOut = None,
+    reports: ReportsDir = Path("reports"),
+) -> None:
+    """Lookup, context assembly and A2A sync latency (LLM excluded), against the peers."""
+    from evals.latency import run_latency
+
+    run_latency(
+        sizes=[int(s) for s in sizes.split(",") if s.strip()],
+        backends=[b.strip() for b in backends.split(",") if b.strip()],
+        queries=queries,
+        json_out=json_out,
+        reports=reports,
+        budget_s=budget,
+    )
+
+
 def main() -> None:
     app()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -296,10 +296,17 @@ def test_llm_path_uses_valid_json_from_a_model_without_tool_calling() -> None:
     assert "llm" in memory.tags
 
 
-def test_llm_reply_in_a_code_fence_is_parsed() -> None:
-    reply = "```json\n" + llm_json({"content": "Gift wrap costs $4", "type": "semantic"}) + "\n```"
-    memories = extract_memories("Gift wrap costs $4.", CTX, llm=fake_llm(reply))
-    assert [m.type for m in memories] == ["semantic"]
+@pytest.mark.parametrize(
+    "wrap",
+    [
+        lambda body: f"```json\n{body}\n```",
+        lambda body: f"Here are the memories:\n{body}\nHope this helps!",
+    ],
+)
+def test_llm_json_in_a_fence_or_in_prose_is_parsed(wrap: Callable[[str], str]) -> None:
+    body = llm_json({"content": "Gift wrap costs $4", "type": "semantic"})
+    memories = extract_memories("Gift wrap costs $4.", CTX, llm=fake_llm(wrap(body)))
+    assert [(m.type, m.content) for m in memories] == [("semantic", "Gift wrap costs $4.")]
 
 
 def test_llm_claim_of_explicit_needs_a_command_in_the_text() -> None:

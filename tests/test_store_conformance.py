@@ -12,8 +12,8 @@ import contextlib
 import itertools
 import json
 import tempfile
-from pathlib import Path
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
