@@ -6,7 +6,7 @@ Each suite lives in its own module and is imported only when it runs.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
@@ -75,6 +75,110 @@ def latency(
         reports=reports,
         budget_s=budget,
     )
+
+
+@app.command("locomo")
+def locomo(
+    mode: Annotated[
+        Literal["turns", "memory"],
+        typer.Option(help="turns: each dialog turn a unit; memory: turns ingested as memories."),
+    ] = "turns",
+    data: Annotated[
+        Path | None,
+        typer.Option(help="LoCoMo JSON file (default: ../shared/data/locomo/locomo_dev.json)."),
+    ] = None,
+    quick: Annotated[
+        bool, typer.Option(help="First conversation, first 60 questions (for CI).")
+    ] = False,
+    ablation: Annotated[
+        bool, typer.Option(help="turns mode: also run every ablation step, into the report.")
+    ] = False,
+    retriever: Annotated[
+        Literal["hybrid", "dense", "bm25"] | None, typer.Option(help="Retrieval (turns mode).")
+    ] = None,
+    speaker: Annotated[bool | None, typer.Option(help="Speaker name in each unit.")] = None,
+    date: Annotated[bool | None, typer.Option(help="Session date in each unit.")] = None,
+    caption: Annotated[bool | None, typer.Option(help="Image caption in each unit.")] = None,
+    facts: Annotated[
+        bool | None, typer.Option(help="Rule-extracted facts as an extra key of each unit.")
+    ] = None,
+    window: Annotated[
+        int | None, typer.Option(min=0, help="Neighbouring turns indexed with each unit.")
+    ] = None,
+    window_index: Annotated[
+        Literal["extra", "replace"] | None,
+        typer.Option(help="extra: window as a second key; replace: window only."),
+    ] = None,
+    neighbour_weight: Annotated[
+        float | None, typer.Option(min=0.0, help="Share of a neighbour's score added.")
+    ] = None,
+    query_rewrite: Annotated[
+        Literal["none", "strip"] | None, typer.Option(help="strip: drop question words.")
+    ] = None,
+    dense_weight: Annotated[float | None, typer.Option(min=0.0, help="RRF weight.")] = None,
+    lexical_weight: Annotated[float | None, typer.Option(min=0.0, help="RRF weight.")] = None,
+    rrf_k: Annotated[int | None, typer.Option(min=1, help="RRF rank constant.")] = None,
+    speaker_boost: Annotated[
+        float | None, typer.Option(min=0.0, help="Boost turns of the speaker a question names.")
+    ] = None,
+    extractor: Annotated[
+        Literal["rules", "llm"], typer.Option(help="Memory mode: the extractor.")
+    ] = "rules",
+    raw_turns: Annotated[
+        Literal["all", "uncovered"],
+        typer.Option(
+            help="Memory mode: turns also stored verbatim (all, or those with no memory)."
+        ),
+    ] = "all",
+    cache_dir: Annotated[
+        Path | None, typer.Option(help="Embedding cache (default: reports/.cache in the repo).")
+    ] = None,
+    json_out: JsonOut = None,
+    reports: ReportsDir = Path("reports"),
+) -> None:
+    """LoCoMo turn-level evidence recall at k = 5, 10, 25, 50, overall and per category.
+
+    Options left out keep the best configuration measured on the dev split.
+    """
+    from evals.locomo import DEFAULT_CACHE_DIR, MemoryModeConfig, TurnsConfig, run_locomo
+    from evals.locomo_data import LocomoDataError
+
+    overrides = {
+        name: value
+        for name, value in {
+            "retriever": retriever,
+            "speaker": speaker,
+            "date": date,
+            "caption": caption,
+            "facts": facts,
+            "window": window,
+            "window_index": window_index,
+            "neighbour_weight": neighbour_weight,
+            "query_rewrite": query_rewrite,
+            "dense_weight": dense_weight,
+            "lexical_weight": lexical_weight,
+            "rrf_k": rrf_k,
+            "speaker_boost": speaker_boost,
+        }.items()
+        if value is not None
+    }
+    if mode == "memory" and (overrides or ablation):
+        raise typer.BadParameter("turns-mode options and --ablation need --mode turns")
+    try:
+        run_locomo(
+            mode=mode,
+            data=data,
+            quick=quick,
+            turns_config=TurnsConfig(**overrides),  # type: ignore[arg-type]
+            memory_config=MemoryModeConfig(extractor=extractor, raw_turns=raw_turns),
+            ablation=ablation,
+            cache_dir=cache_dir or DEFAULT_CACHE_DIR,
+            json_out=json_out,
+            reports=reports,
+        )
+    except LocomoDataError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
 
 
 def main() -> None:
