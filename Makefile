@@ -22,6 +22,7 @@ demo: install
 	$(BIN)/a2a-memory demo
 
 test: install
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy
 	$(BIN)/python -m pytest -q
 
 lint: install

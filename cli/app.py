@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from langchain_core.embeddings import Embeddings
     from langchain_core.language_models import BaseChatModel
     from langchain_core.runnables import RunnableConfig
-    from langgraph.store.base import BaseStore, IndexConfig
+    from langgraph.store.base import BaseStore
     from typer._click.core import Context as ClickContext  # what TyperGroup.invoke takes
 
     from graphs.app import TeamApp
@@ -365,22 +365,11 @@ def _status(console: Console, message: str) -> Iterator[None]:
         yield
 
 
-INDEX_FIELDS: Final = ("content",)
-
-
-def memory_index(embeddings: Embeddings) -> IndexConfig:
-    """The store's index, as graphs.app.memory_index builds it (a test keeps the two equal):
-    repeated here because importing the graphs would add a second to every memory command."""
-    from memory.embeddings import embedding_dims
-
-    return {"dims": embedding_dims(embeddings), "embed": embeddings, "fields": list(INDEX_FIELDS)}
-
-
 @contextmanager
 def open_memory(state: CliState) -> Iterator[BaseStore]:
     """The team's store (FAISS in the data directory, or PostgreSQL), closed on exit."""
     from memory.backends import open_store
-    from memory.embeddings import embedding_model_name
+    from memory.embeddings import embedding_model_name, memory_index
 
     embeddings = state.embeddings()
     with ExitStack() as stack:

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from langchain_core.embeddings import Embeddings
 from langgraph.graph.state import CompiledStateGraph
@@ -19,15 +20,15 @@ from langgraph.store.base import BaseStore
 from graphs import agent_chat, support_team
 from memory.backends import open_checkpointer, open_store
 from memory.bridge import A2ALog
-from memory.embeddings import embedding_dims, embedding_model_name, make_embeddings
+from memory.embeddings import embedding_model_name, make_embeddings, memory_index
 from memory.manager import MemoryManager
 from nodes.support_desk import SupportDesk
 
 
 @dataclass
 class TeamApp:
-    team_graph: CompiledStateGraph
-    chat_graph: CompiledStateGraph
+    team_graph: CompiledStateGraph[Any, Any, Any, Any]
+    chat_graph: CompiledStateGraph[Any, Any, Any, Any]
     store: BaseStore
     data_dir: Path
     team: str = "support"
@@ -44,11 +45,6 @@ class TeamApp:
         from nodes.services import _desk
 
         return _desk(str(self.data_dir / "desk.sqlite"))
-
-
-def memory_index(embeddings: Embeddings) -> dict:
-    """The store's index config for memories: their content is embedded."""
-    return {"dims": embedding_dims(embeddings), "embed": embeddings, "fields": ["content"]}
 
 
 @contextmanager

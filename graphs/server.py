@@ -13,7 +13,7 @@ one memory location, as ``graphs/app.py`` does for Python callers:
   to the directory the server runs in): the FaissStore in ``<dir>/store/`` and the SQLite
   checkpointer in ``<dir>/checkpoints.sqlite``.
 
-The store indexes memories as ``open_team_app`` does (``graphs.app.memory_index``: their
+The store indexes memories as ``open_team_app`` does (``memory.embeddings.memory_index``: their
 ``content`` field), with the embedder of ``memory.embeddings.make_embeddings()``: the
 embedded MiniLM (384 dims) unless env ``A2A_EMBEDDINGS`` chooses Ollama. So the server and
 the Python app can open the same data directory.
@@ -59,11 +59,10 @@ def memory_location(environ: Mapping[str, str] | None = None) -> str:
 
 def _open_args() -> tuple[IndexConfig, str]:
     """The store's index (the app's, see graphs/app.py) and the embedding model it records."""
-    from graphs.app import memory_index
-    from memory.embeddings import embedding_model_name, make_embeddings
+    from memory.embeddings import embedding_model_name, make_embeddings, memory_index
 
     embeddings = make_embeddings()
-    return memory_index(embeddings), embedding_model_name(embeddings)  # type: ignore[return-value]
+    return memory_index(embeddings), embedding_model_name(embeddings)
 
 
 @asynccontextmanager

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Final, Literal, cast, get_args
 import numpy as np
 import numpy.typing as npt
 from langchain_core.embeddings import Embeddings
+from langgraph.store.base import IndexConfig
 
 if TYPE_CHECKING:
     from onnxruntime import InferenceSession
@@ -297,4 +298,20 @@ def measure_query_latency(
         "p50_ms": float(p50),
         "p95_ms": float(p95),
         "mean_ms": float(np.mean(timings_ms)),
+    }
+
+
+MEMORY_INDEX_FIELDS: Final = ("content",)
+
+
+def memory_index(embeddings: Embeddings) -> IndexConfig:
+    """The store index config for memories: their content is embedded with `embeddings`.
+
+    One definition for the graphs, the LangGraph server factory and the CLI, so every
+    entry point opens a data directory with the same index.
+    """
+    return {
+        "dims": embedding_dims(embeddings),
+        "embed": embeddings,
+        "fields": list(MEMORY_INDEX_FIELDS),
     }

@@ -418,7 +418,7 @@ class MemoryManager:
 
     @staticmethod
     def _rule_tags(memory: Memory) -> list[str]:
-        tags = [memory.type, memory.family]
+        tags: builtins.list[str] = [memory.type, memory.family]
         if memory.subject:
             tags.append(memory.subject.split(":")[0])
         if memory.attribute:
@@ -439,7 +439,7 @@ class MemoryManager:
         self, *, scope: Scope | None = None, include_invalid: bool = False, limit: int = 100
     ) -> builtins.list[Memory]:
         namespaces = [self.namespace_for(scope)] if scope else list(self.namespaces)
-        filter = None if include_invalid else {"valid": True}
+        filter: dict[str, object] | None = None if include_invalid else {"valid": True}
         out: builtins.list[Memory] = []
         for namespace in namespaces:
             out += self._all(namespace, filter)
@@ -474,15 +474,15 @@ class MemoryManager:
             self.store, self.namespaces, query, limit=limit * 4, filter=filter, candidates=limit * 6
         )
         scored: builtins.list[ScoredMemory] = []
-        for hit in pool:
-            memory = Memory.from_store_value(hit.item.value)
+        for fused in pool:
+            memory = Memory.from_store_value(fused.item.value)
             if memory.type not in wanted:
                 continue
-            relevance = 0.5 * hit.relevance + 0.5 * max(hit.similarity or 0.0, 0.0)
+            relevance = 0.5 * fused.relevance + 0.5 * max(fused.similarity or 0.0, 0.0)
             score = (
                 relevance * (0.5 + 0.5 * memory.confidence) * recency_factor(memory.updated_at, now)
             )
-            scored.append(ScoredMemory(memory, score, relevance, tuple(hit.item.namespace)))
+            scored.append(ScoredMemory(memory, score, relevance, tuple(fused.item.namespace)))
         scored.sort(key=lambda s: s.score, reverse=True)
         # A synced copy and its original say the same thing: show one. The agent's own
         # copy wins, since it carries how the agent came to know it (sync provenance).

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from langchain_core.embeddings import Embeddings
 from langgraph.store.base import (
     BaseStore,
     GetOp,
@@ -183,7 +184,7 @@ class FaissStore(BaseStore):
         self._sweeper: threading.Thread | None = None
         self._sweeper_stop = threading.Event()
         self.index_config: IndexConfig | None = None
-        self.embeddings = None
+        self.embeddings: Embeddings | None = None
         self._fields: list[tuple[str, Any]] = []
         self.embedding_model: str | None = None
         self._conn = sqlite3.connect(

@@ -235,13 +235,14 @@ class VectorIndex:
     ) -> Iterable[list[Hit]]:
         selector = None
         if allowed < len(mask):
-            selector = faiss.IDSelectorBitmap(np.packbits(mask, bitorder="little"))
+            # faiss's Python wrapper takes the packed bitmap alone (its stubs list (n, bitmap))
+            selector = faiss.IDSelectorBitmap(np.packbits(mask, bitorder="little"))  # type: ignore[call-arg,arg-type]
         k = 32
         yielded: set[int] = set()
         while True:
             k = min(k, allowed)
             if approximate:
-                params = faiss.SearchParametersHNSW(efSearch=max(HNSW_EF_SEARCH, 2 * k))
+                params = faiss.SearchParametersHNSW(efSearch=max(HNSW_EF_SEARCH, 2 * k))  # type: ignore[attr-defined]
             else:
                 params = faiss.SearchParameters()
             if selector is not None:

@@ -9,7 +9,7 @@ from memory.extraction import ExtractionContext, extract_memories
 from nodes import services
 from nodes.context import ChatContext
 from nodes.coordinator import emit
-from nodes.memory_nodes import _record, _thread_id, recall
+from nodes.memory_nodes import current_thread_id, recall, record_memories
 from nodes.specialists import COORDINATOR, SPECIALISTS, Specialist
 from nodes.state import ChatState, RetrievedMemory
 
@@ -66,7 +66,7 @@ def reply_in_chat(state: ChatState, runtime: Runtime[ChatContext]) -> dict:
 
 def remember_from_chat(state: ChatState, runtime: Runtime[ChatContext]) -> dict:
     ctx = runtime.context
-    extraction = ExtractionContext(source_agent=ctx.agent, thread_id=_thread_id(runtime))
+    extraction = ExtractionContext(source_agent=ctx.agent, thread_id=current_thread_id())
     memories = extract_memories(state["request"], extraction, llm=services.extraction_model(ctx))
     manager = services.manager(runtime.store, ctx, ctx.agent)
-    return {"written": _record(manager, memories, ctx.agent)}
+    return {"written": record_memories(manager, memories, ctx.agent)}

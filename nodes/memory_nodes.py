@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from langchain_core.messages import BaseMessage, HumanMessage
 from langgraph.runtime import Runtime
@@ -14,7 +15,7 @@ from nodes import services
 from nodes.context import ChatContext, TeamContext
 from nodes.coordinator import emit
 from nodes.specialists import COORDINATOR
-from nodes.state import RetrievedMemory, TeamState, WrittenMemory
+from nodes.state import HasMessages, RetrievedMemory, TeamState, WrittenMemory
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +68,7 @@ def _speaker_subject(customer_id: str | None) -> str:
     return f"customer:{customer_id}" if customer_id else "user"
 
 
-def _record(manager: MemoryManager, memories: list, agent: str) -> list[WrittenMemory]:
+def record_memories(manager: MemoryManager, memories: list, agent: str) -> list[WrittenMemory]:
     written = []
     for memory in memories:
         result = manager.add(memory)
@@ -100,16 +101,17 @@ def extract_turn_memories(state: TeamState, runtime: Runtime[TeamContext]) -> di
     last = next((m for m in reversed(state["messages"]) if isinstance(m, HumanMessage)), None)
     extraction = ExtractionContext(
         source_agent=COORDINATOR.name,
-        thread_id=_thread_id(runtime),
+        thread_id=current_thread_id(),
         message_id=last.id if last else None,
         speaker_subject=_speaker_subject(ctx.customer_id),
     )
     memories = extract_memories(state["request"], extraction, llm=services.extraction_model(ctx))
     manager = services.manager(runtime.store, ctx, COORDINATOR.name)
-    return {"written": _record(manager, memories, COORDINATOR.name)}
+    return {"written": record_memories(manager, memories, COORDINATOR.name)}
 
 
-def _thread_id(runtime: Runtime) -> str | None:
+def current_thread_id() -> str | None:
+    """The thread of the current run (None outside a run)."""
     from langgraph.config import get_config
 
     try:
@@ -122,7 +124,8 @@ def sync_memories(state: TeamState, runtime: Runtime[TeamContext]) -> dict:
     """A2A sync: what one agent learned this turn goes to the others who worked on it."""
     ctx = runtime.context
     bridge = services.bridge(runtime.store, ctx)
-    involved = [COORDINATOR.name, *state.get("routing").specialists] if state.get("routing") else []
+    routing = state.get("routing")
+    involved = [COORDINATOR.name, *routing.specialists] if routing else []
     synced: list[str] = []
     for written in state.get("written", []):
         if written.action not in ("added", "superseded"):
@@ -147,9 +150,9 @@ def sync_memories(state: TeamState, runtime: Runtime[TeamContext]) -> dict:
     return {"synced": synced}
 
 
-def compact_session(state: TeamState, runtime: Runtime[TeamContext | ChatContext]) -> dict:
+def compact_session(state: HasMessages, runtime: Runtime[Any]) -> dict:
     """Past 80% of the context budget, compact the thread; dropped facts go to memory first."""
-    ctx = runtime.context
+    ctx: TeamContext | ChatContext = runtime.context
     policy = SessionPolicy(budget_tokens=services.context_budget(ctx), strategy=ctx.compaction)
     messages: list[BaseMessage] = list(state.get("messages", []))
     if not needs_compaction(messages, policy):
@@ -158,8 +161,8 @@ def compact_session(state: TeamState, runtime: Runtime[TeamContext | ChatContext
     manager = services.manager(runtime.store, ctx, agent)
 
     def keep_facts(dropped: list[BaseMessage]) -> None:
-        extraction = ExtractionContext(source_agent=agent, thread_id=_thread_id(runtime))
-        _record(manager, extract_from_messages(dropped, extraction), agent)
+        extraction = ExtractionContext(source_agent=agent, thread_id=current_thread_id())
+        record_memories(manager, extract_from_messages(dropped, extraction), agent)
 
     result = compact(messages, policy, llm=services.chat_model(ctx), on_dropped=keep_facts)
     emit(

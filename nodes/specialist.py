@@ -14,13 +14,14 @@ from typing import Any
 
 from langchain_core.messages import HumanMessage, SystemMessage
 from langgraph.runtime import Runtime
+from pydantic import JsonValue
 
 from memory.bridge import RESULT, A2AMessage
 from memory.models import Memory, Provenance
 from nodes import services
 from nodes.context import TeamContext
 from nodes.coordinator import emit
-from nodes.memory_nodes import _record, _thread_id, memory_query, recall
+from nodes.memory_nodes import current_thread_id, memory_query, recall, record_memories
 from nodes.specialists import COORDINATOR, SPECIALISTS
 from nodes.state import Finding, SpecialistTask, ToolCallRecord
 from nodes.tools import make_tools, tool_error
@@ -152,8 +153,8 @@ def run_specialist(task: SpecialistTask, runtime: Runtime[TeamContext]) -> dict:
         max_chars=600,
     )
     fallbacks = [] if summary else [f"findings:{agent}"]
-    written = _record(
-        manager, lessons(agent, calls, task["customer_id"], ctx, _thread_id(runtime)), agent
+    written = record_memories(
+        manager, lessons(agent, calls, task["customer_id"], ctx, current_thread_id()), agent
     )
     finding = Finding(
         agent=agent,
@@ -171,7 +172,7 @@ def run_specialist(task: SpecialistTask, runtime: Runtime[TeamContext]) -> dict:
         content_type=RESULT,
         payload={
             "summary": finding.summary,
-            "facts": facts,
+            "facts": list[JsonValue](facts),
             "started": started,
             "finished": finding.finished,
             "in_reply_to": task["task_message_id"],

@@ -73,6 +73,12 @@ class WrittenMemory(BaseModel):
     type: str
 
 
+class HasMessages(TypedDict, total=False):
+    """What nodes shared by both graphs (compaction) read: the conversation."""
+
+    messages: Annotated[list[AnyMessage], add_messages]
+
+
 class TeamState(TypedDict, total=False):
     messages: Annotated[list[AnyMessage], add_messages]
     """The conversation; compaction replaces old turns by a summary."""

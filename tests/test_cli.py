@@ -20,10 +20,10 @@ from langchain_core.embeddings import Embeddings
 from langgraph.store.base import BaseStore
 from typer.testing import CliRunner, Result
 
-from cli.app import CliServices, app, describe_failure, memory_index
+from cli.app import CliServices, app, describe_failure
 from memory.backends import open_store
 from memory.bridge import MEMORY_SYNC, RESULT, TASK, A2ABridge, A2AMessage
-from memory.embeddings import embedding_model_name, make_embeddings
+from memory.embeddings import embedding_model_name, make_embeddings, memory_index
 from memory.manager import MemoryManager
 from memory.models import Memory, Provenance
 from tests.fakes import DeterministicEmbeddings
@@ -387,13 +387,6 @@ def test_the_cli_offers_the_llm_choices_of_the_graphs() -> None:
     from nodes.context import LLMChoice as GraphLLMChoice
 
     assert get_args(LLMChoice) == get_args(GraphLLMChoice)
-
-
-def test_the_cli_indexes_memories_as_the_graphs_do(minilm: Embeddings) -> None:
-    from graphs.app import memory_index as graphs_memory_index
-
-    mine, theirs = memory_index(minilm), graphs_memory_index(minilm)
-    assert (mine["dims"], mine["fields"]) == (theirs["dims"], theirs["fields"])
 
 
 # ---- errors ------------------------------------------------------------------------------
