@@ -49,7 +49,12 @@ from evals.locomo_data import (
     score_question,
 )
 from memory.embeddings import embedding_dims, embedding_model_name
-from memory.retrieval import dense_ranking, lexical_ranking, reciprocal_rank_fusion
+from memory.retrieval import (
+    QUESTION_WORDS,
+    dense_ranking,
+    lexical_ranking,
+    reciprocal_rank_fusion,
+)
 from memory.store import FaissStore
 
 if TYPE_CHECKING:
@@ -72,17 +77,6 @@ DRAGON_ANCHOR: Final[dict[str, float]] = {"5": 56.7, "10": 66.2, "25": 76.7, "50
 """Published DRAGON recall (LoCoMo paper, Table 3; all 10 conversations, all categories)."""
 QUICK_QUESTIONS: Final = 60
 
-# Words that carry the question's form, not its topic: BM25 would match them everywhere and
-# they pull the question's embedding toward other questions.
-_QUESTION_WORDS_TEXT: Final = """
-what when where who whom whose which why how did does do done is was are were be been being
-has have had the a an of to in on at by for from with about as and or but if than that this
-these those it its there their they them he she his her him hers i you your we our us me my
-would could should can will might must shall likely kind sort some any many much ever
-also just into onto out up s t
-"""
-# "may" is left out on purpose: it is also a month, and temporal questions name months.
-QUESTION_WORDS: Final = frozenset(_QUESTION_WORDS_TEXT.split())
 _WORD = re.compile(r"[^\W_]+")
 
 

@@ -11,13 +11,121 @@ without one (InMemoryStore, PostgresStore) fall back to dense search alone.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from langgraph.store.base import BaseStore, SearchItem
 
-RRF_K = 60
+RRF_K = 10
+"""Measured on LoCoMo (evals/locomo.py ablation): k=10 beat the customary 60 by 7.7 points
+of R@10; a small k lets the first few ranks of each retriever dominate."""
+
+# Words that carry a question's form, not its topic: BM25 would match them everywhere and
+# they pull the question's embedding toward other questions. "may" is left out on purpose:
+# it is also a month, and temporal questions name months.
+QUESTION_WORDS: frozenset[str] = frozenset(
+    [
+        "what",
+        "when",
+        "where",
+        "who",
+        "whom",
+        "whose",
+        "which",
+        "why",
+        "how",
+        "did",
+        "does",
+        "do",
+        "done",
+        "is",
+        "was",
+        "are",
+        "were",
+        "be",
+        "been",
+        "being",
+        "has",
+        "have",
+        "had",
+        "the",
+        "a",
+        "an",
+        "of",
+        "to",
+        "in",
+        "on",
+        "at",
+        "by",
+        "for",
+        "from",
+        "with",
+        "about",
+        "as",
+        "and",
+        "or",
+        "but",
+        "if",
+        "than",
+        "that",
+        "this",
+        "these",
+        "those",
+        "it",
+        "its",
+        "there",
+        "their",
+        "they",
+        "them",
+        "he",
+        "she",
+        "his",
+        "her",
+        "him",
+        "hers",
+        "i",
+        "you",
+        "your",
+        "we",
+        "our",
+        "us",
+        "me",
+        "my",
+        "would",
+        "could",
+        "should",
+        "can",
+        "will",
+        "might",
+        "must",
+        "shall",
+        "likely",
+        "kind",
+        "sort",
+        "some",
+        "any",
+        "many",
+        "much",
+        "ever",
+        "also",
+        "just",
+        "into",
+        "onto",
+        "out",
+        "up",
+        "s",
+        "t",
+    ]
+)
+_WORD = re.compile(r"[^\W_]+")
+
+
+def strip_question_words(query: str) -> str:
+    """The query's topic words (the query itself when nothing else is left)."""
+    words = [w for w in _WORD.findall(query) if w.lower() not in QUESTION_WORDS]
+    return " ".join(words) or query
 
 
 @dataclass(frozen=True)
@@ -105,13 +213,21 @@ def hybrid_search(
     candidates: int | None = None,
     dense_weight: float = 1.0,
     lexical_weight: float = 1.0,
+    rrf_k: int = RRF_K,
+    strip_questions: bool = True,
 ) -> list[Fused]:
-    """Top `limit` items of `namespaces` for `query`, dense and BM25 rankings fused."""
+    """Top `limit` items of `namespaces` for `query`, dense and BM25 rankings fused.
+
+    With `strip_questions`, both retrievers see only the query's topic words (LoCoMo
+    ablation: +0.7 R@10, and more for BM25 alone).
+    """
+    if strip_questions:
+        query = strip_question_words(query)
     pool = max(candidates or 0, limit * 3, 20)
     dense = dense_ranking(store, namespaces, query, limit=pool, filter=filter)
     lexical = lexical_ranking(store, namespaces, query, limit=pool, filter=filter)
     similarity = {_key(h): h.score for h in dense}
-    fused = reciprocal_rank_fusion([dense, lexical], [dense_weight, lexical_weight])
+    fused = reciprocal_rank_fusion([dense, lexical], [dense_weight, lexical_weight], rrf_k=rrf_k)
     return [
         Fused(
             item=item,
