@@ -53,6 +53,33 @@ def extraction(json_out: JsonOut = None, reports: ReportsDir = Path("reports")) 
     run_extraction_eval(json_out=json_out, reports=reports)
 
 
+@app.command("index-scale")
+def index_scale(
+    sizes: Annotated[str, typer.Option(help="Comma-separated vector counts.")] = "100000,1000000",
+    dims: Annotated[
+        str, typer.Option(help="Vector dims: one for all sizes, or one per size (384,64).")
+    ] = "384",
+    queries: Annotated[int, typer.Option(help="Timed queries per case and size.")] = 200,
+    json_out: JsonOut = None,
+    reports: ReportsDir = Path("reports"),
+) -> None:
+    """FAISS index build time, memory, search p50/p95 and recall@10 per path, up to 1M."""
+    from evals.index_scale import parse_dims, run_index_scale
+
+    try:
+        size_list = [int(s) for s in sizes.split(",") if s.strip()]
+        run_index_scale(
+            sizes=size_list,
+            dims=parse_dims(dims, size_list),
+            queries=queries,
+            json_out=json_out,
+            reports=reports,
+        )
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
 @app.command("latency")
 def latency(
     sizes: Annotated[str, typer.Option(help="Comma-separated memory counts.")] = "1000,10000",
@@ -176,6 +203,45 @@ def locomo(
             json_out=json_out,
             reports=reports,
         )
+    except LocomoDataError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+Quick = Annotated[bool, typer.Option("--quick", help="The CI-sized run.")]
+
+
+@app.command("scenarios")
+def scenarios(
+    json_out: JsonOut = None, reports: ReportsDir = Path("reports"), quick: Quick = False
+) -> None:
+    """Multi-agent memory scenarios (handoff, isolation, supersession, sync...): pass/fail."""
+    from evals.scenarios import run_scenarios
+
+    run_scenarios(json_out=json_out, reports=reports, quick=quick)
+
+
+@app.command("qa")
+def qa(
+    data: Annotated[
+        Path | None,
+        typer.Option(help="LoCoMo JSON file (default: ../shared/data/locomo/locomo_dev.json)."),
+    ] = None,
+    json_out: JsonOut = None,
+    reports: ReportsDir = Path("reports"),
+    quick: Annotated[
+        bool, typer.Option("--quick", help="First conversation, 60 spread questions.")
+    ] = False,
+) -> None:
+    """LoCoMo question answering from the top-10 retrieved turns, judged by the LLM (Ollama).
+
+    Without an Ollama server it reports "skipped" with the reason (exit code 0).
+    """
+    from evals.locomo_data import LocomoDataError
+    from evals.qa import run_qa
+
+    try:
+        run_qa(data=data, json_out=json_out, reports=reports, quick=quick)
     except LocomoDataError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None

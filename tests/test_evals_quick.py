@@ -1,0 +1,297 @@
+"""The eval suites end to end in their quick mode, and the QA eval's LLM path on a fake.
+
+The `integration` tests run each suite as `python -m evals <suite> ...` in a subprocess
+(real embedded embedder) and check the JSON shape and that the report files exist; they
+never assert scores. The unit tests drive the QA eval with the scripted chat model on a
+tiny synthetic conversation (never LoCoMo text), and check the scenario evaluators fail
+when they should.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from langchain_core.messages import BaseMessage
+
+from evals.locomo_data import DEFAULT_DATA, REPO_ROOT
+from evals.qa import run_qa
+from evals.scenarios import private_never_leaks, sync_loops_stop
+from tests.fakes import DeterministicEmbeddings, ScriptedChatModel
+
+# ---- the suites as subprocesses ------------------------------------------------------------
+
+
+def run_suite(tmp_path: Path, *args: str) -> tuple[dict[str, Any], Path]:
+    """`python -m evals <args> --json tmp/out.json --reports tmp/reports`: its JSON and dir."""
+    out, reports = tmp_path / "out.json", tmp_path / "reports"
+    command = [sys.executable, "-m", "evals", *args, "--json", str(out), "--reports", str(reports)]
+    done = subprocess.run(
+        command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=240, check=False
+    )
+    assert done.returncode == 0, (
+        f"{' '.join(args)} exited {done.returncode}:\n{done.stderr[-3000:]}"
+    )
+    return json.loads(out.read_text()), reports
+
+
+def assert_reports(reports: Path, *names: str) -> None:
+    for name in names:
+        path = reports / name
+        assert path.is_file() and path.stat().st_size > 0, f"missing report {path}"
+
+
+@pytest.mark.integration
+def test_scenarios_quick(tmp_path: Path) -> None:
+    result, reports = run_suite(tmp_path, "scenarios", "--quick")
+    assert result["suite"] == "scenarios" and result["quick"] is True
+    names = {case["name"] for case in result["cases"]}
+    assert names == {
+        "handoff",
+        "shared_write",
+        "private_isolation",
+        "supersession",
+        "compaction",
+        "sync_loop",
+        "sync_confidence",
+    }
+    for case in result["cases"]:
+        assert 0.0 <= case["score"] <= 1.0 and isinstance(case["passed"], bool)
+        assert case["passed"] == (case["score"] >= 1.0) and case["comment"]
+    totals = result["totals"]
+    assert totals["cases"] == 7 and totals["passed"] + totals["failed"] == 7
+    assert_reports(reports, "scenarios.json", "scenarios.md", "scenarios.png")
+    assert "| handoff |" in (reports / "scenarios.md").read_text()
+
+
+@pytest.mark.integration
+def test_extraction_suite(tmp_path: Path) -> None:
+    # The extraction eval runs the rules over ~a few hundred utterances: it is CI-sized as is.
+    result, reports = run_suite(tmp_path, "extraction")
+    assert set(result["overall"]) >= {"precision", "recall", "f1", "tp", "fp", "fn"}
+    assert set(result["by_split"]) == {"dev", "test"}
+    assert_reports(reports, "extraction.json", "extraction.md", "extraction.png")
+
+
+@pytest.mark.integration
+def test_locomo_quick(tmp_path: Path) -> None:
+    if not DEFAULT_DATA.is_file():
+        pytest.skip(f"LoCoMo dev split not found at {DEFAULT_DATA} (see ../shared/data/locomo)")
+    result, reports = run_suite(tmp_path, "locomo", "--quick")
+    assert result["quick"] is True and len(result["conversations"]) == 1
+    assert result["questions"] == 60
+    assert set(result["recall_at"]) == {"5", "10", "25", "50"}
+    assert_reports(reports, "locomo_turns.md", "locomo_turns.png")
+
+
+@pytest.mark.integration
+def test_latency_tiny(tmp_path: Path) -> None:
+    result, reports = run_suite(
+        tmp_path, "latency", "--sizes", "200", "--backends", "faiss,inmemory", "--queries", "5"
+    )
+    assert {"metrics_ms", "settings"} <= set(result)
+    assert_reports(reports, "latency.md", "latency.png")
+
+
+@pytest.mark.integration
+def test_bench_store_tiny(tmp_path: Path) -> None:
+    result, reports = run_suite(
+        tmp_path, "bench-store", "--sizes", "500", "--backends", "faiss,inmemory", "--queries", "20"
+    )
+    assert {"search_ms", "put_per_s", "settings"} <= set(result)
+    assert_reports(reports, "bench_store.md", "bench_store.png")
+
+
+@pytest.mark.integration
+def test_qa_quick_reports_skipped_without_ollama(tmp_path: Path) -> None:
+    from memory.llm import ollama_available
+
+    if ollama_available():
+        pytest.skip("an Ollama server answers here: the QA eval would really run")
+    result, reports = run_suite(tmp_path, "qa", "--quick")
+    assert result["status"] == "skipped" and "Ollama" in result["reason"]
+    assert "Skipped" in (reports / "qa.md").read_text()
+
+
+# ---- the QA eval's LLM path, on a scripted model -------------------------------------------
+
+CONVERSATION = {
+    "sample_id": "synthetic-1",
+    "conversation": {
+        "speaker_a": "Ana",
+        "speaker_b": "Ben",
+        "session_1_date_time": "10:00 am on 3 March, 2023",
+        "session_1": [
+            {"speaker": "Ana", "dia_id": "D1:1", "text": "Morning Ben, how was your weekend?"},
+            {"speaker": "Ben", "dia_id": "D1:2", "text": "Busy, I repaired the garden fence."},
+            {"speaker": "Ana", "dia_id": "D1:3", "text": "We adopted a puppy named Biscuit!"},
+            {"speaker": "Ben", "dia_id": "D1:4", "text": "Lovely. I play the guitar in a band."},
+        ],
+        "session_2_date_time": "6:30 pm on 20 April, 2023",
+        "session_2": [
+            {"speaker": "Ben", "dia_id": "D2:1", "text": "I started a pottery class in April."},
+            {"speaker": "Ana", "dia_id": "D2:2", "text": "Fun! My sister moved to Oslo."},
+            {"speaker": "Ben", "dia_id": "D2:3", "text": "The weather was rainy all week."},
+        ],
+    },
+    "qa": [
+        {
+            "question": "What is the name of Ana's puppy?",
+            "answer": "Biscuit",
+            "evidence": ["D1:3"],
+            "category": 4,
+        },
+        {
+            "question": "When did Ben start the pottery class?",
+            "answer": "April 2023",
+            "evidence": ["D2:1"],
+            "category": 2,
+        },
+        {
+            # The gold answer is not what the conversation says: the judge must mark it wrong.
+            "question": "Which instrument does Ben play in a band?",
+            "answer": "violin",
+            "evidence": ["D1:4"],
+            "category": 1,
+        },
+        {
+            "question": "Why did Ana's sister move to Paris?",
+            "adversarial_answer": "for work",
+            "evidence": ["D2:2"],
+            "category": 5,
+        },
+    ],
+}
+
+_WORD = re.compile(r"[a-z0-9]+")
+_STOP = {"what", "is", "the", "of", "when", "did", "which", "does", "in", "a", "s", "name"}
+
+
+def _words(text: str) -> set[str]:
+    return set(_WORD.findall(text.lower())) - _STOP
+
+
+def _text(messages: list[BaseMessage]) -> str:
+    return "\n".join(str(m.content) for m in messages)
+
+
+def scripted_reader(messages: list[BaseMessage]) -> str:
+    """Answers with the excerpt sharing most words with the question (so it needs the
+    retrieved context), and judges by whether the gold answer's words are in the answer."""
+    prompt = _text(messages)
+    if "You grade" in prompt:
+        gold = re.search(r"Gold answer: (.*)", prompt)
+        given = re.search(r"Generated answer: (.*)", prompt)
+        assert gold and given
+        right = _words(gold.group(1)) <= _words(given.group(1))
+        return json.dumps({"reasoning": "compared", "label": "CORRECT" if right else "WRONG"})
+    question = re.search(r"Question: (.*)", prompt)
+    assert question
+    excerpts = re.findall(r"^- (.*)$", prompt, re.MULTILINE)
+    best = max(excerpts, key=lambda line: len(_words(line) & _words(question.group(1))))
+    return json.dumps({"answer": best})
+
+
+@pytest.fixture
+def locomo_file(tmp_path: Path) -> Path:
+    path = tmp_path / "synthetic_locomo.json"
+    path.write_text(json.dumps([CONVERSATION]))
+    return path
+
+
+def run_fake_qa(locomo_file: Path, tmp_path: Path, judge: ScriptedChatModel | None = None):
+    reader = ScriptedChatModel(script=scripted_reader)
+    result = run_qa(
+        data=locomo_file,
+        json_out=tmp_path / "qa_out.json",
+        reports=tmp_path / "reports",
+        answer_model=reader,
+        judge_model=judge,
+        embeddings=DeterministicEmbeddings(64),
+        cache_dir=None,
+    )
+    return result, reader
+
+
+def test_qa_answers_from_retrieved_turns_and_reports_accuracy(
+    locomo_file: Path, tmp_path: Path
+) -> None:
+    result, reader = run_fake_qa(locomo_file, tmp_path)
+    assert result["status"] == "completed"
+    # the adversarial question has no gold answer: left out
+    assert result["questions"] == 3
+    assert result["accuracy"] == pytest.approx(66.7)
+    assert result["by_category"] == {
+        "multi-hop": {"questions": 1, "accuracy": 0.0},
+        "temporal": {"questions": 1, "accuracy": 100.0},
+        "single-hop": {"questions": 1, "accuracy": 100.0},
+    }
+    # 3 answers + 3 judgements; every answer prompt held the whole (7-turn) conversation
+    assert len(reader.calls) == 6
+    answer_prompts = [_text(c) for c in reader.calls if "You grade" not in _text(c)]
+    assert len(answer_prompts) == 3
+    assert all("We adopted a puppy named Biscuit!" in p for p in answer_prompts)
+    wrong = next(r for r in result["results"] if not r["correct"])
+    assert wrong["gold"] == "violin" and "guitar" in wrong["predicted"]
+    saved = json.loads((tmp_path / "qa_out.json").read_text())
+    assert saved["accuracy"] == result["accuracy"]
+    for name in ("qa.json", "qa.md", "qa.png"):
+        assert (tmp_path / "reports" / name).is_file()
+
+
+def test_qa_counts_an_unusable_judge_as_wrong(locomo_file: Path, tmp_path: Path) -> None:
+    junk = ScriptedChatModel(script=lambda messages: "I think it is fine")
+    result, _ = run_fake_qa(locomo_file, tmp_path, judge=junk)
+    assert result["judge_failures"] == 3
+    assert result["accuracy"] == 0.0
+    assert all(r["predicted"] for r in result["results"])  # the answers themselves were fine
+
+
+def test_qa_without_ollama_writes_a_skipped_report(tmp_path: Path) -> None:
+    url = "http://127.0.0.1:9"  # the discard port: nothing answers
+    result = run_qa(data=None, json_out=tmp_path / "o.json", reports=tmp_path, ollama_url=url)
+    assert result["status"] == "skipped"
+    assert url in result["reason"] and "too small" in result["reason"]
+    assert json.loads((tmp_path / "o.json").read_text())["status"] == "skipped"
+    assert "Skipped" in (tmp_path / "qa.md").read_text()
+    assert not (tmp_path / "qa.png").exists()
+
+
+# ---- the scenario evaluators can fail -------------------------------------------------------
+
+
+def test_private_isolation_evaluator_catches_a_leak_and_a_lost_write() -> None:
+    leak = private_never_leaks(
+        inputs={},
+        outputs={"owner_sees": ["get", "list", "search"], "others": {"jordan": ["search"]}},
+        reference_outputs={},
+    )
+    assert leak["score"] < 1.0 and "jordan cannot search" in leak["comment"]
+    lost = private_never_leaks(
+        inputs={}, outputs={"owner_sees": [], "others": {"jordan": []}}, reference_outputs={}
+    )
+    assert lost["score"] < 1.0 and "owner" in lost["comment"]
+
+
+def test_sync_loop_evaluator_catches_an_endless_chain() -> None:
+    chain = [
+        {"target": t, "status": "copied", "reason": None, "hops": h}
+        for h, t in enumerate(["a", "b", "c", "d"], 1)
+    ]
+    verdict = sync_loops_stop(
+        inputs={},
+        outputs={
+            "there": "copied",
+            "back": {"status": "copied", "reason": None},
+            "chain": chain,
+            "sync_messages": 5,
+        },
+        reference_outputs={"max_hops": 3},
+    )
+    assert verdict["score"] < 1.0
+    assert "not synced back" in verdict["comment"] and "stops at max hops" in verdict["comment"]
