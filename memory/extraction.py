@@ -99,6 +99,8 @@ def _subject_label(subject: str) -> str:
     if ":" in subject:
         kind, _, ident = subject.partition(":")
         return f"{kind} #{ident}"
+    if subject[:1].isupper():  # a name ("Caroline") reads without an article
+        return subject
     return f"the {subject}"
 
 

@@ -460,3 +460,12 @@ def test_eval_writes_json_markdown_and_plot(tmp_path: Path) -> None:
     report = (tmp_path / "extraction.md").read_text()
     assert "Gift cards cannot be refunded." in report and "false_positive" in report
     assert (tmp_path / "extraction.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_a_named_speaker_reads_without_an_article() -> None:
+    from memory.extraction import ExtractionContext, RuleExtractor
+
+    ctx = ExtractionContext(source_agent="alex", speaker_subject="Caroline")
+    memories = RuleExtractor().extract("I prefer email for updates.", ctx)
+    assert memories and all("The Caroline" not in m.content for m in memories)
+    assert any(m.content.startswith("Caroline") for m in memories)
