@@ -396,11 +396,36 @@ def text_call(
     except Exception as error:
         _log_fallback(step, f"{type(error).__name__}: {error}")
         return None
-    text = str(reply.text).strip()
+    text = without_repetition(str(reply.text).strip())
     if len(re.findall(r"\w+", text)) < MIN_REPLY_WORDS:
         _log_fallback(step, f"reply too short: {text!r}")
         return None
     return text[:max_chars]
+
+
+_SPEAKER_LABEL = re.compile(r"^\s*(?:[A-Z][a-z]+|AI|Assistant|User):\s+")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+def without_repetition(text: str) -> str:
+    """Text up to its first repeated sentence, without "Name:" role labels.
+
+    Small models loop ("Chat: <the reply> Chat: <the reply> ...") and prefix turns with
+    invented speaker labels; what comes after the first repeat adds nothing.
+    """
+    seen: set[str] = set()
+    kept: list[str] = []
+    for line in text.splitlines():
+        line = _SPEAKER_LABEL.sub("", line)
+        for sentence in _SENTENCE_END.split(line):
+            key = re.sub(r"\W+", " ", sentence.lower()).strip()
+            if not key:
+                continue
+            if key in seen:
+                return " ".join(kept)
+            seen.add(key)
+            kept.append(sentence.strip())
+    return " ".join(kept)
 
 
 def first_json_object(text: str) -> str | None:

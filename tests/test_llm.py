@@ -385,3 +385,16 @@ def test_parallel_branches_share_the_embedded_model_safely(smollm: EmbeddedChatM
     with ThreadPoolExecutor(max_workers=3) as pool:
         replies = list(pool.map(lambda p: smollm.invoke(p, max_tokens=8), prompts))
     assert all(str(reply.text).strip() for reply in replies)
+
+
+def test_text_call_cuts_loops_and_role_labels() -> None:
+    from memory.llm import text_call, without_repetition
+    from tests.fakes import ScriptedChatModel
+
+    reply = "Your refund is on its way. We will email you."
+    looped = f"Customer: {reply}\nChat: {reply}"
+    assert without_repetition(looped) == "Your refund is on its way. We will email you."
+    assert text_call(ScriptedChatModel(script=[looped]), "x", step="s") == (
+        "Your refund is on its way. We will email you."
+    )
+    assert without_repetition("Fine. Fine.") == "Fine."
