@@ -9,6 +9,7 @@ must never break the workflow.
 
 from __future__ import annotations
 
+import atexit
 import functools
 import importlib.util
 import json
@@ -203,6 +204,9 @@ def _load_llama(model_path: str, n_ctx: int, n_threads: int) -> _LoadedLlama:
         ) from error
     # n_ctx=0: the trained context length from the GGUF metadata (8192 for SmolLM2).
     llama = Llama(model_path=model_path, n_ctx=n_ctx, n_threads=n_threads, verbose=False)
+    # Freed before interpreter teardown: llama.cpp's finalizer otherwise runs after its
+    # C bindings are gone and prints a TypeError traceback at every exit.
+    atexit.register(llama.close)
     return _LoadedLlama(llama=llama, lock=threading.Lock())
 
 

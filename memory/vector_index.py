@@ -7,7 +7,7 @@ tombstoned (FAISS HNSW cannot remove) and compacted away on the next rebuild.
 
 Index choice, by size (documented in the README):
 - up to `hnsw_threshold` vectors (default 50,000): exact search, `IndexFlatIP`;
-- above: HNSW (`IndexHNSWFlat`, M=32, efConstruction=80, efSearch >= 96), approximate.
+- above: HNSW (`IndexHNSWFlat`, M=32, efConstruction=80, efSearch >= 256), approximate.
   A search restricted to a namespace or filter that keeps few vectors (at most
   `exact_limit`, or under 20% of the index) is scored exactly on just those vectors,
   because HNSW with a selective filter misses hits; so restricted searches are exact
@@ -40,7 +40,10 @@ faiss.omp_set_num_threads(1)
 FORMAT_VERSION = 1
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 80
-HNSW_EF_SEARCH = 96
+HNSW_EF_SEARCH = 256
+"""Measured on 30k random 384-dim vectors: recall@10 0.47 at 96, 0.76 at 256, 0.99 at 1024;
+real embeddings cluster and recall much better (1.00 at 96 on clustered data)."""
+TINY_SUBSET = 2048
 SELECTIVE_FRACTION = 0.2
 
 
@@ -114,7 +117,16 @@ class VectorIndex:
         if len(vec_ids) == 0:
             return
         start = len(self.vec_ids)
-        self.faiss.add(np.ascontiguousarray(vectors, dtype=np.float32))
+        batch = np.ascontiguousarray(vectors, dtype=np.float32)
+        if len(batch) > 1000:
+            # Building (HNSW especially) parallelises well, unlike single queries.
+            faiss.omp_set_num_threads(os.cpu_count() or 1)
+            try:
+                self.faiss.add(batch)
+            finally:
+                faiss.omp_set_num_threads(1)
+        else:
+            self.faiss.add(batch)
         self.vec_ids = np.concatenate([self.vec_ids, vec_ids.astype(np.int64)])
         self.item_ids = np.concatenate([self.item_ids, item_ids.astype(np.int64)])
         ns = np.fromiter((self._namespace_id(n) for n in namespaces), dtype=np.int32)
@@ -206,33 +218,48 @@ class VectorIndex:
             return
         query = normalize_rows(query.reshape(1, -1))
         total_live = self.size
-        if self.kind == "flat":
-            subset = allowed <= self.exact_limit and allowed < total_live
-            approximate = False
-        else:
-            subset = allowed <= self.exact_limit or allowed < SELECTIVE_FRACTION * total_live
-            approximate = not subset
-        if subset:
-            yield from self._exact_subset(query, np.flatnonzero(mask))
+        if self.kind == "hnsw" and not (
+            allowed <= self.exact_limit or allowed < SELECTIVE_FRACTION * total_live
+        ):
+            yield from self._faiss_batches(self.faiss, query, mask, allowed, approximate=True)
             return
-        yield from self._faiss_batches(query, mask, allowed, approximate=approximate)
+        yield from self._exact(query, mask, allowed)
 
-    def _exact_subset(self, query: np.ndarray, positions: np.ndarray) -> Iterable[list[Hit]]:
+    def _flat_vectors(self) -> faiss.Index:
+        """The exact (flat) index over every position: the index itself, or HNSW's storage."""
+        if self.kind == "flat":
+            return self.faiss
+        return faiss.downcast_index(self.faiss.storage)  # type: ignore[attr-defined]
+
+    def _exact(self, query: np.ndarray, mask: np.ndarray, allowed: int) -> Iterable[list[Hit]]:
+        """Exact ranking of the allowed positions."""
+        if allowed <= TINY_SUBSET:
+            yield from self._exact_tiny(query, np.flatnonzero(mask))
+        else:
+            yield from self._faiss_batches(
+                self._flat_vectors(), query, mask, allowed, approximate=False
+            )
+
+    def _exact_tiny(self, query: np.ndarray, positions: np.ndarray) -> Iterable[list[Hit]]:
+        """A handful of vectors: copy them out and score directly (cheaper than a scan)."""
         vectors = self.faiss.reconstruct_batch(positions.astype(np.int64))
         scores = vectors @ query[0]
         order = np.argsort(-scores, kind="stable")
-        step = 64
-        for start in range(0, len(order), step):
-            chunk = order[start : start + step]
-            yield [
-                Hit(int(positions[i]), int(self.item_ids[positions[i]]), float(scores[i]))
-                for i in chunk
-            ]
-            step = min(step * 4, 65_536)
+        yield [
+            Hit(int(positions[i]), int(self.item_ids[positions[i]]), float(scores[i]))
+            for i in order
+        ]
 
     def _faiss_batches(
-        self, query: np.ndarray, mask: np.ndarray, allowed: int, *, approximate: bool
+        self,
+        index: faiss.Index,
+        query: np.ndarray,
+        mask: np.ndarray,
+        allowed: int,
+        *,
+        approximate: bool,
     ) -> Iterable[list[Hit]]:
+        """Search `index` restricted to `mask`, widening k until the caller has enough."""
         selector = None
         if allowed < len(mask):
             # faiss's Python wrapper takes the packed bitmap alone (its stubs list (n, bitmap))
@@ -247,7 +274,7 @@ class VectorIndex:
                 params = faiss.SearchParameters()
             if selector is not None:
                 params.sel = selector
-            scores, positions = self.faiss.search(query, k, params=params)
+            scores, positions = index.search(query, k, params=params)
             # A wider search need not repeat the narrower one's order among equal scores,
             # so the new hits are those not yet yielded, not a slice.
             hits = [
@@ -262,10 +289,11 @@ class VectorIndex:
                 return
             if approximate and len(yielded) < k:
                 # HNSW ran out of reachable neighbours: finish the ranking exactly.
-                rest = np.flatnonzero(mask)
-                rest = np.array([p for p in rest.tolist() if p not in yielded], dtype=np.int64)
-                if len(rest):
-                    yield from self._exact_subset(query, rest)
+                rest = mask.copy()
+                rest[np.fromiter(yielded, dtype=np.int64, count=len(yielded))] = False
+                remaining = int(rest.sum())
+                if remaining:
+                    yield from self._exact(query, rest, remaining)
                 return
             k *= 4
 
