@@ -55,6 +55,33 @@ def normalize_rows(vectors: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(vectors / norms, dtype=np.float32)
 
 
+class _Column:
+    """A growable 1-d array: appends are amortised O(1) instead of copying everything.
+
+    At 1M vectors, concatenating four arrays on every put copied ~21 MB per put.
+    """
+
+    def __init__(self, dtype: type, values: np.ndarray | None = None) -> None:
+        data: np.ndarray = np.zeros(0, dtype=dtype) if values is None else values.astype(dtype)
+        self._buffer: np.ndarray = np.zeros(max(16, len(data)), dtype=dtype)
+        self._buffer[: len(data)] = data
+        self._size = len(data)
+
+    @property
+    def values(self) -> np.ndarray:
+        """A view of the live part (writes go through)."""
+        return self._buffer[: self._size]
+
+    def extend(self, more: np.ndarray) -> None:
+        needed = self._size + len(more)
+        if needed > len(self._buffer):
+            grown = np.zeros(max(needed, 2 * len(self._buffer)), dtype=self._buffer.dtype)
+            grown[: self._size] = self.values
+            self._buffer = grown
+        self._buffer[self._size : needed] = more
+        self._size = needed
+
+
 @dataclass
 class Hit:
     position: int
@@ -84,14 +111,40 @@ class VectorIndex:
             self.faiss: faiss.Index = index
         else:
             self.faiss = faiss.IndexFlatIP(self.dims)
-        self.vec_ids = np.zeros(0, dtype=np.int64)
-        self.item_ids = np.zeros(0, dtype=np.int64)
-        self.ns_ids = np.zeros(0, dtype=np.int32)
-        self.alive = np.zeros(0, dtype=bool)
+        self._columns = {
+            "vec_ids": _Column(np.int64),
+            "item_ids": _Column(np.int64),
+            "ns_ids": _Column(np.int32),
+            "alive": _Column(np.bool_),
+        }
         self.namespaces: list[str] = []
         self._ns_lookup: dict[str, int] = {}
         self._position_of: dict[int, int] = {}
         self._mask_cache: dict[str, np.ndarray] = {}
+
+    @property
+    def vec_ids(self) -> np.ndarray:
+        """Position -> the vector's row id in SQLite."""
+        return self._columns["vec_ids"].values
+
+    @property
+    def item_ids(self) -> np.ndarray:
+        """Position -> the item the vector belongs to."""
+        return self._columns["item_ids"].values
+
+    @property
+    def ns_ids(self) -> np.ndarray:
+        """Position -> index into `namespaces`."""
+        return self._columns["ns_ids"].values
+
+    @property
+    def alive(self) -> np.ndarray:
+        """Position -> False once the vector is deleted (a tombstone)."""
+        return self._columns["alive"].values
+
+    def _set_columns(self, **columns: np.ndarray) -> None:
+        for name, values in columns.items():
+            self._columns[name] = _Column(self._columns[name].values.dtype.type, values)
 
     @property
     def size(self) -> int:
@@ -118,7 +171,7 @@ class VectorIndex:
             return
         start = len(self.vec_ids)
         batch = np.ascontiguousarray(vectors, dtype=np.float32)
-        if len(batch) > 1000:
+        if len(batch) >= 64:
             # Building (HNSW especially) parallelises well, unlike single queries.
             faiss.omp_set_num_threads(os.cpu_count() or 1)
             try:
@@ -127,11 +180,11 @@ class VectorIndex:
                 faiss.omp_set_num_threads(1)
         else:
             self.faiss.add(batch)
-        self.vec_ids = np.concatenate([self.vec_ids, vec_ids.astype(np.int64)])
-        self.item_ids = np.concatenate([self.item_ids, item_ids.astype(np.int64)])
+        self._columns["vec_ids"].extend(vec_ids.astype(np.int64))
+        self._columns["item_ids"].extend(item_ids.astype(np.int64))
         ns = np.fromiter((self._namespace_id(n) for n in namespaces), dtype=np.int32)
-        self.ns_ids = np.concatenate([self.ns_ids, ns])
-        self.alive = np.concatenate([self.alive, np.ones(len(vec_ids), dtype=bool)])
+        self._columns["ns_ids"].extend(ns)
+        self._columns["alive"].extend(np.ones(len(vec_ids), dtype=bool))
         for offset, vec_id in enumerate(vec_ids.tolist()):
             self._position_of[vec_id] = start + offset
         self.max_vec_id = max(self.max_vec_id, int(vec_ids.max()))
@@ -349,10 +402,12 @@ class VectorIndex:
                 index = cls(dims, hnsw_threshold=hnsw_threshold, exact_limit=exact_limit)
                 index.kind = str(data["kind"])
                 index.faiss = faiss.deserialize_index(blob)
-                index.vec_ids = data["vec_ids"].astype(np.int64)
-                index.item_ids = data["item_ids"].astype(np.int64)
-                index.ns_ids = data["ns_ids"].astype(np.int32)
-                index.alive = data["alive"].astype(bool)
+                index._set_columns(
+                    vec_ids=data["vec_ids"],
+                    item_ids=data["item_ids"],
+                    ns_ids=data["ns_ids"],
+                    alive=data["alive"],
+                )
                 index.namespaces = [str(n) for n in data["namespaces"].tolist()]
                 index.max_vec_id = int(data["max_vec_id"])
                 index.max_deletion_seq = int(data["max_deletion_seq"])
