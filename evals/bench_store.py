@@ -32,10 +32,10 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 from langgraph.store.base import BaseStore, IndexConfig, PutOp
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import Progress
 from rich.table import Table
 
-from evals.report import markdown_table, reports_dir, write_json, write_markdown
+from evals.report import markdown_table, progress_bar, reports_dir, write_json, write_markdown
 
 BackendName = Literal["faiss", "inmemory", "sqlite", "postgres"]
 BACKENDS: tuple[BackendName, ...] = get_args(BackendName)
@@ -379,7 +379,7 @@ def run_bench_store(
         if "postgres" in chosen:
             space.pg_server_url = stack.enter_context(postgres_server(directory, pg_url))
             run.postgres_version = _postgres_version(space.pg_server_url)
-        progress = stack.enter_context(_progress(console))
+        progress = stack.enter_context(progress_bar(console))
         for name in chosen:
             run.results[name] = bench_backend(
                 name,
@@ -415,17 +415,6 @@ def _check_args(sizes: list[int], backends: list[str], queries: int) -> list[Bac
     if unknown or not backends:
         raise ValueError(f"unknown backends {unknown or backends}: choose from {list(BACKENDS)}")
     return [cast(BackendName, b) for b in dict.fromkeys(backends)]
-
-
-def _progress(console: Console) -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=False,
-    )
 
 
 def _postgres_version(url: str) -> str:

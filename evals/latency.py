@@ -34,7 +34,7 @@ from langchain_core.embeddings import Embeddings
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from langgraph.store.base import BaseStore, IndexConfig, PutOp
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import Progress
 from rich.table import Table
 
 from evals.bench_store import (
@@ -45,7 +45,7 @@ from evals.bench_store import (
     open_backend,
     postgres_server,
 )
-from evals.report import markdown_table, reports_dir, write_json, write_markdown
+from evals.report import markdown_table, progress_bar, reports_dir, write_json, write_markdown
 from memory.bridge import A2ABridge
 from memory.embeddings import embedding_dims, embedding_model_name
 from memory.manager import MemoryManager
@@ -378,7 +378,7 @@ def run_latency(
         space = Workspace(directory=directory)
         if "postgres" in chosen:
             space.pg_server_url = stack.enter_context(postgres_server(directory, pg_url))
-        progress = stack.enter_context(_progress(console))
+        progress = stack.enter_context(progress_bar(console))
         for name in chosen:
             results[name] = {}
             for size in sizes:
@@ -431,16 +431,6 @@ def _check_args(
     if unknown or not backends:
         raise ValueError(f"unknown backends {unknown or backends}: choose from {list(BACKENDS)}")
     return [cast(BackendName, b) for b in dict.fromkeys(backends)]
-
-
-def _progress(console: Console) -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-    )
 
 
 def _ratios(results: dict[str, dict[str, dict[str, Any]]]) -> dict[str, dict[str, Any]]:

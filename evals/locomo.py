@@ -911,7 +911,7 @@ def run_locomo(
 
     data = data or DEFAULT_DATA
     conversations = select(load_locomo(data), quick)
-    embeddings = _embeddings(embeddings, cache_dir)
+    embeddings = cached_embeddings(embeddings, cache_dir)
     turns_config = turns_config or TurnsConfig()
     memory_config = memory_config or MemoryModeConfig()
     if mode == "turns":
@@ -945,7 +945,8 @@ def run_locomo(
     return result
 
 
-def _embeddings(embeddings: Embeddings | None, cache_dir: Path | None) -> Embeddings:
+def cached_embeddings(embeddings: Embeddings | None, cache_dir: Path | None) -> Embeddings:
+    """The embedder (default: the embedded MiniLM), behind the on-disk cache when asked."""
     if embeddings is None:
         from memory.embeddings import make_embeddings
 

@@ -33,9 +33,9 @@ from rich.console import Console
 from evals.evaluators import EvaluatorResult
 from evals.locomo import (
     DEFAULT_CACHE_DIR,
-    CachedEmbeddings,
     TurnIndex,
     TurnsConfig,
+    cached_embeddings,
     render_turn,
     select,
     warm,
@@ -286,7 +286,7 @@ def run_qa(
     judge = llm_judge(judge_model or answer_model)
     conversations = select(load_locomo(data), quick)
     answers = gold_answers(data)
-    embeddings = _embeddings(embeddings, cache_dir)
+    embeddings = cached_embeddings(embeddings, cache_dir)
     started = time.perf_counter()
     results = _answer_all(conversations, answers, embeddings, answer_model, judge, top_k, console)
     from memory.llm import model_label
@@ -314,16 +314,6 @@ def run_qa(
         + ", ".join(f"{n} {c['accuracy']:.1f}%" for n, c in summary["by_category"].items())
     )
     return summary
-
-
-def _embeddings(embeddings: Embeddings | None, cache_dir: Path | None) -> Embeddings:
-    if embeddings is None:
-        from memory.embeddings import make_embeddings
-
-        embeddings = make_embeddings("embedded")
-    if cache_dir is not None and not isinstance(embeddings, CachedEmbeddings):
-        embeddings = CachedEmbeddings(embeddings, cache_dir)
-    return embeddings
 
 
 def _answer_all(

@@ -7,6 +7,9 @@ import os
 from pathlib import Path
 from typing import Any
 
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
 DEFAULT_REPORTS_DIR = Path(os.environ.get("A2A_REPORTS_DIR", "reports"))
 
 
@@ -41,3 +44,14 @@ def reports_dir(directory: str | Path | None = None) -> Path:
     path = Path(directory) if directory else DEFAULT_REPORTS_DIR
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def progress_bar(console: Console) -> Progress:
+    """The suites' progress display: description, bar, done/total, elapsed."""
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    )
