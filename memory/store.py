@@ -158,6 +158,8 @@ class FaissStore(BaseStore):
             store later with another model (or dimension) is refused. Defaults to the
             embedder's ``model_name``/``model`` attribute or class name.
         ttl: LangGraph ``TTLConfig`` (default_ttl minutes, refresh_on_read, sweep interval).
+        quantize_threshold: above this many vectors, broad searches scan an 8-bit quantized
+            copy first and re-score its candidates exactly (see vector_index.py).
         hnsw_threshold: above this many vectors the FAISS index is HNSW (approximate).
         exact_limit: restricted searches over at most this many vectors are exact.
     """
@@ -171,12 +173,14 @@ class FaissStore(BaseStore):
         index: IndexConfig | None = None,
         embedding_model: str | None = None,
         ttl: TTLConfig | None = None,
-        hnsw_threshold: int = 50_000,
+        hnsw_threshold: int = 2_000_000,
+        quantize_threshold: int = 50_000,
         exact_limit: int = 20_000,
     ) -> None:
         self.path = Path(path)
         self.path.mkdir(parents=True, exist_ok=True)
         self._hnsw_threshold = hnsw_threshold
+        self._quantize_threshold = quantize_threshold
         self._exact_limit = exact_limit
         self.ttl_config = ttl
         self._lock = threading.RLock()
@@ -242,6 +246,7 @@ class FaissStore(BaseStore):
             dims=dims,
             model=self.embedding_model,
             hnsw_threshold=self._hnsw_threshold,
+            quantize_threshold=self._quantize_threshold,
             exact_limit=self._exact_limit,
         )
         if loaded is not None and not self._is_consistent(loaded):
@@ -281,6 +286,7 @@ class FaissStore(BaseStore):
             [r[2] for r in rows],
             vectors,
             hnsw_threshold=self._hnsw_threshold,
+            quantize_threshold=self._quantize_threshold,
             exact_limit=self._exact_limit,
         )
         seq = self._conn.execute("SELECT COALESCE(MAX(seq), 0) FROM vector_deletions").fetchone()

@@ -6,12 +6,17 @@ vector's row in SQLite (`vec_id`), its item and its namespace. Deleted vectors a
 tombstoned (FAISS HNSW cannot remove) and compacted away on the next rebuild.
 
 Index choice, by size (documented in the README):
-- up to `hnsw_threshold` vectors (default 50,000): exact search, `IndexFlatIP`;
-- above: HNSW (`IndexHNSWFlat`, M=32, efConstruction=80, efSearch >= 256), approximate.
-  A search restricted to a namespace or filter that keeps few vectors (at most
-  `exact_limit`, or under 20% of the index) is scored exactly on just those vectors,
-  because HNSW with a selective filter misses hits; so restricted searches are exact
-  and only broad ones are approximate.
+- up to `quantize_threshold` vectors (default 50,000): exact search, `IndexFlatIP`;
+- up to `hnsw_threshold` (default 2,000,000): "sq8", the exact flat vectors plus an 8-bit
+  scalar-quantized copy scanned first (4x less memory traffic); its top candidates are
+  re-scored exactly, so reported scores are exact cosines. Measured at 100k x 384 random
+  vectors on one core: flat 9.7 ms p50, sq8 + rerank 4.5 ms, recall@10 1.000.
+- above: HNSW (`IndexHNSWFlat`, M=32, efConstruction=80, efSearch >= 256), approximate;
+  its recall depends on the data (0.42 on uniform random 384-dim vectors at 100k).
+A search restricted to a namespace or filter that keeps few vectors (at most
+`exact_limit`, or under 20% of the index) is scored exactly on just those vectors (a
+selector-restricted scan of the flat vectors), because approximate search with a
+selective filter misses hits.
 
 Vectors are L2-normalised on the way in, so inner product is cosine similarity, the
 score InMemoryStore and PostgresStore (cosine) report.
@@ -92,8 +97,16 @@ class Hit:
 class VectorIndex:
     """Positions -> FAISS vectors, with the bookkeeping to filter by namespace."""
 
-    def __init__(self, dims: int, *, hnsw_threshold: int = 50_000, exact_limit: int = 20_000):
+    def __init__(
+        self,
+        dims: int,
+        *,
+        hnsw_threshold: int = 2_000_000,
+        exact_limit: int = 20_000,
+        quantize_threshold: int = 50_000,
+    ):
         self.dims = dims
+        self.quantize_threshold = quantize_threshold
         self.hnsw_threshold = hnsw_threshold
         self.exact_limit = exact_limit
         self.max_vec_id = 0
@@ -103,14 +116,27 @@ class VectorIndex:
         self._reset(kind="flat")
 
     # ---- structure -------------------------------------------------------------------
+    def kind_for(self, count: int) -> str:
+        if count > self.hnsw_threshold:
+            return "hnsw"
+        if count > self.quantize_threshold:
+            return "sq8"
+        return "flat"
+
     def _reset(self, kind: str) -> None:
         self.kind = kind
+        self.coarse: faiss.Index | None = None
+        """For "sq8": the quantized copy scanned first (same positions as `faiss`)."""
         if kind == "hnsw":
             index = faiss.IndexHNSWFlat(self.dims, HNSW_M, faiss.METRIC_INNER_PRODUCT)
             index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
             self.faiss: faiss.Index = index
         else:
             self.faiss = faiss.IndexFlatIP(self.dims)
+        if kind == "sq8":
+            self.coarse = faiss.IndexScalarQuantizer(
+                self.dims, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
+            )
         self._columns = {
             "vec_ids": _Column(np.int64),
             "item_ids": _Column(np.int64),
@@ -171,15 +197,23 @@ class VectorIndex:
             return
         start = len(self.vec_ids)
         batch = np.ascontiguousarray(vectors, dtype=np.float32)
+        targets = [self.faiss] if self.coarse is None else [self.faiss, self.coarse]
+        if self.coarse is not None and not self.coarse.is_trained:
+            # Value ranges from the vectors at hand (a rebuild passes them all); vectors
+            # added later outside those ranges are clipped, and the exact re-score fixes
+            # their order among candidates.
+            self.coarse.train(batch)
         if len(batch) >= 64:
             # Building (HNSW especially) parallelises well, unlike single queries.
             faiss.omp_set_num_threads(os.cpu_count() or 1)
             try:
-                self.faiss.add(batch)
+                for target in targets:
+                    target.add(batch)
             finally:
                 faiss.omp_set_num_threads(1)
         else:
-            self.faiss.add(batch)
+            for target in targets:
+                target.add(batch)
         self._columns["vec_ids"].extend(vec_ids.astype(np.int64))
         self._columns["item_ids"].extend(item_ids.astype(np.int64))
         ns = np.fromiter((self._namespace_id(n) for n in namespaces), dtype=np.int32)
@@ -201,19 +235,26 @@ class VectorIndex:
         """Grown past the flat limit, or too many tombstones to carry."""
         live = self.size
         total = len(self.alive)
-        if self.kind == "flat" and live > self.hnsw_threshold:
-            return True
-        if self.kind == "hnsw" and live < self.hnsw_threshold // 2:
-            return True
+        if live > self._threshold_of(self.kind):
+            return True  # grown past what this kind is for
+        if self.kind_for(live * 2) != self.kind:
+            return True  # shrunk to under half of this kind's range (hysteresis)
         return total > 1000 and (total - live) > 0.25 * total
+
+    def _threshold_of(self, kind: str) -> int:
+        """The most vectors an index of `kind` is meant to hold."""
+        return {"flat": self.quantize_threshold, "sq8": self.hnsw_threshold}.get(kind, 2**62)
 
     def rebuilt(self) -> VectorIndex:
         """A compacted copy holding only live vectors, of the kind its size calls for."""
         fresh = VectorIndex(
-            self.dims, hnsw_threshold=self.hnsw_threshold, exact_limit=self.exact_limit
+            self.dims,
+            hnsw_threshold=self.hnsw_threshold,
+            exact_limit=self.exact_limit,
+            quantize_threshold=self.quantize_threshold,
         )
         positions = np.flatnonzero(self.alive)
-        fresh._reset("hnsw" if len(positions) > self.hnsw_threshold else "flat")
+        fresh._reset(fresh.kind_for(len(positions)))
         if len(positions):
             vectors = self.faiss.reconstruct_batch(positions.astype(np.int64))
             fresh.add(
@@ -237,9 +278,15 @@ class VectorIndex:
         *,
         hnsw_threshold: int,
         exact_limit: int,
+        quantize_threshold: int = 50_000,
     ) -> VectorIndex:
-        index = cls(dims, hnsw_threshold=hnsw_threshold, exact_limit=exact_limit)
-        index._reset("hnsw" if len(vec_ids) > hnsw_threshold else "flat")
+        index = cls(
+            dims,
+            hnsw_threshold=hnsw_threshold,
+            exact_limit=exact_limit,
+            quantize_threshold=quantize_threshold,
+        )
+        index._reset(index.kind_for(len(vec_ids)))
         index.add(vec_ids, item_ids, namespaces, vectors)
         return index
 
@@ -271,16 +318,19 @@ class VectorIndex:
             return
         query = normalize_rows(query.reshape(1, -1))
         total_live = self.size
-        if self.kind == "hnsw" and not (
-            allowed <= self.exact_limit or allowed < SELECTIVE_FRACTION * total_live
-        ):
+        broad = not (allowed <= self.exact_limit or allowed < SELECTIVE_FRACTION * total_live)
+        if broad and self.kind == "hnsw":
             yield from self._faiss_batches(self.faiss, query, mask, allowed, approximate=True)
-            return
-        yield from self._exact(query, mask, allowed)
+        elif broad and self.coarse is not None:
+            yield from self._faiss_batches(
+                self.coarse, query, mask, allowed, approximate=False, rerank=True
+            )
+        else:
+            yield from self._exact(query, mask, allowed)
 
     def _flat_vectors(self) -> faiss.Index:
         """The exact (flat) index over every position: the index itself, or HNSW's storage."""
-        if self.kind == "flat":
+        if self.kind != "hnsw":
             return self.faiss
         return faiss.downcast_index(self.faiss.storage)  # type: ignore[attr-defined]
 
@@ -311,13 +361,18 @@ class VectorIndex:
         allowed: int,
         *,
         approximate: bool,
+        rerank: bool = False,
     ) -> Iterable[list[Hit]]:
-        """Search `index` restricted to `mask`, widening k until the caller has enough."""
+        """Search `index` restricted to `mask`, widening k until the caller has enough.
+
+        With `rerank` (the quantized copy), each batch of candidates is re-scored exactly
+        from the flat vectors, so scores are exact cosines and near-ties are ordered right.
+        """
         selector = None
         if allowed < len(mask):
             # faiss's Python wrapper takes the packed bitmap alone (its stubs list (n, bitmap))
             selector = faiss.IDSelectorBitmap(np.packbits(mask, bitorder="little"))  # type: ignore[call-arg,arg-type]
-        k = 32
+        k = 64 if rerank else 32
         yielded: set[int] = set()
         while True:
             k = min(k, allowed)
@@ -335,6 +390,17 @@ class VectorIndex:
                 for p, s in zip(positions[0], scores[0], strict=True)
                 if p >= 0 and int(p) not in yielded
             ]
+            if hits and rerank:
+                exact = (
+                    self.faiss.reconstruct_batch(
+                        np.array([h.position for h in hits], dtype=np.int64)
+                    )
+                    @ query[0]
+                )
+                hits = [
+                    Hit(h.position, h.item_id, float(score))
+                    for h, score in sorted(zip(hits, exact, strict=True), key=lambda pair: -pair[1])
+                ]
             if hits:
                 yield hits
                 yielded.update(h.position for h in hits)
@@ -362,6 +428,11 @@ class VectorIndex:
             kind=np.array(self.kind),
             dims=np.array(self.dims),
             index=blob,
+            coarse=(
+                faiss.serialize_index(self.coarse)
+                if self.coarse is not None
+                else np.zeros(0, dtype=np.uint8)
+            ),
             checksum=np.array(hashlib.sha256(blob.tobytes()).hexdigest()),
             vec_ids=self.vec_ids,
             item_ids=self.item_ids,
@@ -385,7 +456,14 @@ class VectorIndex:
 
     @classmethod
     def load(
-        cls, path: Path, *, dims: int, model: str, hnsw_threshold: int, exact_limit: int
+        cls,
+        path: Path,
+        *,
+        dims: int,
+        model: str,
+        hnsw_threshold: int,
+        exact_limit: int,
+        quantize_threshold: int = 50_000,
     ) -> VectorIndex | None:
         """The saved index, or None when it is missing, damaged or for another model."""
         if not path.exists():
@@ -399,9 +477,18 @@ class VectorIndex:
                 blob = data["index"]
                 if hashlib.sha256(blob.tobytes()).hexdigest() != str(data["checksum"]):
                     raise ValueError("checksum mismatch")
-                index = cls(dims, hnsw_threshold=hnsw_threshold, exact_limit=exact_limit)
+                index = cls(
+                    dims,
+                    hnsw_threshold=hnsw_threshold,
+                    exact_limit=exact_limit,
+                    quantize_threshold=quantize_threshold,
+                )
                 index.kind = str(data["kind"])
                 index.faiss = faiss.deserialize_index(blob)
+                if index.kind == "sq8":
+                    index.coarse = faiss.deserialize_index(data["coarse"])
+                    if index.coarse.ntotal != index.faiss.ntotal:
+                        raise ValueError("quantized copy out of step with the vectors")
                 index._set_columns(
                     vec_ids=data["vec_ids"],
                     item_ids=data["item_ids"],

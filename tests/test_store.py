@@ -213,10 +213,16 @@ def test_two_processes_share_one_directory(tmp_path: Path) -> None:
         assert len(store.search(("team",), query="wrote", limit=1000)) == 120
 
 
-def test_restricted_search_returns_limit_when_enough_match(tmp_path: Path) -> None:
-    # 2,000 items on the HNSW path; 15 match the filter: all limit=10 must come back,
+@pytest.mark.parametrize(
+    ("kind", "thresholds"),
+    [("hnsw", {"hnsw_threshold": 500}), ("sq8", {"quantize_threshold": 500})],
+)
+def test_restricted_search_returns_limit_when_enough_match(
+    tmp_path: Path, kind: str, thresholds: dict[str, int]
+) -> None:
+    # 2,000 items on an approximate path; 15 match the filter: all limit=10 must come back,
     # in the exact order a brute-force ranking gives.
-    with faiss_store(tmp_path, hnsw_threshold=500, exact_limit=100) as store:
+    with faiss_store(tmp_path, exact_limit=100, **thresholds) as store:
         emb = DeterministicEmbeddings(DIMS)
         ops_texts = []
         for i in range(2000):
@@ -227,7 +233,7 @@ def test_restricted_search_returns_limit_when_enough_match(tmp_path: Path) -> No
                 f"k{i}",
                 {"text": text, "rare": i % 133 == 0},
             )
-        assert store.stats()["index_kind"] == "hnsw"
+        assert store.stats()["index_kind"] == kind
         hits = store.search(("team",), query="refund 5", filter={"rare": True}, limit=10)
         assert len(hits) == 10
         query = np.array(emb.embed_query("refund 5"))
@@ -335,3 +341,15 @@ def test_value_roundtrip_is_json(tmp_path: Path) -> None:
         store.put(("team", "t", "shared"), "k", value)
     with faiss_store(tmp_path) as store:
         assert store.get(("team", "t", "shared"), "k").value == json.loads(json.dumps(value))
+
+
+def test_quantized_index_is_saved_and_reloaded(tmp_path: Path) -> None:
+    with faiss_store(tmp_path, quantize_threshold=20) as store:
+        fill(store, 80)
+        assert store.stats()["index_kind"] == "sq8"
+        before = snapshot(store)
+    with faiss_store(tmp_path, quantize_threshold=20) as store:
+        assert store.stats()["index_kind"] == "sq8"
+        assert snapshot(store) == before
+        fill(store, 90)  # later vectors go into the trained quantized copy too
+        assert len(store.search(("team",), query="refund", limit=100)) == 90

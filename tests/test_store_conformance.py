@@ -163,3 +163,13 @@ def test_postgres_store_matches_reference(pg_database_url: str, sequence: list) 
             yield store
 
     check_sequence(postgres, sequence)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(ops, min_size=1, max_size=40))
+def test_faiss_store_quantized_matches_reference(sequence: list[tuple[Any, ...]]) -> None:
+    # A tiny threshold puts broad searches on the 8-bit quantized scan with exact re-scoring.
+    with tempfile.TemporaryDirectory() as tmp:
+        check_sequence(
+            lambda: faiss_store(Path(tmp), quantize_threshold=4, exact_limit=2), sequence
+        )
