@@ -2,7 +2,8 @@
 
 Works on `memory.vector_index.VectorIndex` directly (no SQLite), so 1M vectors fit in
 minutes. Per size it builds the index the store would build (flat up to
-`hnsw_threshold`, HNSW above), then times `limit`-hit searches consumed from `ranked()`
+`quantize_threshold`, a quantized scan re-scored exactly up to `hnsw_threshold`, HNSW
+above), then times `limit`-hit searches consumed from `ranked()`
 exactly as `FaissStore._vector_search` consumes them, in four cases:
 
 - ``unrestricted``: the whole index (HNSW above the threshold: approximate);
@@ -44,7 +45,9 @@ from memory.vector_index import (
 
 Case = Literal["unrestricted", "small", "medium", "large"]
 CASES: tuple[Case, ...] = get_args(Case)
-Path_ = Literal["flat", "flat-filtered", "exact-subset", "hnsw", "hnsw-filtered"]
+Path_ = Literal[
+    "flat", "flat-filtered", "exact-subset", "sq8", "sq8-filtered", "hnsw", "hnsw-filtered"
+]
 
 SHARED_NS = "team.t.shared."
 MEDIUM_NS = "team.t.agent.a0."
@@ -85,7 +88,7 @@ class CaseResult(BaseModel):
 class SizeResult(BaseModel):
     size: int
     dims: int
-    kind: Literal["flat", "hnsw"]
+    kind: Literal["flat", "sq8", "hnsw"]
     build_s: float
     index_bytes: int
     """Vectors plus the HNSW graph, as FAISS holds them."""
@@ -100,6 +103,7 @@ class IndexScaleSettings(BaseModel):
     seed: int
     hnsw_threshold: int
     exact_limit: int
+    quantize_threshold: int = 50_000
     hnsw_m: int = HNSW_M
     hnsw_ef_construction: int = HNSW_EF_CONSTRUCTION
     hnsw_ef_search: int = HNSW_EF_SEARCH
@@ -192,6 +196,8 @@ def search_path(index: VectorIndex, matching: int) -> Path_:
         return "exact-subset" if matching <= index.exact_limit else "flat-filtered"
     if matching <= index.exact_limit or matching < SELECTIVE_FRACTION * total:
         return "exact-subset"
+    if index.kind == "sq8":
+        return "sq8" if matching == total else "sq8-filtered"
     return "hnsw" if matching == total else "hnsw-filtered"
 
 
@@ -237,6 +243,7 @@ def run_size(
     seed: int,
     hnsw_threshold: int,
     exact_limit: int,
+    quantize_threshold: int = 50_000,
 ) -> SizeResult:
     """Build one index of `size` random vectors and measure every case on it."""
     rng = np.random.default_rng(seed)
@@ -258,6 +265,7 @@ def run_size(
         vectors,
         hnsw_threshold=hnsw_threshold,
         exact_limit=exact_limit,
+        quantize_threshold=quantize_threshold,
     )
     build_s = time.perf_counter() - started
     rss_delta = max(0, _rss_bytes() - rss_before)
@@ -279,7 +287,7 @@ def run_size(
     return SizeResult(
         size=size,
         dims=dims,
-        kind="hnsw" if index.kind == "hnsw" else "flat",
+        kind=index.kind,
         build_s=build_s,
         index_bytes=_index_bytes(index),
         rss_delta_bytes=rss_delta,
@@ -354,8 +362,9 @@ def run_index_scale(
     reports: Path,
     limit: int = RECALL_K,
     seed: int = 11,
-    hnsw_threshold: int = 50_000,
+    hnsw_threshold: int = 2_000_000,
     exact_limit: int = 20_000,
+    quantize_threshold: int = 50_000,
     notes: list[str] | None = None,
 ) -> IndexScaleReport:
     """Measure each size, write JSON (if `json_out`) and reports/index_scale.{json,md,png}."""
@@ -374,6 +383,7 @@ def run_index_scale(
             seed=seed + i,
             hnsw_threshold=hnsw_threshold,
             exact_limit=exact_limit,
+            quantize_threshold=quantize_threshold,
         )
         for i, (size, d) in enumerate(zip(sizes, dims, strict=True))
     ]
@@ -384,6 +394,7 @@ def run_index_scale(
             seed=seed,
             hnsw_threshold=hnsw_threshold,
             exact_limit=exact_limit,
+            quantize_threshold=quantize_threshold,
             faiss_threads=faiss.omp_get_max_threads(),
             faiss_version=faiss.__version__,
             cpu_count=os.cpu_count() or 1,
@@ -472,7 +483,8 @@ def render_markdown(report: IndexScaleReport) -> str:
         "as `FaissStore` does. Recall@10 is against exact brute force (numpy) over the same "
         "allowed vectors; *short* counts searches returning fewer than min(limit, matching).",
         "",
-        f"Index choice: flat (`IndexFlatIP`, exact) up to {s.hnsw_threshold:,} vectors, "
+        f"Index choice: flat (`IndexFlatIP`, exact) up to {s.quantize_threshold:,} vectors, "
+        f"an 8-bit quantized scan with exact re-scoring up to {s.hnsw_threshold:,}, "
         f"HNSW (M={s.hnsw_m}, efConstruction={s.hnsw_ef_construction}, "
         f"efSearch={s.hnsw_ef_search}) above. Restricted searches over at most "
         f"{s.exact_limit:,} vectors, or under {SELECTIVE_FRACTION:.0%} of the index, are "

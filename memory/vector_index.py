@@ -32,6 +32,7 @@ import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal, cast
 
 import faiss
 import numpy as np
@@ -43,6 +44,7 @@ logger = logging.getLogger(__name__)
 faiss.omp_set_num_threads(1)
 
 FORMAT_VERSION = 1
+IndexKind = Literal["flat", "sq8", "hnsw"]
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 80
 HNSW_EF_SEARCH = 256
@@ -116,15 +118,15 @@ class VectorIndex:
         self._reset(kind="flat")
 
     # ---- structure -------------------------------------------------------------------
-    def kind_for(self, count: int) -> str:
+    def kind_for(self, count: int) -> IndexKind:
         if count > self.hnsw_threshold:
             return "hnsw"
         if count > self.quantize_threshold:
             return "sq8"
         return "flat"
 
-    def _reset(self, kind: str) -> None:
-        self.kind = kind
+    def _reset(self, kind: IndexKind) -> None:
+        self.kind: IndexKind = kind
         self.coarse: faiss.Index | None = None
         """For "sq8": the quantized copy scanned first (same positions as `faiss`)."""
         if kind == "hnsw":
@@ -241,7 +243,7 @@ class VectorIndex:
             return True  # shrunk to under half of this kind's range (hysteresis)
         return total > 1000 and (total - live) > 0.25 * total
 
-    def _threshold_of(self, kind: str) -> int:
+    def _threshold_of(self, kind: IndexKind) -> int:
         """The most vectors an index of `kind` is meant to hold."""
         return {"flat": self.quantize_threshold, "sq8": self.hnsw_threshold}.get(kind, 2**62)
 
@@ -483,7 +485,7 @@ class VectorIndex:
                     exact_limit=exact_limit,
                     quantize_threshold=quantize_threshold,
                 )
-                index.kind = str(data["kind"])
+                index.kind = cast(IndexKind, str(data["kind"]))
                 index.faiss = faiss.deserialize_index(blob)
                 if index.kind == "sq8":
                     index.coarse = faiss.deserialize_index(data["coarse"])

@@ -106,3 +106,23 @@ def test_exact_top_k_matches_a_full_sort_across_chunks(monkeypatch: pytest.Monke
 def test_recall_counts_the_overlap() -> None:
     assert recall([1, 2, 3], np.array([3, 2, 9])) == pytest.approx(2 / 3)
     assert recall([], np.array([-1, -1])) == 1.0
+
+
+def test_quantized_tier_is_measured_and_recalls_well(tmp_path: Path) -> None:
+    report = run_index_scale(
+        sizes=[3000],
+        dims=[16],
+        queries=20,
+        json_out=None,
+        reports=tmp_path,
+        quantize_threshold=1000,
+        exact_limit=100,
+    )
+    (size,) = report.sizes
+    by_case = {c.case: c for c in size.cases}
+    assert size.kind == "sq8"
+    assert by_case["unrestricted"].path == "sq8"
+    assert by_case["large"].path == "sq8-filtered"
+    # candidates re-scored exactly: the 8-bit scan costs little recall
+    assert by_case["unrestricted"].recall_at_10_mean >= 0.9
+    assert all(c.short_results == 0 for c in size.cases)
