@@ -42,9 +42,9 @@ class TeamApp:
 
     @property
     def desk(self) -> SupportDesk:
-        from nodes.services import _desk
+        from nodes.services import desk_at
 
-        return _desk(str(self.data_dir / "desk.sqlite"))
+        return desk_at(str(self.data_dir / "desk.sqlite"))
 
 
 @contextmanager

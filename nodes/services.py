@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import threading
 from pathlib import Path
 
 from langchain_core.embeddings import Embeddings
@@ -68,13 +69,23 @@ def context_budget(ctx: TeamContext | ChatContext) -> int:
     return context_window(model)
 
 
+_DESK_LOCK = threading.Lock()
+
+
 @functools.lru_cache(maxsize=8)
-def _desk(path: str) -> SupportDesk:
+def _open_desk(path: str) -> SupportDesk:
     return SupportDesk(path)
 
 
+def desk_at(path: str) -> SupportDesk:
+    # Parallel specialists ask at once; lru_cache alone would let both open (and seed)
+    # the same file concurrently.
+    with _DESK_LOCK:
+        return _open_desk(path)
+
+
 def desk(ctx: TeamContext) -> SupportDesk:
-    return _desk(str(Path(ctx.data_dir) / "desk.sqlite"))
+    return desk_at(str(Path(ctx.data_dir) / "desk.sqlite"))
 
 
 def require_store(store: BaseStore | None) -> BaseStore:

@@ -264,7 +264,8 @@ class SupportDesk:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         # One connection shared by every thread, serialised by the lock: sqlite3 objects
         # are not safe for concurrent use, and the queries are tiny.
-        self._conn = sqlite3.connect(self.path, check_same_thread=False)
+        # timeout: another process (or a second desk on the same file) may be seeding it
+        self._conn = sqlite3.connect(self.path, check_same_thread=False, timeout=30.0)
         self._conn.row_factory = sqlite3.Row
         self._lock = threading.RLock()
         with self._lock:
