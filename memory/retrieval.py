@@ -172,13 +172,23 @@ def lexical_ranking(
     limit: int,
     filter: dict[str, Any] | None,
 ) -> list[SearchItem]:
-    if not has_lexical(store):
+    if not has_lexical(store) or not namespaces:
         return []
-    hits: list[SearchItem] = []
-    for namespace in namespaces:
-        hits += store.lexical_search(namespace, query, filter=filter, limit=limit)  # type: ignore[attr-defined]
-    hits.sort(key=lambda h: h.score or 0.0, reverse=True)
-    return hits[:limit]
+    # One BM25 ranking over the namespaces' common prefix, kept to the namespaces: FTS5
+    # scores every matching document per call, so one call costs half of two.
+    common = _common_prefix(namespaces)
+    return store.lexical_search(  # type: ignore[attr-defined]
+        common, query, filter=filter, limit=limit, within=list(namespaces)
+    )
+
+
+def _common_prefix(namespaces: Sequence[tuple[str, ...]]) -> tuple[str, ...]:
+    prefix: list[str] = []
+    for labels in zip(*namespaces, strict=False):
+        if len(set(labels)) != 1:
+            break
+        prefix.append(labels[0])
+    return tuple(prefix)
 
 
 def reciprocal_rank_fusion(

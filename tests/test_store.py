@@ -258,6 +258,10 @@ def test_lexical_search_ranks_by_bm25_and_respects_scope(tmp_path: Path) -> None
         both = store.lexical_search(("team",), "premium refund")
         assert {h.key for h in both} == {"a", "c"}
         assert all(h.score is not None and h.score > 0 for h in both)
+        shared_and_sam = store.lexical_search(
+            ("team",), "premium refund", within=[("team", "t", "shared")]
+        )
+        assert [h.key for h in shared_and_sam] == ["a"]
         # FTS5 syntax in user text must not raise
         assert store.lexical_search(("team",), 'AND OR NOT ( " * NEAR') == []
 
