@@ -562,11 +562,18 @@ class FaissStore(BaseStore):
                 if hit.item_id not in seen:
                     seen.add(hit.item_id)
                     fresh.append(hit)
-            rows = self._rows([h.item_id for h in fresh])
-            for hit in fresh:
-                row = rows.get(hit.item_id)
-                if row is not None and matches_filter(json.loads(row[3]), op.filter):
-                    ranked.append((row, hit.score))
+            # Rows are read in slices a little larger than what is still missing: a batch
+            # may hold hundreds of candidates, and reading and parsing them all cost more
+            # than the vector search at 100k items.
+            start = 0
+            while start < len(fresh) and len(ranked) < need:
+                part = fresh[start : start + max(2 * (need - len(ranked)), 16)]
+                start += len(part)
+                rows = self._rows([h.item_id for h in part])
+                for hit in part:
+                    row = rows.get(hit.item_id)
+                    if row is not None and matches_filter(json.loads(row[3]), op.filter):
+                        ranked.append((row, hit.score))
             if len(ranked) >= need:
                 break
         page = ranked[op.offset : need]
