@@ -16,20 +16,13 @@ from datetime import datetime
 
 from langgraph.store.base import BaseStore
 
-from memory.manager import ConsolidationReport, reinforced_confidence
+from memory.manager import ConsolidationReport, memories_in, reinforced_confidence
 from memory.models import Memory, content_key, utcnow
 from memory.namespaces import Namespace, team_prefix
 
 
 def _memories(store: BaseStore, namespace: Namespace) -> list[Memory]:
-    out: list[Memory] = []
-    offset = 0
-    while True:
-        page = store.search(namespace, filter={"valid": True}, limit=500, offset=offset)
-        out += [Memory.from_store_value(i.value) for i in page]
-        if len(page) < 500:
-            return out
-        offset += len(page)
+    return memories_in(store, namespace, {"valid": True})
 
 
 def _memory_namespaces(store: BaseStore, team: str) -> list[Namespace]:

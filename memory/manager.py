@@ -176,6 +176,20 @@ _REQUEST = re.compile(
 _HOW_TO = re.compile(r"\bhow\s+(do|can|should|to|does|would)\b|\bsteps?\b|\bprocess for\b", re.I)
 
 
+def memories_in(
+    store: BaseStore, namespace: Namespace, filter: dict[str, object] | None = None
+) -> list[Memory]:
+    """Every memory stored in `namespace` (and below) matching `filter`, page by page."""
+    out: list[Memory] = []
+    offset = 0
+    while True:
+        page = store.search(namespace, filter=filter, limit=500, offset=offset)
+        out += [Memory.from_store_value(item.value) for item in page]
+        if len(page) < 500:
+            return out
+        offset += len(page)
+
+
 def reinforced_confidence(current: float, incoming: float) -> float:
     """Confidence after a restatement: up by a share of the remaining gap, bounded."""
     base = max(current, incoming)
@@ -284,14 +298,7 @@ class MemoryManager:
         return None
 
     def _all(self, namespace: Namespace, filter: dict[str, object] | None = None) -> list[Memory]:
-        out: list[Memory] = []
-        offset = 0
-        while True:
-            page = self.store.search(namespace, filter=filter, limit=500, offset=offset)
-            out += [Memory.from_store_value(item.value) for item in page]
-            if len(page) < 500:
-                return out
-            offset += len(page)
+        return memories_in(self.store, namespace, filter)
 
     # ---- add -------------------------------------------------------------------------
     def add(self, memory: Memory) -> AddResult:

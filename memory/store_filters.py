@@ -68,9 +68,7 @@ def validate_filter(filter: dict[str, Any] | None) -> None:
                     )
 
 
-def sql_prefilter(
-    filter: dict[str, Any] | None, column: str = "value"
-) -> tuple[list[str], list[Any]]:
+def sql_prefilter(filter: dict[str, Any] | None) -> tuple[list[str], list[Any]]:
     """SQL conditions every match must meet (a necessary condition, not sufficient).
 
     Only plain top-level string equality is pushed into SQLite (json_extract), which is
@@ -80,6 +78,6 @@ def sql_prefilter(
     args: list[Any] = []
     for key, expected in (filter or {}).items():
         if isinstance(expected, str):
-            clauses.append(f"json_extract({column}, ?) = ?")
+            clauses.append("json_extract(value, ?) = ?")
             args += [f"$.{json.dumps(key)}", expected]
     return clauses, args

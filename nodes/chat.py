@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
+from langchain_core.messages import AIMessage, SystemMessage
 from langgraph.runtime import Runtime
 
 from memory.extraction import ExtractionContext, extract_memories
@@ -11,7 +11,7 @@ from nodes.context import ChatContext
 from nodes.coordinator import emit
 from nodes.memory_nodes import current_thread_id, recall, record_memories
 from nodes.specialists import COORDINATOR, SPECIALISTS, Specialist
-from nodes.state import ChatState, RetrievedMemory
+from nodes.state import ChatState, RetrievedMemory, latest_user_message
 
 
 def agent_spec(name: str) -> Specialist:
@@ -23,9 +23,7 @@ def agent_spec(name: str) -> Specialist:
 
 def start_chat_turn(state: ChatState, runtime: Runtime[ChatContext]) -> dict:
     agent_spec(runtime.context.agent)
-    last = next(
-        (m for m in reversed(state.get("messages", [])) if isinstance(m, HumanMessage)), None
-    )
+    last = latest_user_message(state.get("messages", []))
     if last is None or not str(last.content).strip():
         raise ValueError("the chat graph needs a user message: {'messages': [('user', '...')]}")
     return {"request": str(last.content), "written": None, "fallbacks": None}

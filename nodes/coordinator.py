@@ -19,7 +19,14 @@ from nodes import services
 from nodes.context import TeamContext
 from nodes.routing import keyword_route, semantic_route
 from nodes.specialists import COORDINATOR, SPECIALISTS
-from nodes.state import Finding, RetrievedMemory, RoutingDecision, SpecialistTask, TeamState
+from nodes.state import (
+    Finding,
+    RetrievedMemory,
+    RoutingDecision,
+    SpecialistTask,
+    TeamState,
+    latest_user_message,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -196,11 +203,8 @@ def synthesize_reply(state: TeamState, runtime: Runtime[TeamContext]) -> dict:
 
 def start_turn(state: TeamState) -> dict:
     """Take the latest user message as this turn's request; reset per-turn lists."""
-    request = ""
-    for message in reversed(state.get("messages", [])):
-        if message.type == "human":
-            request = str(message.content)
-            break
+    last = latest_user_message(state.get("messages", []))
+    request = str(last.content) if last is not None else ""
     if not request.strip():
         raise ValueError("the team graph needs a user message: {'messages': [('user', '...')]}")
     return {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from langchain_core.messages import BaseMessage, HumanMessage
+from langchain_core.messages import BaseMessage
 from langgraph.runtime import Runtime
 
 from memory.extraction import ExtractionContext, extract_from_messages, extract_memories
@@ -15,7 +15,13 @@ from nodes import services
 from nodes.context import ChatContext, TeamContext
 from nodes.coordinator import emit
 from nodes.specialists import COORDINATOR
-from nodes.state import HasMessages, RetrievedMemory, TeamState, WrittenMemory
+from nodes.state import (
+    HasMessages,
+    RetrievedMemory,
+    TeamState,
+    WrittenMemory,
+    latest_user_message,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -98,7 +104,7 @@ def record_memories(manager: MemoryManager, memories: list, agent: str) -> list[
 def extract_turn_memories(state: TeamState, runtime: Runtime[TeamContext]) -> dict:
     """Facts the user stated this turn go to the team's memory (rules, or the LLM)."""
     ctx = runtime.context
-    last = next((m for m in reversed(state["messages"]) if isinstance(m, HumanMessage)), None)
+    last = latest_user_message(state["messages"])
     extraction = ExtractionContext(
         source_agent=COORDINATOR.name,
         thread_id=current_thread_id(),

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Literal
 
-from langchain_core.messages import AnyMessage
+from langchain_core.messages import AnyMessage, BaseMessage
 from langgraph.graph.message import add_messages
 from pydantic import BaseModel, Field
 from typing_extensions import TypedDict
@@ -71,6 +72,11 @@ class WrittenMemory(BaseModel):
     content: str
     scope: str
     type: str
+
+
+def latest_user_message(messages: Sequence[BaseMessage]) -> BaseMessage | None:
+    """The most recent human message of a conversation, if any."""
+    return next((m for m in reversed(messages) if m.type == "human"), None)
 
 
 class HasMessages(TypedDict, total=False):
