@@ -38,7 +38,6 @@ from typing import Literal
 
 from langchain_core.language_models import BaseChatModel
 from langgraph.store.base import BaseStore
-from pydantic import BaseModel, Field
 
 from memory.models import (
     DECLARATIVE_TYPES,
@@ -51,6 +50,7 @@ from memory.models import (
     utcnow,
 )
 from memory.namespaces import Namespace, memory_namespace, readable_namespaces
+from memory.notes import annotate
 from memory.retrieval import hybrid_search
 
 logger = logging.getLogger(__name__)
@@ -63,111 +63,6 @@ MAX_CONFIDENCE = 0.99
 AddAction = Literal["added", "reinforced", "merged", "superseded"]
 QueryIntent = Literal["question", "request", "how_to"]
 
-_STOPWORDS = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "and",
-        "or",
-        "but",
-        "if",
-        "of",
-        "to",
-        "in",
-        "on",
-        "at",
-        "for",
-        "with",
-        "by",
-        "from",
-        "as",
-        "is",
-        "are",
-        "was",
-        "were",
-        "be",
-        "been",
-        "being",
-        "it",
-        "its",
-        "this",
-        "that",
-        "these",
-        "those",
-        "i",
-        "you",
-        "he",
-        "she",
-        "we",
-        "they",
-        "me",
-        "my",
-        "your",
-        "our",
-        "their",
-        "his",
-        "her",
-        "them",
-        "us",
-        "do",
-        "does",
-        "did",
-        "have",
-        "has",
-        "had",
-        "will",
-        "would",
-        "should",
-        "can",
-        "could",
-        "may",
-        "might",
-        "must",
-        "not",
-        "no",
-        "so",
-        "than",
-        "then",
-        "there",
-        "here",
-        "what",
-        "which",
-        "who",
-        "whom",
-        "whose",
-        "when",
-        "where",
-        "why",
-        "how",
-        "all",
-        "any",
-        "each",
-        "some",
-        "such",
-        "very",
-        "just",
-        "also",
-        "about",
-        "into",
-        "over",
-        "after",
-        "before",
-        "again",
-        "more",
-        "most",
-        "other",
-        "only",
-        "own",
-        "same",
-        "too",
-        "up",
-        "down",
-        "out",
-        "customer",
-        "customers",
-    ]
-)
 _REQUEST = re.compile(
     r"\b(i|we)\s+(want|need|would like|'d like)\b|\bplease\b|\b(can|could|would)\s+you\b|"
     r"^(refund|cancel|track|process|reset|fix|check|send|help|escalate|issue)\b|\bhelp me\b",
@@ -211,12 +106,6 @@ def types_for_query(query: str) -> frozenset[MemoryType]:
     return frozenset(MEMORY_TYPES)
 
 
-def rule_keywords(content: str, limit: int = 8) -> list[str]:
-    words = re.findall(r"[^\W_]+", content.lower())
-    picked = [w for w in words if w not in _STOPWORDS and (len(w) > 2 or w.isdigit())]
-    return list(dict.fromkeys(picked))[:limit]
-
-
 def recency_factor(updated_at: datetime, now: datetime) -> float:
     age_days = max(0.0, (now - updated_at).total_seconds() / 86_400)
     return 0.85 + 0.15 * 0.5 ** (age_days / 30)
@@ -250,14 +139,6 @@ class ConsolidationReport:
     @property
     def changed(self) -> int:
         return len(self.merged) + len(self.decayed) + len(self.resolved)
-
-
-class _Note(BaseModel):
-    """What the LLM may add to a memory note (A-MEM)."""
-
-    keywords: list[str] = Field(default_factory=list, max_length=12)
-    tags: list[str] = Field(default_factory=list, max_length=8)
-    context: str = Field(default="", max_length=200)
 
 
 class MemoryManager:
@@ -374,7 +255,7 @@ class MemoryManager:
         return AddResult("superseded", stored, previous=retired)
 
     def _store_new(self, memory: Memory, namespace: Namespace) -> Memory:
-        memory = self._annotate(memory)
+        memory = annotate(memory, self.llm)
         related = self._related(memory)
         memory = memory.model_copy(
             update={
@@ -401,41 +282,6 @@ class MemoryManager:
                     found.append((hit.score, Memory.from_store_value(hit.value), namespace))
         found.sort(key=lambda f: f[0], reverse=True)
         return [(m, ns) for _, m, ns in found[: self.max_links]]
-
-    def _annotate(self, memory: Memory) -> Memory:
-        """Fill the A-MEM note fields the caller left empty: LLM when present, else rules."""
-        note: _Note | None = None
-        if self.llm is not None and not (memory.keywords and memory.tags and memory.context):
-            from memory.llm import structured_call
-
-            note = structured_call(
-                self.llm,
-                _Note,
-                "Describe this memory for later retrieval as JSON with keywords (salient "
-                "words), tags (topics) and context (one short sentence on the situation).\n"
-                f"Memory ({memory.type}): {memory.content}",
-                step="memory note",
-            )
-        keywords = (
-            memory.keywords or (note.keywords if note else []) or rule_keywords(memory.content)
-        )
-        tags = memory.tags or (note.tags if note else []) or self._rule_tags(memory)
-        context = memory.context or (note.context if note else "") or self._rule_context(memory)
-        return memory.model_copy(update={"keywords": keywords, "tags": tags, "context": context})
-
-    @staticmethod
-    def _rule_tags(memory: Memory) -> list[str]:
-        tags: builtins.list[str] = [memory.type, memory.family]
-        if memory.subject:
-            tags.append(memory.subject.split(":")[0])
-        if memory.attribute:
-            tags.append(memory.attribute)
-        return tags
-
-    @staticmethod
-    def _rule_context(memory: Memory) -> str:
-        about = f" about {memory.subject}" if memory.subject else ""
-        return f"{memory.type} memory{about}, from {memory.provenance.source_agent}"
 
     # ---- read ------------------------------------------------------------------------
     def get(self, memory_id: str) -> Memory | None:

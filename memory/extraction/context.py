@@ -1,0 +1,42 @@
+"""Who said the text being read, and what a rule found in it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from memory.models import MemoryType, Scope
+
+
+@dataclass(frozen=True)
+class ExtractionContext:
+    """Who said the text, where, and whose facts first-person statements are."""
+
+    source_agent: str
+    """The agent that received the text and will own the memories."""
+    thread_id: str | None = None
+    message_id: str | None = None
+    speaker_subject: str = "user"
+    """The subject of the speaker's own facts ("my email is ..."), e.g. "customer:12345"."""
+    scope: Scope = "shared"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.source_agent, str) or not self.source_agent.strip():
+            raise ValueError(f"source_agent must be a non-empty string, got {self.source_agent!r}")
+        if not isinstance(self.speaker_subject, str) or not self.speaker_subject.strip():
+            raise ValueError(
+                f"speaker_subject must be a non-empty string, got {self.speaker_subject!r}"
+            )
+        if self.scope not in ("private", "shared"):
+            raise ValueError(f"scope must be 'private' or 'shared', got {self.scope!r}")
+
+
+@dataclass(frozen=True)
+class Found:
+    """One memory found by a rule, before provenance and confidence are attached."""
+
+    type: MemoryType
+    content: str
+    subject: str | None = None
+    attribute: str | None = None
+    value: str | None = None
+    tag: str = "fact"
