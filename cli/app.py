@@ -54,6 +54,8 @@ LogType = Literal["task", "result", "memory-sync"]
 
 PROJECT_LOGGERS: Final = ("memory", "nodes", "graphs", "evals", "cli")
 """The loggers `-v` opens up; third-party ones show only their warnings."""
+ALWAYS_SHOWN_LOGGER: Final = "memory.integrity"
+"""Warnings about damage found (and repaired) in a data directory: shown without -v."""
 TEAM_MEMORY_LIMIT: Final = 100_000
 """How many memories a team-wide listing reads at most (the CLI is for humans)."""
 EXIT_RUNTIME_ERROR: Final = 1
@@ -213,16 +215,12 @@ def _check_team(value: str) -> str:
 def _check_store_url(value: str | None) -> str | None:
     if value is None or not value.strip():
         return None
-    from memory.backends import parse_location
+    from memory.backends import parse_url_location
 
     try:
-        where = parse_location(value)
+        parse_url_location(value)
     except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
-    if where.kind != "postgres":
-        raise typer.BadParameter(
-            f"{where.display!r} is not a postgresql:// URL; give a data directory with --data-dir"
-        )
+        raise typer.BadParameter(f"{exc}; give a data directory with --data-dir") from None
     return value.strip()
 
 
@@ -334,11 +332,19 @@ def _configure_logging(ctx: typer.Context, state: CliState) -> None:
 
     level = logging.INFO if state.verbose else logging.ERROR
     handler = RichHandler(console=state.err, show_path=False, show_time=state.verbose)
-    handler.setLevel(level)
+    handler.setLevel(min(level, logging.WARNING))
+    # Repairs of a damaged data directory are always shown; other warnings need -v.
+    handler.addFilter(
+        lambda record: record.levelno >= level or record.name.startswith(ALWAYS_SHOWN_LOGGER)
+    )
     loggers = [logging.getLogger(name) for name in PROJECT_LOGGERS]
     previous = [lg.level for lg in loggers]
     for lg in loggers:
         lg.setLevel(level)
+    integrity = logging.getLogger(ALWAYS_SHOWN_LOGGER)
+    loggers.append(integrity)
+    previous.append(integrity.level)
+    integrity.setLevel(min(level, logging.WARNING))
     root = logging.getLogger()
     root.addHandler(handler)
 

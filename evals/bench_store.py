@@ -26,7 +26,7 @@ from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Literal, cast, get_args
+from typing import Any, cast
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
@@ -36,9 +36,16 @@ from rich.progress import Progress
 from rich.table import Table
 
 from evals.report import markdown_table, progress_bar, reports_dir, write_json, write_markdown
+from memory.backends import BACKENDS as STORE_BACKENDS
 
-BackendName = Literal["faiss", "inmemory", "sqlite", "postgres"]
-BACKENDS: tuple[BackendName, ...] = get_args(BackendName)
+BackendName = str
+"""A product backend's `store_label` (memory.backends.BACKENDS) or one of `PEERS`."""
+PEERS: tuple[BackendName, ...] = ("inmemory", "sqlite")
+"""LangGraph's own stores, measured beside ours; not product backends."""
+BACKENDS: tuple[BackendName, ...] = (
+    *(backend.store_label for backend in STORE_BACKENDS.values()),
+    *PEERS,
+)
 REFERENCE: BackendName = "faiss"
 
 DIMS = 384
@@ -145,9 +152,9 @@ def open_backend(
 ) -> Iterator[BaseStore]:
     """A fresh, empty store of backend `name`, deleted (or dropped) afterwards."""
     if name == "faiss":
-        from memory.store import FaissStore
+        from memory.backends import open_store
 
-        with FaissStore(space.directory / f"faiss-{size}", index=index) as faiss_store:
+        with open_store(space.directory / f"faiss-{size}", index=index) as faiss_store:
             yield faiss_store
     elif name == "inmemory":
         from langgraph.store.memory import InMemoryStore

@@ -40,6 +40,7 @@ from memory.vector_index import (
     HNSW_M,
     SELECTIVE_FRACTION,
     VectorIndex,
+    VectorRows,
     normalize_rows,
 )
 
@@ -259,10 +260,7 @@ def run_size(
     started = time.perf_counter()
     index = VectorIndex.build(
         dims,
-        ids,
-        ids,
-        namespaces,
-        vectors,
+        VectorRows(ids, ids, namespaces, vectors),
         hnsw_threshold=hnsw_threshold,
         exact_limit=exact_limit,
         quantize_threshold=quantize_threshold,

@@ -27,7 +27,7 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, Final
 
-from memory.backends import aopen_checkpointer, aopen_store, parse_location
+from memory.backends import aopen_checkpointer, aopen_store, parse_url_location
 
 if TYPE_CHECKING:
     from langgraph.checkpoint.base import BaseCheckpointSaver
@@ -47,12 +47,12 @@ def memory_location(environ: Mapping[str, str] | None = None) -> str:
     env = os.environ if environ is None else environ
     url = env.get(ENV_STORE_URL, "").strip()
     if url:
-        where = parse_location(url)  # rejects unknown schemes, password masked
-        if where.kind != "postgres":
+        try:
+            parse_url_location(url)
+        except ValueError as exc:
             raise ValueError(
-                f"{ENV_STORE_URL} must be a postgresql:// URL, got {where.display!r}; "
-                f"set {ENV_MEMORY_DIR} for a local data directory"
-            )
+                f"{ENV_STORE_URL}: {exc}; set {ENV_MEMORY_DIR} for a local data directory"
+            ) from None
         return url
     return env.get(ENV_MEMORY_DIR, "").strip() or DEFAULT_MEMORY_DIR
 

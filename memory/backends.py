@@ -12,6 +12,9 @@ Both yield plain LangGraph objects for ``builder.compile(store=..., checkpointer
     with open_store(location, index=index) as store, open_checkpointer(location) as saver:
         graph = builder.compile(store=store, checkpointer=saver)
 
+Each backend is one entry of the registry `BACKENDS` (its URL schemes and how its store
+and checkpointer open, sync and async); everything here dispatches through it.
+
 The ``aopen_*`` variants yield the async-capable objects the LangGraph server wants. A
 ``langgraph.json`` "store"/"checkpointer" path may name a zero-argument function that
 returns ``aopen_store(...)``/``aopen_checkpointer(...)``: the server enters the context.
@@ -21,11 +24,18 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Iterator
-from contextlib import AsyncExitStack, ExitStack, asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import (
+    AbstractAsyncContextManager,
+    AbstractContextManager,
+    AsyncExitStack,
+    ExitStack,
+    asynccontextmanager,
+    contextmanager,
+)
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 if TYPE_CHECKING:
@@ -43,7 +53,6 @@ CONNECT_TIMEOUT_S = 10
 META_TABLE = "a2a_memory_meta"
 """Records which embedding model filled a Postgres store, as FaissStore does in SQLite."""
 
-BackendKind = Literal["local", "postgres"]
 _URL_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*)://")
 
 
@@ -53,9 +62,10 @@ class BackendUnavailableError(ConnectionError):
 
 @dataclass(frozen=True)
 class Location:
-    """A parsed location: a local data directory or a PostgreSQL URL."""
+    """A parsed location: a local data directory or the URL of a shared backend."""
 
-    kind: BackendKind
+    kind: str
+    """The name of its backend in `BACKENDS`."""
     path: Path | None = None
     url: str | None = None
 
@@ -64,6 +74,10 @@ class Location:
         """Safe to log or show: the path, or the URL with its password masked."""
         return str(self.path) if self.path is not None else mask_password(self.url or "")
 
+    @property
+    def backend(self) -> Backend:
+        return BACKENDS[self.kind]
+
 
 def parse_location(location: str | Path) -> Location:
     """Classify `location`; an unknown URL scheme or an empty location is a ValueError."""
@@ -71,24 +85,39 @@ def parse_location(location: str | Path) -> Location:
         return _local(location)
     text = location.strip()
     if not text:
-        raise ValueError("memory location is empty: give a data directory or a postgresql:// URL")
+        raise ValueError(
+            f"memory location is empty: give a data directory or a URL ({_url_forms()})"
+        )
     match = _URL_SCHEME.match(text)
     if match is None:
         return _local(Path(text))
     scheme = match.group(1).lower()
-    if scheme in POSTGRES_SCHEMES:
-        return Location(kind="postgres", url=text)
+    for backend in BACKENDS.values():
+        if scheme in backend.schemes:
+            return Location(kind=backend.name, url=text)
     raise ValueError(
         f"unsupported memory location {mask_password(text)!r}: scheme {scheme!r} is not "
-        "supported; use a data directory path or a postgresql:// (postgres://) URL"
+        f"supported; use a data directory path or a URL ({_url_forms()})"
     )
+
+
+def parse_url_location(text: str) -> Location:
+    """A location that must name a shared backend by URL (not a data directory)."""
+    where = parse_location(text)  # rejects unknown schemes, password masked
+    if where.url is None:
+        raise ValueError(f"{where.display!r} is not a URL ({_url_forms()})")
+    return where
+
+
+def _url_forms() -> str:
+    return ", ".join(f"{s}://" for b in BACKENDS.values() for s in b.schemes)
 
 
 def _local(path: Path) -> Location:
     path = path.expanduser()
     if path.exists() and not path.is_dir():
         raise ValueError(f"memory location {path} is a file; it must be a data directory")
-    return Location(kind="local", path=path)
+    return Location(kind=LOCAL, path=path)
 
 
 def mask_password(url: str) -> str:
@@ -197,7 +226,7 @@ def _guard_model(location: Location, conninfo: str, model: str, dims: int) -> No
     _check_recorded_model(location, {str(k): str(v) for k, v in rows}, model, dims)
 
 
-# ---- stores ------------------------------------------------------------------------------
+# ---- the public entry points: dispatch through the registry -----------------------------
 @contextmanager
 def open_store(
     location: str | Path,
@@ -212,18 +241,93 @@ def open_store(
     store holds vectors of another embedding model.
     """
     where = parse_location(location)
-    if where.kind == "local":
-        assert where.path is not None
-        from memory.store import FaissStore
-
-        store = FaissStore(where.path / STORE_DIR, index=index, embedding_model=embedding_model)
-        with store:
-            yield store
-        return
-    with _open_postgres_store(where, index, embedding_model) as pg_store:
-        yield pg_store
+    with where.backend.open_store(where, index, embedding_model) as store:
+        yield store
 
 
+@asynccontextmanager
+async def aopen_store(
+    location: str | Path,
+    *,
+    index: IndexConfig | None,
+    embedding_model: str | None = None,
+) -> AsyncIterator[BaseStore]:
+    """`open_store` for async code (the LangGraph server): an async-capable store."""
+    where = parse_location(location)
+    async with where.backend.aopen_store(where, index, embedding_model) as store:
+        yield store
+
+
+@contextmanager
+def open_checkpointer(location: str | Path) -> Iterator[BaseCheckpointSaver[Any]]:
+    """The per-thread checkpointer at `location`."""
+    where = parse_location(location)
+    with where.backend.open_checkpointer(where) as saver:
+        yield saver
+
+
+@asynccontextmanager
+async def aopen_checkpointer(location: str | Path) -> AsyncIterator[BaseCheckpointSaver[Any]]:
+    """`open_checkpointer` for async code."""
+    where = parse_location(location)
+    async with where.backend.aopen_checkpointer(where) as saver:
+        yield saver
+
+
+# ---- local: FaissStore + SQLite checkpointer in a data directory -----------------------
+@contextmanager
+def _open_local_store(
+    where: Location, index: IndexConfig | None, embedding_model: str | None
+) -> Iterator[BaseStore]:
+    from memory.store import FaissStore
+
+    assert where.path is not None
+    with FaissStore(where.path / STORE_DIR, index=index, embedding_model=embedding_model) as store:
+        yield store
+
+
+@asynccontextmanager
+async def _aopen_local_store(
+    where: Location, index: IndexConfig | None, embedding_model: str | None
+) -> AsyncIterator[BaseStore]:
+    from memory.store import FaissStore
+
+    assert where.path is not None
+    # Opening may rebuild the FAISS index from SQLite: keep it off the event loop.
+    store = await asyncio.to_thread(
+        FaissStore, where.path / STORE_DIR, index=index, embedding_model=embedding_model
+    )
+    try:
+        yield store
+    finally:
+        await asyncio.to_thread(store.close)
+
+
+@contextmanager
+def _open_local_checkpointer(where: Location) -> Iterator[BaseCheckpointSaver[Any]]:
+    from langgraph.checkpoint.sqlite import SqliteSaver
+
+    with SqliteSaver.from_conn_string(str(_checkpoints_file(where))) as saver:
+        saver.setup()  # sets WAL; done now so a bad directory fails here, not mid-run
+        yield saver
+
+
+@asynccontextmanager
+async def _aopen_local_checkpointer(where: Location) -> AsyncIterator[BaseCheckpointSaver[Any]]:
+    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+    async with AsyncSqliteSaver.from_conn_string(str(_checkpoints_file(where))) as saver:
+        await saver.setup()
+        yield saver
+
+
+def _checkpoints_file(where: Location) -> Path:
+    assert where.path is not None
+    where.path.mkdir(parents=True, exist_ok=True)
+    return where.path / CHECKPOINTS_FILE
+
+
+# ---- postgres: LangGraph's PostgresStore and PostgresSaver -----------------------------
 def _prepare_postgres(
     where: Location, conninfo: str, index: IndexConfig | None, embedding_model: str | None
 ) -> None:
@@ -265,33 +369,6 @@ def _open_postgres_store(
 
 
 @asynccontextmanager
-async def aopen_store(
-    location: str | Path,
-    *,
-    index: IndexConfig | None,
-    embedding_model: str | None = None,
-) -> AsyncIterator[BaseStore]:
-    """`open_store` for async code: an AsyncPostgresStore for a URL, else the FaissStore
-    (whose abatch serves async callers)."""
-    where = parse_location(location)
-    if where.kind == "local":
-        assert where.path is not None
-        from memory.store import FaissStore
-
-        # Opening may rebuild the FAISS index from SQLite: keep it off the event loop.
-        store = await asyncio.to_thread(
-            FaissStore, where.path / STORE_DIR, index=index, embedding_model=embedding_model
-        )
-        try:
-            yield store
-        finally:
-            await asyncio.to_thread(store.close)
-        return
-    async with _aopen_postgres_store(where, index, embedding_model) as pg_store:
-        yield pg_store
-
-
-@asynccontextmanager
 async def _aopen_postgres_store(
     where: Location, index: IndexConfig | None, embedding_model: str | None
 ) -> AsyncIterator[BaseStore]:
@@ -305,19 +382,8 @@ async def _aopen_postgres_store(
         yield store
 
 
-# ---- checkpointers -----------------------------------------------------------------------
 @contextmanager
-def open_checkpointer(location: str | Path) -> Iterator[BaseCheckpointSaver[Any]]:
-    """The per-thread checkpointer at `location`: SQLite (WAL) file or PostgresSaver."""
-    where = parse_location(location)
-    if where.kind == "local":
-        from langgraph.checkpoint.sqlite import SqliteSaver
-
-        with SqliteSaver.from_conn_string(str(_checkpoints_file(where))) as saver:
-            saver.setup()  # sets WAL; done now so a bad directory fails here, not mid-run
-            yield saver
-        return
-
+def _open_postgres_checkpointer(where: Location) -> Iterator[BaseCheckpointSaver[Any]]:
     import psycopg
     from langgraph.checkpoint.postgres import PostgresSaver
 
@@ -332,17 +398,9 @@ def open_checkpointer(location: str | Path) -> Iterator[BaseCheckpointSaver[Any]
 
 
 @asynccontextmanager
-async def aopen_checkpointer(location: str | Path) -> AsyncIterator[BaseCheckpointSaver[Any]]:
-    """`open_checkpointer` for async code: AsyncSqliteSaver or AsyncPostgresSaver."""
-    where = parse_location(location)
-    if where.kind == "local":
-        from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
-
-        async with AsyncSqliteSaver.from_conn_string(str(_checkpoints_file(where))) as saver:
-            await saver.setup()
-            yield saver
-        return
-
+async def _aopen_postgres_checkpointer(
+    where: Location,
+) -> AsyncIterator[BaseCheckpointSaver[Any]]:
     import psycopg
     from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 
@@ -358,7 +416,57 @@ async def aopen_checkpointer(location: str | Path) -> AsyncIterator[BaseCheckpoi
         yield pg_saver
 
 
-def _checkpoints_file(where: Location) -> Path:
-    assert where.path is not None
-    where.path.mkdir(parents=True, exist_ok=True)
-    return where.path / CHECKPOINTS_FILE
+# ---- the registry ------------------------------------------------------------------------
+StoreOpener = Callable[
+    [Location, "IndexConfig | None", "str | None"], AbstractContextManager["BaseStore"]
+]
+AsyncStoreOpener = Callable[
+    [Location, "IndexConfig | None", "str | None"], AbstractAsyncContextManager["BaseStore"]
+]
+SaverOpener = Callable[[Location], AbstractContextManager["BaseCheckpointSaver[Any]"]]
+AsyncSaverOpener = Callable[[Location], AbstractAsyncContextManager["BaseCheckpointSaver[Any]"]]
+
+
+@dataclass(frozen=True)
+class Backend:
+    """One way to keep memory: how a location names it and how its parts open.
+
+    A new backend is one entry in `BACKENDS` (plus one parameter of the store
+    conformance suite, tests/test_store_conformance.py).
+    """
+
+    name: str
+    schemes: tuple[str, ...]
+    """URL schemes that choose it; () for the data-directory backend."""
+    store_label: str
+    """The store's name in benchmarks and reports."""
+    open_store: StoreOpener
+    aopen_store: AsyncStoreOpener
+    open_checkpointer: SaverOpener
+    aopen_checkpointer: AsyncSaverOpener
+
+
+LOCAL = "local"
+BACKENDS: dict[str, Backend] = {
+    backend.name: backend
+    for backend in (
+        Backend(
+            name=LOCAL,
+            schemes=(),
+            store_label="faiss",
+            open_store=_open_local_store,
+            aopen_store=_aopen_local_store,
+            open_checkpointer=_open_local_checkpointer,
+            aopen_checkpointer=_aopen_local_checkpointer,
+        ),
+        Backend(
+            name="postgres",
+            schemes=POSTGRES_SCHEMES,
+            store_label="postgres",
+            open_store=_open_postgres_store,
+            aopen_store=_aopen_postgres_store,
+            open_checkpointer=_open_postgres_checkpointer,
+            aopen_checkpointer=_aopen_postgres_checkpointer,
+        ),
+    )
+}

@@ -25,15 +25,13 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import hashlib
 import json
 import logging
 import math
-import re
 import sqlite3
 import threading
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -58,64 +56,29 @@ from langgraph.store.base import (
     validate_op_namespace,
 )
 
+from memory.lexical import fts_candidates, fts_query
+from memory.store_db import (
+    DB_FILE,
+    ItemRow,
+    StoreDB,
+    decode_namespace,
+    encode_namespace,
+    now,
+    text_hash,
+)
 from memory.store_filters import matches_filter, sql_prefilter, validate_filter
-from memory.vector_index import VectorIndex, normalize_rows
+from memory.vector_index import VectorIndex, integrity_log, normalize_rows
 
 logger = logging.getLogger(__name__)
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS items (
-    item_id INTEGER PRIMARY KEY AUTOINCREMENT,
-    ns TEXT NOT NULL,
-    key TEXT NOT NULL,
-    value TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL,
-    expires_at REAL,
-    ttl_minutes REAL,
-    UNIQUE (ns, key)
-);
-CREATE INDEX IF NOT EXISTS items_expiry ON items (expires_at) WHERE expires_at IS NOT NULL;
-CREATE TABLE IF NOT EXISTS vectors (
-    vec_id INTEGER PRIMARY KEY AUTOINCREMENT,
-    item_id INTEGER NOT NULL,
-    field TEXT NOT NULL,
-    text_hash TEXT NOT NULL,
-    embedding BLOB NOT NULL
-);
-CREATE INDEX IF NOT EXISTS vectors_item ON vectors (item_id);
-CREATE TABLE IF NOT EXISTS vector_deletions (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    vec_id INTEGER NOT NULL
-);
-CREATE VIRTUAL TABLE IF NOT EXISTS items_fts USING fts5 (text, tokenize = 'porter unicode61');
-"""
-
-_WORD = re.compile(r"[^\W_]+")
 INDEX_FILE = "vectors.faiss"
-DB_FILE = "store.sqlite"
+INDEX_CHECKSUM_KEY = "index_checksum"
+"""meta key: the checksum of the index file this store saved last."""
+__all__ = ["DB_FILE", "INDEX_FILE", "FaissStore", "StoreConfigError", "fts_query"]
 
 
 class StoreConfigError(ValueError):
     """The store was opened with settings that contradict what it holds."""
-
-
-def encode_namespace(namespace: Sequence[str]) -> str:
-    """("team", "t") -> "team.t." : a prefix of namespaces is a prefix of strings."""
-    return "".join(f"{label}." for label in namespace)
-
-
-def decode_namespace(text: str) -> tuple[str, ...]:
-    return tuple(text.split(".")[:-1])
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _text_hash(text: str) -> str:
-    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
 def _check_value(op: PutOp) -> str | None:
@@ -183,7 +146,6 @@ class FaissStore(BaseStore):
         self._quantize_threshold = quantize_threshold
         self._exact_limit = exact_limit
         self.ttl_config = ttl
-        self._lock = threading.RLock()
         self._closed = False
         self._sweeper: threading.Thread | None = None
         self._sweeper_stop = threading.Event()
@@ -191,17 +153,11 @@ class FaissStore(BaseStore):
         self.embeddings: Embeddings | None = None
         self._fields: list[tuple[str, Any]] = []
         self.embedding_model: str | None = None
-        self._conn = sqlite3.connect(
-            self.path / DB_FILE, check_same_thread=False, isolation_level=None, timeout=30.0
-        )
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=FULL")
-        self._conn.execute("PRAGMA busy_timeout=30000")
-        with self._lock:
-            self._conn.executescript(SCHEMA)  # runs in its own transaction
+        self._db = StoreDB(self.path)
+        self._lock = self._db.lock
         if index:
             self._configure_index(index, embedding_model)
-        self._data_version = self._read_data_version()
+        self._data_version = self._db.data_version()
         self._vectors: VectorIndex | None = None
         if self.index_config:
             self._vectors = self._open_vector_index()
@@ -221,8 +177,8 @@ class FaissStore(BaseStore):
         model = embedding_model or _model_name(embed)
         fields = index.get("fields") or ["$"]
         self._fields = [(f, f if f == "$" else tokenize_path(f)) for f in fields]
-        with self._write():
-            stored = dict(self._conn.execute("SELECT key, value FROM meta").fetchall())
+        with self._db.write() as conn:
+            stored = self._db.meta()
             if "embedding_model" in stored:
                 if stored["embedding_model"] != model or int(stored["dims"]) != dims:
                     raise StoreConfigError(
@@ -232,130 +188,94 @@ class FaissStore(BaseStore):
                         "must not be mixed. Use another directory or the same model."
                     )
             else:
-                self._conn.executemany(
+                conn.executemany(
                     "INSERT INTO meta (key, value) VALUES (?, ?)",
                     [("embedding_model", model), ("dims", str(dims))],
                 )
         self.embedding_model = model
 
+    @property
+    def _dims(self) -> int:
+        assert self.index_config is not None
+        return int(self.index_config["dims"])
+
     def _open_vector_index(self) -> VectorIndex:
-        assert self.index_config is not None and self.embedding_model
-        dims = int(self.index_config["dims"])
+        """The saved index if SQLite vouches for it, caught up; else one rebuilt from SQLite.
+
+        SQLite records the checksum of the index file each save wrote, so a file that is
+        not the one this store saved (copied in, edited, restored from elsewhere) is
+        refused, as is one whose contents disagree with SQLite after catching up.
+        """
+        assert self.embedding_model
         loaded = VectorIndex.load(
             self.path / INDEX_FILE,
-            dims=dims,
+            dims=self._dims,
             model=self.embedding_model,
             hnsw_threshold=self._hnsw_threshold,
             quantize_threshold=self._quantize_threshold,
             exact_limit=self._exact_limit,
+            checksum=self._db.meta().get(INDEX_CHECKSUM_KEY, ""),
         )
-        if loaded is not None and not self._is_consistent(loaded):
-            logger.warning("vector index at %s is ahead of SQLite; rebuilding", self.path)
-            loaded = None
-        index = loaded or self._rebuild_from_sqlite(dims)
+        if loaded is not None:
+            problem = self._disagreement(loaded)
+            if problem is None:
+                self._catch_up(loaded)
+                problem = self._count_disagreement(loaded)
+            if problem is None:
+                return loaded
+            integrity_log.warning(
+                "vector index %s disagrees with SQLite (%s); rebuilding it from SQLite",
+                self.path / INDEX_FILE,
+                problem,
+            )
+        index = self._rebuild_from_sqlite()
         self._catch_up(index)
         return index
 
-    def _is_consistent(self, index: VectorIndex) -> bool:
-        max_vec, max_seq = self._conn.execute(
-            "SELECT (SELECT COALESCE(MAX(vec_id), 0) FROM vectors),"
-            " (SELECT COALESCE(MAX(seq), 0) FROM vector_deletions)"
-        ).fetchone()
-        seq_row = self._conn.execute(
-            "SELECT seq FROM sqlite_sequence WHERE name = 'vectors'"
-        ).fetchone()
-        allocated = seq_row[0] if seq_row else 0
-        return index.max_vec_id <= max(max_vec, allocated) and index.max_deletion_seq <= max_seq
+    def _disagreement(self, index: VectorIndex) -> str | None:
+        max_vec, max_seq = self._db.vector_marks()
+        if index.max_vec_id > max_vec or index.max_deletion_seq > max_seq:
+            return "it is ahead of SQLite"
+        return None
 
-    def _rebuild_from_sqlite(self, dims: int) -> VectorIndex:
-        rows = self._conn.execute(
-            "SELECT v.vec_id, v.item_id, i.ns, v.embedding FROM vectors v "
-            "JOIN items i USING (item_id) ORDER BY v.vec_id"
-        ).fetchall()
-        vec_ids = np.array([r[0] for r in rows], dtype=np.int64)
-        item_ids = np.array([r[1] for r in rows], dtype=np.int64)
-        vectors = (
-            np.frombuffer(b"".join(r[3] for r in rows), dtype=np.float32).reshape(-1, dims)
-            if rows
-            else np.zeros((0, dims), dtype=np.float32)
-        )
+    def _count_disagreement(self, index: VectorIndex) -> str | None:
+        _, vectors = self._db.counts()
+        if index.size != vectors:
+            return f"{index.size} live vectors, SQLite holds {vectors}"
+        return None
+
+    def _rebuild_from_sqlite(self) -> VectorIndex:
         index = VectorIndex.build(
-            dims,
-            vec_ids,
-            item_ids,
-            [r[2] for r in rows],
-            vectors,
+            self._dims,
+            self._db.vectors_after(0, self._dims),
             hnsw_threshold=self._hnsw_threshold,
             quantize_threshold=self._quantize_threshold,
             exact_limit=self._exact_limit,
         )
-        seq = self._conn.execute("SELECT COALESCE(MAX(seq), 0) FROM vector_deletions").fetchone()
-        index.max_deletion_seq = seq[0]
-        alloc = self._conn.execute(
-            "SELECT seq FROM sqlite_sequence WHERE name = 'vectors'"
-        ).fetchone()
-        index.max_vec_id = max(index.max_vec_id, alloc[0] if alloc else 0)
+        max_vec, max_seq = self._db.vector_marks()
+        index.max_deletion_seq = max_seq
+        index.max_vec_id = max(index.max_vec_id, max_vec)
         return index
 
     def _catch_up(self, index: VectorIndex) -> None:
         """Take in what SQLite committed since the index last looked (any process)."""
-        assert self.index_config is not None
-        dims = int(self.index_config["dims"])
-        deleted = self._conn.execute(
-            "SELECT seq, vec_id FROM vector_deletions WHERE seq > ? ORDER BY seq",
-            (index.max_deletion_seq,),
-        ).fetchall()
-        rows = self._conn.execute(
-            "SELECT v.vec_id, v.item_id, i.ns, v.embedding FROM vectors v "
-            "JOIN items i USING (item_id) WHERE v.vec_id > ? ORDER BY v.vec_id",
-            (index.max_vec_id,),
-        ).fetchall()
-        if rows:
-            index.add(
-                np.array([r[0] for r in rows], dtype=np.int64),
-                np.array([r[1] for r in rows], dtype=np.int64),
-                [r[2] for r in rows],
-                np.frombuffer(b"".join(r[3] for r in rows), dtype=np.float32).reshape(-1, dims),
-            )
-        if deleted:
-            index.remove(vec_id for _, vec_id in deleted)
-            index.max_deletion_seq = deleted[-1][0]
-        if index.needs_rebuild():
-            rebuilt = index.rebuilt()
-            index.__dict__.update(rebuilt.__dict__)
-
-    def _read_data_version(self) -> int:
-        return int(self._conn.execute("PRAGMA data_version").fetchone()[0])
+        index.sync(
+            self._db.vectors_after(index.max_vec_id, self._dims),
+            self._db.deletions_after(index.max_deletion_seq),
+        )
 
     def _refresh_from_other_processes(self) -> None:
-        version = self._read_data_version()
+        version = self._db.data_version()
         if version != self._data_version:
             self._data_version = version
             if self._vectors is not None:
                 self._catch_up(self._vectors)
 
-    # ---- transactions ----------------------------------------------------------------
-    class _Tx:
-        def __init__(self, store: FaissStore) -> None:
-            self.store = store
-
-        def __enter__(self) -> sqlite3.Connection:
-            self.store._lock.acquire()
-            try:
-                self.store._conn.execute("BEGIN IMMEDIATE")
-            except BaseException:
-                self.store._lock.release()
-                raise
-            return self.store._conn
-
-        def __exit__(self, exc_type: Any, *_: Any) -> None:
-            try:
-                self.store._conn.execute("ROLLBACK" if exc_type else "COMMIT")
-            finally:
-                self.store._lock.release()
-
-    def _write(self) -> FaissStore._Tx:
-        return FaissStore._Tx(self)
+    def _after_write(self) -> None:
+        with self._lock:
+            self._data_version = self._db.data_version()
+            if self._vectors is not None:
+                self._catch_up(self._vectors)
 
     # ---- batch -----------------------------------------------------------------------
     def batch(self, ops: Iterable[Op]) -> list[Result]:
@@ -415,8 +335,7 @@ class FaissStore(BaseStore):
         )
 
     def _as_vectors(self, embedded: Mapping[str, Sequence[float]]) -> dict[str, np.ndarray]:
-        assert self.index_config is not None
-        dims = int(self.index_config["dims"])
+        dims = self._dims
         out: dict[str, np.ndarray] = {}
         for text, vector in embedded.items():
             array = np.asarray(vector, dtype=np.float32).reshape(-1)
@@ -453,11 +372,11 @@ class FaissStore(BaseStore):
         wanted = {text for op in puts.values() for _, text in self._index_texts(op)}
         if not wanted:
             return []
-        hashes = {_text_hash(t): t for t in wanted}
+        hashes = {text_hash(t): t for t in wanted}
         known: set[str] = set()
         with self._lock:
             for (namespace, key), _op in puts.items():
-                rows = self._conn.execute(
+                rows = self._db.conn.execute(
                     "SELECT v.text_hash FROM vectors v JOIN items i USING (item_id) "
                     "WHERE i.ns = ? AND i.key = ?",
                     (encode_namespace(namespace), key),
@@ -490,52 +409,19 @@ class FaissStore(BaseStore):
         return results
 
     # ---- reads -----------------------------------------------------------------------
-    def _omit_expired(self) -> bool:
-        return bool(self.ttl_config and self.ttl_config.get("omit_expired"))
-
-    def _live_clause(self, alias: str = "") -> tuple[str, tuple[Any, ...]]:
-        if not self._omit_expired():
-            return "", ()
-        col = f"{alias}expires_at"
-        return f" AND ({col} IS NULL OR {col} > ?)", (_now().timestamp(),)
+    def _live_after(self) -> float | None:
+        """With ``omit_expired``: the moment before which expired items are hidden."""
+        if self.ttl_config and self.ttl_config.get("omit_expired"):
+            return now().timestamp()
+        return None
 
     def _get(self, op: GetOp) -> Item | None:
-        live, args = self._live_clause()
-        row = self._conn.execute(
-            "SELECT item_id, ns, key, value, created_at, updated_at FROM items "
-            f"WHERE ns = ? AND key = ?{live}",
-            (encode_namespace(op.namespace), op.key, *args),
-        ).fetchone()
+        row = self._db.get_row(encode_namespace(op.namespace), op.key, self._live_after())
         if row is None:
             return None
         if op.refresh_ttl:
-            self._refresh_ttl([row[0]])
+            self._db.refresh_ttl([row[0]])
         return _item(row)
-
-    def _refresh_ttl(self, item_ids: list[int]) -> None:
-        if not item_ids:
-            return
-        now = _now().timestamp()
-        with self._write() as conn:
-            conn.executemany(
-                "UPDATE items SET expires_at = ? + ttl_minutes * 60 "
-                "WHERE item_id = ? AND ttl_minutes IS NOT NULL",
-                [(now, i) for i in item_ids],
-            )
-
-    def _rows(self, item_ids: list[int]) -> dict[int, tuple[Any, ...]]:
-        live, args = self._live_clause()
-        found: dict[int, tuple[Any, ...]] = {}
-        for start in range(0, len(item_ids), 10_000):  # under SQLite's variable limit
-            chunk = item_ids[start : start + 10_000]
-            marks = ",".join("?" * len(chunk))
-            rows = self._conn.execute(
-                "SELECT item_id, ns, key, value, created_at, updated_at FROM items "
-                f"WHERE item_id IN ({marks}){live}",
-                (*chunk, *args),
-            ).fetchall()
-            found.update((row[0], row) for row in rows)
-        return found
 
     def _search(self, op: SearchOp, query_vector: np.ndarray | None) -> list[SearchItem]:
         if op.limit <= 0 or op.offset < 0:
@@ -545,16 +431,17 @@ class FaissStore(BaseStore):
         else:
             found = [(row, None) for row in self._scan(op, op.offset, op.limit)]
         if op.refresh_ttl:
-            self._refresh_ttl([row[0] for row, _ in found])
+            self._db.refresh_ttl([row[0] for row, _ in found])
         return [_search_item(row, score) for row, score in found]
 
     def _vector_search(
         self, op: SearchOp, query_vector: np.ndarray
-    ) -> list[tuple[tuple[Any, ...], float | None]]:
+    ) -> list[tuple[ItemRow, float | None]]:
         assert self._vectors is not None
         need = op.offset + op.limit
         prefix = encode_namespace(op.namespace_prefix)
-        ranked: list[tuple[tuple[Any, ...], float | None]] = []
+        live_after = self._live_after()
+        ranked: list[tuple[ItemRow, float | None]] = []
         seen: set[int] = set()
         for hits in self._vectors.ranked(query_vector, prefix):
             fresh = []
@@ -569,10 +456,14 @@ class FaissStore(BaseStore):
             while start < len(fresh) and len(ranked) < need:
                 part = fresh[start : start + max(2 * (need - len(ranked)), 16)]
                 start += len(part)
-                rows = self._rows([h.item_id for h in part])
+                rows = self._db.rows([h.item_id for h in part], live_after)
                 for hit in part:
+                    # SQLite has the last word on namespace and filter: a damaged index
+                    # may cost speed, never isolation.
                     row = rows.get(hit.item_id)
-                    if row is not None and matches_filter(json.loads(row[3]), op.filter):
+                    if row is None or not row[1].startswith(prefix):
+                        continue
+                    if matches_filter(json.loads(row[3]), op.filter):
                         ranked.append((row, hit.score))
             if len(ranked) >= need:
                 break
@@ -585,25 +476,18 @@ class FaissStore(BaseStore):
 
     def _scan(
         self, op: SearchOp, offset: int, limit: int, *, vectorless: bool = False
-    ) -> list[tuple[Any, ...]]:
-        prefix = encode_namespace(op.namespace_prefix)
-        where = ["ns >= ?", "ns < ?"] if prefix else ["1 = 1"]
-        args: list[Any] = [prefix, prefix[:-1] + "/"] if prefix else []
-        if vectorless:
-            where.append("NOT EXISTS (SELECT 1 FROM vectors v WHERE v.item_id = items.item_id)")
+    ) -> list[ItemRow]:
         pre_sql, pre_args = sql_prefilter(op.filter)
-        where.extend(pre_sql)
-        args.extend(pre_args)
-        live, live_args = self._live_clause()
-        sql = (
-            "SELECT item_id, ns, key, value, created_at, updated_at FROM items WHERE "
-            + " AND ".join(where)
-            + live
-            + " ORDER BY item_id"
+        rows = self._db.scan(
+            encode_namespace(op.namespace_prefix),
+            pre_sql,
+            pre_args,
+            self._live_after(),
+            vectorless=vectorless,
         )
-        out: list[tuple[Any, ...]] = []
+        out: list[ItemRow] = []
         skipped = 0
-        for row in self._conn.execute(sql, (*args, *live_args)):
+        for row in rows:
             if not matches_filter(json.loads(row[3]), op.filter):
                 continue
             if skipped < offset:
@@ -615,11 +499,7 @@ class FaissStore(BaseStore):
         return out
 
     def _list_namespaces(self, op: ListNamespacesOp) -> list[tuple[str, ...]]:
-        live, args = self._live_clause()
-        rows = self._conn.execute(
-            f"SELECT DISTINCT ns FROM items WHERE 1 = 1{live}", args
-        ).fetchall()
-        namespaces = [decode_namespace(r[0]) for r in rows]
+        namespaces = [decode_namespace(ns) for ns in self._db.namespaces(self._live_after())]
         for condition in op.match_conditions or ():
             namespaces = [ns for ns in namespaces if _matches(condition, ns)]
         if op.max_depth is not None:
@@ -632,8 +512,8 @@ class FaissStore(BaseStore):
     def _apply_puts(
         self, puts: dict[tuple[tuple[str, ...], str], PutOp], vectors: dict[str, np.ndarray]
     ) -> None:
-        now = _now()
-        with self._write() as conn:
+        moment = now()
+        with self._db.write() as conn:
             for (namespace, key), op in puts.items():
                 ns = encode_namespace(namespace)
                 row = conn.execute(
@@ -641,12 +521,10 @@ class FaissStore(BaseStore):
                 ).fetchone()
                 if op.value is None:
                     if row is not None:
-                        self._delete_item(conn, row[0])
+                        self._db.delete_item(conn, row[0])
                     continue
-                self._write_item(conn, op, ns, row[0] if row else None, now, vectors)
-        self._data_version = self._read_data_version()
-        if self._vectors is not None:
-            self._catch_up(self._vectors)
+                self._write_item(conn, op, ns, row[0] if row else None, moment, vectors)
+        self._after_write()
 
     def _write_item(
         self,
@@ -654,23 +532,23 @@ class FaissStore(BaseStore):
         op: PutOp,
         ns: str,
         item_id: int | None,
-        now: datetime,
+        moment: datetime,
         vectors: dict[str, np.ndarray],
     ) -> None:
         value = _check_value(op)
         ttl = self._ttl_minutes(op)
-        expires = now.timestamp() + ttl * 60 if ttl is not None else None
+        expires = moment.timestamp() + ttl * 60 if ttl is not None else None
         if item_id is None:
             item_id = conn.execute(
                 "INSERT INTO items (ns, key, value, created_at, updated_at, expires_at, "
                 "ttl_minutes) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (ns, op.key, value, now.isoformat(), now.isoformat(), expires, ttl),
+                (ns, op.key, value, moment.isoformat(), moment.isoformat(), expires, ttl),
             ).lastrowid
         else:
             conn.execute(
                 "UPDATE items SET value = ?, updated_at = ?, expires_at = ?, ttl_minutes = ? "
                 "WHERE item_id = ?",
-                (value, now.isoformat(), expires, ttl, item_id),
+                (value, moment.isoformat(), expires, ttl, item_id),
             )
         assert item_id is not None
         pairs = self._index_texts(op)
@@ -692,13 +570,13 @@ class FaissStore(BaseStore):
         existing = conn.execute(
             "SELECT vec_id, field, text_hash FROM vectors WHERE item_id = ?", (item_id,)
         ).fetchall()
-        keep = {(field, _text_hash(text)) for field, text in pairs}
+        keep = {(field, text_hash(text)) for field, text in pairs}
         stale = [vec_id for vec_id, field, h in existing if (field, h) not in keep]
         have = {(field, h) for _, field, h in existing}
         if stale:
-            self._drop_vectors(conn, stale)
+            self._db.drop_vectors(conn, stale)
         for field, text in pairs:
-            h = _text_hash(text)
+            h = text_hash(text)
             if (field, h) in have:
                 continue
             vector = vectors.get(text)
@@ -714,29 +592,18 @@ class FaissStore(BaseStore):
         assert self.embeddings is not None
         return self.embeddings.embed_documents([text])[0]
 
-    def _drop_vectors(self, conn: sqlite3.Connection, vec_ids: list[int]) -> None:
-        marks = ",".join("?" * len(vec_ids))
-        conn.execute(f"DELETE FROM vectors WHERE vec_id IN ({marks})", vec_ids)
-        conn.executemany(
-            "INSERT INTO vector_deletions (vec_id) VALUES (?)", [(v,) for v in vec_ids]
-        )
-
-    def _delete_item(self, conn: sqlite3.Connection, item_id: int) -> None:
-        vec_ids = [
-            r[0] for r in conn.execute("SELECT vec_id FROM vectors WHERE item_id = ?", (item_id,))
-        ]
-        if vec_ids:
-            self._drop_vectors(conn, vec_ids)
-        conn.execute("DELETE FROM items_fts WHERE rowid = ?", (item_id,))
-        conn.execute("DELETE FROM items WHERE item_id = ?", (item_id,))
-
     def _ttl_minutes(self, op: PutOp) -> float | None:
         ttl = op.ttl
         if ttl is None and self.ttl_config:
             ttl = self.ttl_config.get("default_ttl")
         if ttl is None:
             return None
-        if not isinstance(ttl, int | float) or not math.isfinite(ttl) or ttl <= 0:
+        if (
+            isinstance(ttl, bool)
+            or not isinstance(ttl, int | float)
+            or not math.isfinite(ttl)
+            or ttl <= 0
+        ):
             raise ValueError(f"ttl must be a positive number of minutes, got {ttl!r}")
         return float(ttl)
 
@@ -764,11 +631,12 @@ class FaissStore(BaseStore):
         prefix = encode_namespace(namespace_prefix)
         scopes = tuple(encode_namespace(ns) for ns in within) if within else (prefix,)
         need = offset + limit
-        ranked: list[tuple[tuple[Any, ...], float]] = []
+        ranked: list[tuple[ItemRow, float]] = []
         with self._lock:
             self._ensure_open()
-            for candidates in self._fts_candidates(match, first=4 * need):
-                rows = self._rows([item_id for item_id, _ in candidates])
+            live_after = self._live_after()
+            for candidates in fts_candidates(self._db.conn, match, first=4 * need):
+                rows = self._db.rows([item_id for item_id, _ in candidates], live_after)
                 for item_id, rank in candidates:
                     row = rows.get(item_id)
                     if row is None or not row[1].startswith(prefix):
@@ -780,27 +648,6 @@ class FaissStore(BaseStore):
                 if len(ranked) >= need:
                     break
         return [_search_item(row, score) for row, score in ranked[offset:need]]
-
-    def _fts_candidates(self, match: str, first: int) -> Iterable[list[tuple[int, float]]]:
-        """(item_id, bm25 rank) best first, in growing batches.
-
-        FTS5 answers `ORDER BY rank LIMIT k` on its own index without touching the items;
-        joining items first made every lexical search rank every match (30 ms at 10k).
-        """
-        k = max(64, first)
-        seen: set[int] = set()
-        while True:
-            rows = self._conn.execute(
-                "SELECT rowid, rank FROM items_fts WHERE items_fts MATCH ? ORDER BY rank LIMIT ?",
-                (match, k),
-            ).fetchall()
-            fresh = [(r[0], r[1]) for r in rows if r[0] not in seen]
-            if fresh:
-                yield fresh
-                seen.update(item_id for item_id, _ in fresh)
-            if len(rows) < k:
-                return
-            k *= 4
 
     async def alexical_search(
         self,
@@ -818,21 +665,10 @@ class FaissStore(BaseStore):
     # ---- TTL -------------------------------------------------------------------------
     def sweep_ttl(self) -> int:
         """Delete expired items; returns how many."""
-        with self._write() as conn:
-            expired = [
-                r[0]
-                for r in conn.execute(
-                    "SELECT item_id FROM items WHERE expires_at IS NOT NULL AND expires_at <= ?",
-                    (_now().timestamp(),),
-                )
-            ]
-            for item_id in expired:
-                self._delete_item(conn, item_id)
-        if expired and self._vectors is not None:
-            with self._lock:
-                self._data_version = self._read_data_version()
-                self._catch_up(self._vectors)
-        return len(expired)
+        swept = self._db.sweep_expired()
+        if swept:
+            self._after_write()
+        return swept
 
     def start_ttl_sweeper(self, sweep_interval_minutes: float | None = None) -> threading.Thread:
         """Sweep expired items in a daemon thread every `sweep_interval_minutes`."""
@@ -866,11 +702,21 @@ class FaissStore(BaseStore):
 
     # ---- lifecycle -------------------------------------------------------------------
     def flush(self) -> None:
-        """Save the FAISS index now (it is also saved on close)."""
+        """Save the FAISS index now (it is also saved on close).
+
+        The file and its checksum in SQLite change in one write transaction, so two
+        processes saving at once cannot leave SQLite vouching for the other's file.
+        """
         with self._lock:
             self._ensure_open()
-            if self._vectors is not None and self.embedding_model:
-                self._vectors.save(self.path / INDEX_FILE, model=self.embedding_model)
+            if self._vectors is None or not self.embedding_model:
+                return
+            with self._db.write() as conn:
+                checksum = self._vectors.save(self.path / INDEX_FILE, model=self.embedding_model)
+                conn.execute(
+                    "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                    (INDEX_CHECKSUM_KEY, checksum),
+                )
 
     def close(self) -> None:
         if self._closed:
@@ -881,7 +727,7 @@ class FaissStore(BaseStore):
                 self.flush()
             finally:
                 self._closed = True
-                self._conn.close()
+                self._db.close()
 
     def _ensure_open(self) -> None:
         if self._closed:
@@ -896,8 +742,7 @@ class FaissStore(BaseStore):
     def stats(self) -> dict[str, Any]:
         """Counts and index kind, for the CLI and the benchmark."""
         with self._lock:
-            items = self._conn.execute("SELECT COUNT(*) FROM items").fetchone()[0]
-            vectors = self._conn.execute("SELECT COUNT(*) FROM vectors").fetchone()[0]
+            items, vectors = self._db.counts()
         return {
             "path": str(self.path),
             "items": items,
@@ -905,13 +750,6 @@ class FaissStore(BaseStore):
             "index_kind": self._vectors.kind if self._vectors else None,
             "embedding_model": self.embedding_model,
         }
-
-
-def fts_query(text: str) -> str:
-    """Free text -> an FTS5 query OR-ing its words, each quoted (no FTS syntax leaks in)."""
-    words = [w for w in _WORD.findall(text.lower()) if len(w) > 1 or w.isdigit()]
-    unique = list(dict.fromkeys(words))[:64]
-    return " OR ".join(f'"{w}"' for w in unique)
 
 
 def _matches(condition: Any, namespace: tuple[str, ...]) -> bool:
@@ -926,7 +764,7 @@ def _matches(condition: Any, namespace: tuple[str, ...]) -> bool:
     return all(p == "*" or n == p for n, p in pairs)
 
 
-def _item(row: tuple[Any, ...]) -> Item:
+def _item(row: ItemRow) -> Item:
     return Item(
         value=json.loads(row[3]),
         key=row[2],
@@ -936,7 +774,7 @@ def _item(row: tuple[Any, ...]) -> Item:
     )
 
 
-def _search_item(row: tuple[Any, ...], score: float | None) -> SearchItem:
+def _search_item(row: ItemRow, score: float | None) -> SearchItem:
     return SearchItem(
         namespace=decode_namespace(row[1]),
         key=row[2],

@@ -28,24 +28,26 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import logging
 import os
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, cast
+from typing import Any, Literal, cast, get_args
 
 import faiss
 import numpy as np
 
-logger = logging.getLogger(__name__)
+integrity_log = logging.getLogger("memory.integrity")
+"""Damage found and repaired in a data directory: shown to users even without -v."""
 
 # One query at a time is latency-bound: OpenMP threads cost more in wake-ups and
 # contention than they save (measured on 2 cores: 10k-vector flat search 34 ms -> 2.7 ms).
 faiss.omp_set_num_threads(1)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 IndexKind = Literal["flat", "sq8", "hnsw"]
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 80
@@ -89,6 +91,30 @@ class _Column:
             self._buffer = grown
         self._buffer[self._size : needed] = more
         self._size = needed
+
+
+@dataclass
+class VectorRows:
+    """Vectors as SQLite holds them, in vec_id order, ready for the FAISS index."""
+
+    vec_ids: np.ndarray
+    item_ids: np.ndarray
+    namespaces: list[str]
+    vectors: np.ndarray
+
+    @classmethod
+    def from_rows(cls, rows: list[tuple[Any, ...]], dims: int) -> VectorRows:
+        """Rows of (vec_id, item_id, ns, embedding blob)."""
+        return cls(
+            vec_ids=np.array([r[0] for r in rows], dtype=np.int64),
+            item_ids=np.array([r[1] for r in rows], dtype=np.int64),
+            namespaces=[r[2] for r in rows],
+            vectors=(
+                np.frombuffer(b"".join(r[3] for r in rows), dtype=np.float32).reshape(-1, dims)
+                if rows
+                else np.zeros((0, dims), dtype=np.float32)
+            ),
+        )
 
 
 @dataclass
@@ -249,36 +275,39 @@ class VectorIndex:
         """The most vectors an index of `kind` is meant to hold."""
         return {"flat": self.quantize_threshold, "sq8": self.hnsw_threshold}.get(kind, 2**62)
 
-    def rebuilt(self) -> VectorIndex:
-        """A compacted copy holding only live vectors, of the kind its size calls for."""
-        fresh = VectorIndex(
-            self.dims,
-            hnsw_threshold=self.hnsw_threshold,
-            exact_limit=self.exact_limit,
-            quantize_threshold=self.quantize_threshold,
-        )
+    def sync(self, added: VectorRows, deleted: list[tuple[int, int]]) -> None:
+        """Take in what SQLite committed since this index last looked (any process):
+        new vectors, then the deletion log's (seq, vec_id) entries; compact if due."""
+        self.add(added.vec_ids, added.item_ids, added.namespaces, added.vectors)
+        if deleted:
+            self.remove(vec_id for _, vec_id in deleted)
+            self.max_deletion_seq = deleted[-1][0]
+        if self.needs_rebuild():
+            self.compact()
+
+    def compact(self) -> None:
+        """Rebuild in place with only the live vectors, as the kind their count calls for."""
         positions = np.flatnonzero(self.alive)
-        fresh._reset(fresh.kind_for(len(positions)))
-        if len(positions):
-            vectors = self.faiss.reconstruct_batch(positions.astype(np.int64))
-            fresh.add(
-                self.vec_ids[positions],
-                self.item_ids[positions],
-                [self.namespaces[i] for i in self.ns_ids[positions]],
-                vectors,
-            )
-        fresh.max_vec_id = self.max_vec_id
-        fresh.max_deletion_seq = self.max_deletion_seq
-        return fresh
+        live = VectorRows(
+            vec_ids=self.vec_ids[positions].copy(),
+            item_ids=self.item_ids[positions].copy(),
+            namespaces=[self.namespaces[i] for i in self.ns_ids[positions]],
+            vectors=(
+                self.faiss.reconstruct_batch(positions.astype(np.int64))
+                if len(positions)
+                else np.zeros((0, self.dims), dtype=np.float32)
+            ),
+        )
+        marks = self.max_vec_id, self.max_deletion_seq
+        self._reset(self.kind_for(len(positions)))
+        self.add(live.vec_ids, live.item_ids, live.namespaces, live.vectors)
+        self.max_vec_id, self.max_deletion_seq = marks
 
     @classmethod
     def build(
         cls,
         dims: int,
-        vec_ids: np.ndarray,
-        item_ids: np.ndarray,
-        namespaces: list[str],
-        vectors: np.ndarray,
+        rows: VectorRows,
         *,
         hnsw_threshold: int,
         exact_limit: int,
@@ -290,8 +319,8 @@ class VectorIndex:
             exact_limit=exact_limit,
             quantize_threshold=quantize_threshold,
         )
-        index._reset(index.kind_for(len(vec_ids)))
-        index.add(vec_ids, item_ids, namespaces, vectors)
+        index._reset(index.kind_for(len(rows.vec_ids)))
+        index.add(rows.vec_ids, rows.item_ids, rows.namespaces, rows.vectors)
         return index
 
     # ---- search ----------------------------------------------------------------------
@@ -421,31 +450,17 @@ class VectorIndex:
             k *= 4
 
     # ---- persistence -----------------------------------------------------------------
-    def save(self, path: Path, *, model: str) -> None:
-        """Write atomically: a reader sees the old file or the new one, never half of one."""
-        blob = faiss.serialize_index(self.faiss)
+    def save(self, path: Path, *, model: str) -> str:
+        """Write atomically (a reader sees the old file or the new one, never half of one);
+        returns the file's checksum, which the store records in SQLite."""
+        parts = self._parts(model)
+        checksum = _checksum(parts)
         buffer = io.BytesIO()
-        np.savez(
-            buffer,
-            format_version=np.array(FORMAT_VERSION),
-            model=np.array(model),
-            kind=np.array(self.kind),
-            dims=np.array(self.dims),
-            index=blob,
-            coarse=(
-                faiss.serialize_index(self.coarse)
-                if self.coarse is not None
-                else np.zeros(0, dtype=np.uint8)
-            ),
-            checksum=np.array(hashlib.sha256(blob.tobytes()).hexdigest()),
-            vec_ids=self.vec_ids,
-            item_ids=self.item_ids,
-            ns_ids=self.ns_ids,
-            alive=self.alive,
-            namespaces=np.array(self.namespaces, dtype=object),
-            max_vec_id=np.array(self.max_vec_id),
-            max_deletion_seq=np.array(self.max_deletion_seq),
-        )
+        arrays: dict[str, Any] = {
+            **parts,
+            "checksum": np.frombuffer(bytes.fromhex(checksum), dtype=np.uint8),
+        }
+        np.savez(buffer, allow_pickle=False, **arrays)
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".index-", dir=path.parent)
         try:
@@ -457,6 +472,32 @@ class VectorIndex:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+        return checksum
+
+    def _parts(self, model: str) -> dict[str, np.ndarray]:
+        """Every persisted part, as plain (never object) arrays: nothing needs pickle."""
+        header = {
+            "format_version": FORMAT_VERSION,
+            "model": model,
+            "kind": self.kind,
+            "dims": self.dims,
+            "namespaces": self.namespaces,
+            "max_vec_id": self.max_vec_id,
+            "max_deletion_seq": self.max_deletion_seq,
+        }
+        return {
+            "header": np.frombuffer(json.dumps(header).encode(), dtype=np.uint8),
+            "index": faiss.serialize_index(self.faiss),
+            "coarse": (
+                faiss.serialize_index(self.coarse)
+                if self.coarse is not None
+                else np.zeros(0, dtype=np.uint8)
+            ),
+            "vec_ids": self.vec_ids.astype(np.int64),
+            "item_ids": self.item_ids.astype(np.int64),
+            "ns_ids": self.ns_ids.astype(np.int32),
+            "alive": self.alive.astype(np.bool_),
+        }
 
     @classmethod
     def load(
@@ -468,49 +509,89 @@ class VectorIndex:
         hnsw_threshold: int,
         exact_limit: int,
         quantize_threshold: int = 50_000,
+        checksum: str | None = None,
     ) -> VectorIndex | None:
-        """The saved index, or None when it is missing, damaged or for another model."""
+        """The saved index, or None (with a warning) when it is missing, damaged, for
+        another model, or not the file whose `checksum` the store recorded.
+
+        Loading never unpickles: a crafted file can at worst be refused.
+        """
         if not path.exists():
             return None
         try:
-            with np.load(path, allow_pickle=True) as data:
-                if int(data["format_version"]) != FORMAT_VERSION:
-                    raise ValueError("unknown format version")
-                if str(data["model"]) != model or int(data["dims"]) != dims:
-                    raise ValueError("saved for another embedding model")
-                blob = data["index"]
-                if hashlib.sha256(blob.tobytes()).hexdigest() != str(data["checksum"]):
-                    raise ValueError("checksum mismatch")
-                index = cls(
-                    dims,
-                    hnsw_threshold=hnsw_threshold,
-                    exact_limit=exact_limit,
-                    quantize_threshold=quantize_threshold,
-                )
-                index.kind = cast(IndexKind, str(data["kind"]))
-                index.faiss = faiss.deserialize_index(blob)
-                if index.kind == "sq8":
-                    index.coarse = faiss.deserialize_index(data["coarse"])
-                    if index.coarse.ntotal != index.faiss.ntotal:
-                        raise ValueError("quantized copy out of step with the vectors")
-                index._set_columns(
-                    vec_ids=data["vec_ids"],
-                    item_ids=data["item_ids"],
-                    ns_ids=data["ns_ids"],
-                    alive=data["alive"],
-                )
-                index.namespaces = [str(n) for n in data["namespaces"].tolist()]
-                index.max_vec_id = int(data["max_vec_id"])
-                index.max_deletion_seq = int(data["max_deletion_seq"])
+            index = cls._read(path, dims=dims, model=model, expected=checksum)
         except Exception as exc:  # any damage means: rebuild from SQLite
-            logger.warning("vector index %s unusable (%s); rebuilding from SQLite", path, exc)
+            integrity_log.warning(
+                "vector index %s unusable (%s); rebuilding it from SQLite", path, exc
+            )
             return None
-        sizes = {len(index.vec_ids), len(index.item_ids), len(index.ns_ids), len(index.alive)}
-        if sizes != {index.faiss.ntotal}:
-            logger.warning("vector index %s inconsistent; rebuilding from SQLite", path)
-            return None
+        index.hnsw_threshold = hnsw_threshold
+        index.exact_limit = exact_limit
+        index.quantize_threshold = quantize_threshold
+        return index
+
+    @classmethod
+    def _read(cls, path: Path, *, dims: int, model: str, expected: str | None) -> VectorIndex:
+        with np.load(path, allow_pickle=False) as data:
+            parts = {name: np.asarray(data[name]) for name in _PART_NAMES}
+            stored = bytes(np.asarray(data["checksum"], dtype=np.uint8)).hex()
+        if _checksum(parts) != stored:
+            raise ValueError("checksum mismatch")
+        if expected is not None and stored != expected:
+            raise ValueError("not the index file this store saved last")
+        header = json.loads(bytes(parts["header"]).decode())
+        if header.get("format_version") != FORMAT_VERSION:
+            raise ValueError("unknown format version")
+        if header.get("model") != model or header.get("dims") != dims:
+            raise ValueError("saved for another embedding model")
+        kind = header.get("kind")
+        if kind not in get_args(IndexKind):
+            raise ValueError(f"unknown index kind {kind!r}")
+        index = cls(dims)
+        index.kind = cast(IndexKind, kind)
+        index.faiss = faiss.deserialize_index(parts["index"])
+        index.coarse = None
+        if index.kind == "sq8":
+            index.coarse = faiss.deserialize_index(parts["coarse"])
+            if index.coarse.ntotal != index.faiss.ntotal:
+                raise ValueError("quantized copy out of step with the vectors")
+        if index.faiss.d != dims:
+            raise ValueError(f"index holds {index.faiss.d}-dim vectors, expected {dims}")
+        index._set_columns(
+            vec_ids=parts["vec_ids"],
+            item_ids=parts["item_ids"],
+            ns_ids=parts["ns_ids"],
+            alive=parts["alive"],
+        )
+        index.namespaces = [str(n) for n in header.get("namespaces", [])]
+        index.max_vec_id = int(header["max_vec_id"])
+        index.max_deletion_seq = int(header["max_deletion_seq"])
+        index._check_shape()
         index._ns_lookup = {ns: i for i, ns in enumerate(index.namespaces)}
         index._position_of = {
             int(v): p for p, v in enumerate(index.vec_ids.tolist()) if index.alive[p]
         }
+        if len(index._position_of) != index.size:
+            raise ValueError("a vector id appears at two live positions")
         return index
+
+    def _check_shape(self) -> None:
+        sizes = {len(self.vec_ids), len(self.item_ids), len(self.ns_ids), len(self.alive)}
+        if sizes != {self.faiss.ntotal}:
+            raise ValueError("bookkeeping arrays and vectors differ in length")
+        ns_ids = self.ns_ids
+        if len(ns_ids) and (int(ns_ids.min()) < 0 or int(ns_ids.max()) >= len(self.namespaces)):
+            raise ValueError("a namespace id points outside the namespace table")
+
+
+_PART_NAMES = ("header", "index", "coarse", "vec_ids", "item_ids", "ns_ids", "alive")
+
+
+def _checksum(parts: dict[str, np.ndarray]) -> str:
+    """SHA-256 over every part: name, dtype, shape and bytes, in a fixed order."""
+    digest = hashlib.sha256()
+    for name in _PART_NAMES:
+        part = np.ascontiguousarray(parts[name])
+        digest.update(f"{name}|{part.dtype.str}|{part.shape}|".encode())
+        digest.update(part.tobytes())
+    return digest.hexdigest()

@@ -241,7 +241,7 @@ def test_memory_lives_in_the_data_directory_unless_a_postgres_url_is_set() -> No
 @pytest.mark.parametrize(
     ("url", "problem"),
     [
-        ("/srv/memory", "A2A_STORE_URL must be a postgresql:// URL"),
+        ("/srv/memory", "A2A_STORE_URL: '/srv/memory' is not a URL \\(postgresql://"),
         ("mysql://team:secret@db/memory", "scheme 'mysql' is not supported"),
     ],
 )

@@ -87,7 +87,7 @@ def test_stale_index_catches_up(tmp_path: Path) -> None:
         store.delete(("team", "t", "shared"), "k3")
         expected = snapshot(store)
         # Simulate a crash: the SQLite connection closes without saving the index.
-        store._conn.close()
+        store._db.close()
         store._closed = True
     with faiss_store(tmp_path) as store:
         assert snapshot(store) == expected

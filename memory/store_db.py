@@ -1,0 +1,268 @@
+"""The SQLite layer of the FAISS store: schema, transactions, item rows, TTL and vectors.
+
+Everything durable lives here, in one file (``store.sqlite``, WAL): items, their vectors
+(float32 blobs), a deletion log other processes replay, and a full-text (FTS5) index.
+``synchronous=FULL``: a write that has returned is on disk. The FAISS index is only a
+cache of the ``vectors`` table (see vector_index.py).
+
+A connection is shared by one store object and serialised by its lock (LangGraph's
+parallel branches share one store); several processes may open the same file and SQLite
+serialises their writes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import threading
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from memory.vector_index import VectorRows
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS items (
+    item_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    ns TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    expires_at REAL,
+    ttl_minutes REAL,
+    UNIQUE (ns, key)
+);
+CREATE INDEX IF NOT EXISTS items_expiry ON items (expires_at) WHERE expires_at IS NOT NULL;
+CREATE TABLE IF NOT EXISTS vectors (
+    vec_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    item_id INTEGER NOT NULL,
+    field TEXT NOT NULL,
+    text_hash TEXT NOT NULL,
+    embedding BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS vectors_item ON vectors (item_id);
+CREATE TABLE IF NOT EXISTS vector_deletions (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    vec_id INTEGER NOT NULL
+);
+CREATE VIRTUAL TABLE IF NOT EXISTS items_fts USING fts5 (text, tokenize = 'porter unicode61');
+"""
+
+DB_FILE = "store.sqlite"
+BUSY_TIMEOUT_S = 30.0
+ITEM_COLUMNS = "item_id, ns, key, value, created_at, updated_at"
+"""The columns of an item row, in the order `ItemRow` indexes them."""
+
+ItemRow = tuple[Any, ...]
+"""(item_id, ns, key, value JSON, created_at ISO, updated_at ISO)."""
+
+
+def encode_namespace(namespace: Sequence[str]) -> str:
+    """("team", "t") -> "team.t." : a prefix of namespaces is a prefix of strings."""
+    return "".join(f"{label}." for label in namespace)
+
+
+def decode_namespace(text: str) -> tuple[str, ...]:
+    return tuple(text.split(".")[:-1])
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def text_hash(text: str) -> str:
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+class StoreDB:
+    """One SQLite connection to a store's database, with the lock that serialises it."""
+
+    def __init__(self, directory: Path) -> None:
+        self.path = directory / DB_FILE
+        self.lock = threading.RLock()
+        self.conn = sqlite3.connect(
+            self.path, check_same_thread=False, isolation_level=None, timeout=BUSY_TIMEOUT_S
+        )
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.execute("PRAGMA synchronous=FULL")
+        self.conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
+        with self.lock:
+            self.conn.executescript(SCHEMA)  # runs in its own transaction
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def write(self) -> Transaction:
+        """``with db.write() as conn:`` one IMMEDIATE transaction, committed on success."""
+        return Transaction(self)
+
+    def data_version(self) -> int:
+        """Changes when another connection commits (SQLite's PRAGMA data_version)."""
+        return int(self.conn.execute("PRAGMA data_version").fetchone()[0])
+
+    # ---- meta --------------------------------------------------------------------------
+    def meta(self) -> dict[str, str]:
+        return dict(self.conn.execute("SELECT key, value FROM meta").fetchall())
+
+    # ---- items -------------------------------------------------------------------------
+    def get_row(self, ns: str, key: str, live_after: float | None) -> ItemRow | None:
+        live, args = live_clause(live_after)
+        row: ItemRow | None = self.conn.execute(
+            f"SELECT {ITEM_COLUMNS} FROM items WHERE ns = ? AND key = ?{live}",
+            (ns, key, *args),
+        ).fetchone()
+        return row
+
+    def rows(self, item_ids: list[int], live_after: float | None) -> dict[int, ItemRow]:
+        """Item rows by id (missing or expired ids are absent)."""
+        live, args = live_clause(live_after)
+        found: dict[int, ItemRow] = {}
+        for start in range(0, len(item_ids), 10_000):  # under SQLite's variable limit
+            chunk = item_ids[start : start + 10_000]
+            marks = ",".join("?" * len(chunk))
+            rows = self.conn.execute(
+                f"SELECT {ITEM_COLUMNS} FROM items WHERE item_id IN ({marks}){live}",
+                (*chunk, *args),
+            ).fetchall()
+            found.update((row[0], row) for row in rows)
+        return found
+
+    def scan(
+        self,
+        prefix: str,
+        where: Sequence[str],
+        args: Sequence[Any],
+        live_after: float | None,
+        *,
+        vectorless: bool = False,
+    ) -> Iterable[ItemRow]:
+        """Item rows under a namespace prefix matching extra SQL conditions, by item_id."""
+        clauses = ["ns >= ?", "ns < ?"] if prefix else ["1 = 1"]
+        params: list[Any] = [prefix, prefix[:-1] + "/"] if prefix else []
+        if vectorless:
+            clauses.append("NOT EXISTS (SELECT 1 FROM vectors v WHERE v.item_id = items.item_id)")
+        clauses.extend(where)
+        params.extend(args)
+        live, live_args = live_clause(live_after)
+        sql = (
+            f"SELECT {ITEM_COLUMNS} FROM items WHERE {' AND '.join(clauses)}{live} ORDER BY item_id"
+        )
+        return self.conn.execute(sql, (*params, *live_args))
+
+    def namespaces(self, live_after: float | None) -> list[str]:
+        live, args = live_clause(live_after)
+        rows = self.conn.execute(f"SELECT DISTINCT ns FROM items WHERE 1 = 1{live}", args)
+        return [r[0] for r in rows]
+
+    def counts(self) -> tuple[int, int]:
+        """(items, vectors)."""
+        items = self.conn.execute("SELECT COUNT(*) FROM items").fetchone()[0]
+        vectors = self.conn.execute("SELECT COUNT(*) FROM vectors").fetchone()[0]
+        return int(items), int(vectors)
+
+    # ---- writes (inside `write()`) -----------------------------------------------------
+    def delete_item(self, conn: sqlite3.Connection, item_id: int) -> None:
+        vec_ids = [
+            r[0] for r in conn.execute("SELECT vec_id FROM vectors WHERE item_id = ?", (item_id,))
+        ]
+        if vec_ids:
+            self.drop_vectors(conn, vec_ids)
+        conn.execute("DELETE FROM items_fts WHERE rowid = ?", (item_id,))
+        conn.execute("DELETE FROM items WHERE item_id = ?", (item_id,))
+
+    def drop_vectors(self, conn: sqlite3.Connection, vec_ids: list[int]) -> None:
+        """Delete vectors and log the deletion, so other processes' indexes drop them too."""
+        marks = ",".join("?" * len(vec_ids))
+        conn.execute(f"DELETE FROM vectors WHERE vec_id IN ({marks})", vec_ids)
+        conn.executemany(
+            "INSERT INTO vector_deletions (vec_id) VALUES (?)", [(v,) for v in vec_ids]
+        )
+
+    # ---- TTL ---------------------------------------------------------------------------
+    def refresh_ttl(self, item_ids: list[int]) -> None:
+        if not item_ids:
+            return
+        moment = now().timestamp()
+        with self.write() as conn:
+            conn.executemany(
+                "UPDATE items SET expires_at = ? + ttl_minutes * 60 "
+                "WHERE item_id = ? AND ttl_minutes IS NOT NULL",
+                [(moment, i) for i in item_ids],
+            )
+
+    def sweep_expired(self) -> int:
+        """Delete expired items; returns how many."""
+        with self.write() as conn:
+            expired = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT item_id FROM items WHERE expires_at IS NOT NULL AND expires_at <= ?",
+                    (now().timestamp(),),
+                )
+            ]
+            for item_id in expired:
+                self.delete_item(conn, item_id)
+        return len(expired)
+
+    # ---- vectors, for the FAISS index --------------------------------------------------
+    def vectors_after(self, vec_id: int, dims: int) -> VectorRows:
+        """Vectors committed with a higher vec_id (all of them for 0), in vec_id order."""
+        rows = self.conn.execute(
+            "SELECT v.vec_id, v.item_id, i.ns, v.embedding FROM vectors v "
+            "JOIN items i USING (item_id) WHERE v.vec_id > ? ORDER BY v.vec_id",
+            (vec_id,),
+        ).fetchall()
+        return VectorRows.from_rows(rows, dims)
+
+    def deletions_after(self, seq: int) -> list[tuple[int, int]]:
+        """(seq, vec_id) of the deletion log past `seq`."""
+        return self.conn.execute(
+            "SELECT seq, vec_id FROM vector_deletions WHERE seq > ? ORDER BY seq", (seq,)
+        ).fetchall()
+
+    def vector_marks(self) -> tuple[int, int]:
+        """(highest vec_id ever allocated, highest deletion seq): where an index must stand."""
+        allocated, max_vec, max_seq = self.conn.execute(
+            "SELECT (SELECT COALESCE(MAX(seq), 0) FROM sqlite_sequence WHERE name = 'vectors'),"
+            " (SELECT COALESCE(MAX(vec_id), 0) FROM vectors),"
+            " (SELECT COALESCE(MAX(seq), 0) FROM vector_deletions)"
+        ).fetchone()
+        return max(int(allocated), int(max_vec)), int(max_seq)
+
+
+class Transaction:
+    """Holds the store's lock and one BEGIN IMMEDIATE transaction."""
+
+    def __init__(self, db: StoreDB) -> None:
+        self.db = db
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.db.lock.acquire()
+        try:
+            self.db.conn.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self.db.lock.release()
+            raise
+        return self.db.conn
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        try:
+            self.db.conn.execute("ROLLBACK" if exc_type else "COMMIT")
+        finally:
+            self.db.lock.release()
+
+
+def live_clause(live_after: float | None) -> tuple[str, tuple[Any, ...]]:
+    """SQL keeping items not expired at `live_after` (a timestamp; None: keep all)."""
+    if live_after is None:
+        return "", ()
+    return " AND (expires_at IS NULL OR expires_at > ?)", (live_after,)
