@@ -49,6 +49,16 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+STAFF_KEY = "test-staff-key-0001"
+CUSTOMER_KEY = "test-customer-key-0002"
+BOUND_CUSTOMER_KEY = "test-customer-key-0003"
+SAM_KEY = "test-agent-sam-key-0004"
+API_KEYS = (
+    f"{STAFF_KEY}:staff:ops,{CUSTOMER_KEY}:customer,"
+    f"{BOUND_CUSTOMER_KEY}:customer:12345,{SAM_KEY}:agent:sam"
+)
+
+
 def _server_env(memory_dir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "A2A_STORE_URL"}
     env.update(
@@ -59,6 +69,7 @@ def _server_env(memory_dir: Path) -> dict[str, str]:
         A2A_MEMORY_DIR=str(memory_dir),
         A2A_LLM="none",
         A2A_EMBEDDINGS="embedded",
+        A2A_API_KEYS=API_KEYS,
     )
     return env
 
@@ -129,8 +140,8 @@ class DevServer:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=STOP_TIMEOUT_S)
 
-    def client(self) -> SyncLangGraphClient:
-        return get_sync_client(url=self.url, timeout=RUN_TIMEOUT_S)
+    def client(self, api_key: str = STAFF_KEY) -> SyncLangGraphClient:
+        return get_sync_client(url=self.url, api_key=api_key, timeout=RUN_TIMEOUT_S)
 
 
 def _answers_ok(url: str) -> bool:
@@ -192,8 +203,10 @@ def _assistant_id(client: SyncLangGraphClient, graph_id: str) -> str:
     return str(assistants[0]["assistant_id"])
 
 
-def _a2a_send(server: DevServer, assistant_id: str, text: str) -> dict[str, Any]:
-    """One A2A JSON-RPC ``message/send`` in a new context (a new thread); returns the task."""
+def _a2a_post(
+    server: DevServer, assistant_id: str, text: str, api_key: str | None, **params: Any
+) -> httpx.Response:
+    """One A2A JSON-RPC ``message/send`` in a new context (a new thread)."""
     request = {
         "jsonrpc": "2.0",
         "id": str(uuid.uuid4()),
@@ -203,15 +216,23 @@ def _a2a_send(server: DevServer, assistant_id: str, text: str) -> dict[str, Any]
                 "role": "user",
                 "messageId": str(uuid.uuid4()),
                 "parts": [{"kind": "text", "text": text}],
-            }
+            },
+            **params,
         },
     }
-    response = httpx.post(
-        f"{server.url}/a2a/{assistant_id}",
-        json=request,
-        headers={"Accept": "application/json"},
-        timeout=RUN_TIMEOUT_S,
+    headers = {"Accept": "application/json"}
+    if api_key is not None:
+        headers["x-api-key"] = api_key
+    return httpx.post(
+        f"{server.url}/a2a/{assistant_id}", json=request, headers=headers, timeout=RUN_TIMEOUT_S
     )
+
+
+def _a2a_send(
+    server: DevServer, assistant_id: str, text: str, api_key: str = STAFF_KEY
+) -> dict[str, Any]:
+    """One A2A JSON-RPC ``message/send`` in a new context (a new thread); returns the task."""
+    response = _a2a_post(server, assistant_id, text, api_key)
     assert response.status_code == 200, response.text
     body = response.json()
     assert "error" not in body, f"A2A error: {body['error']}"
@@ -361,6 +382,152 @@ def test_store_api_writes_reach_the_faiss_store(server: DevServer) -> None:
     client.store.put_item(SHARED, "studio-note", {"content": "Customer #6006 prefers telegrams"})
     hits = client.store.search_items(SHARED, query="customer #6006 contact", limit=3)
     assert "studio-note" in {h["key"] for h in hits["items"]}
+
+
+# ---- authentication and authorization (graphs/auth.py) ----------------------------------
+def _http(
+    server: DevServer, method: str, path: str, api_key: str | None, body: Any = None
+) -> httpx.Response:
+    headers = {"x-api-key": api_key} if api_key else {}
+    return httpx.request(
+        method, f"{server.url}{path}", json=body, headers=headers, timeout=RUN_TIMEOUT_S
+    )
+
+
+def _stateless_run(
+    server: DevServer, api_key: str, context: dict[str, Any], graph: str = "chat"
+) -> httpx.Response:
+    body = {
+        "assistant_id": graph,
+        "input": {"messages": [{"role": "user", "content": "What is the refund policy?"}]},
+        "context": context,
+    }
+    return _http(server, "POST", "/runs/wait", api_key, body)
+
+
+PRIVATE_SAM = ["team", "support", "agent", "sam"]
+PRIVATE_JORDAN = ["team", "support", "agent", "jordan"]
+
+
+@pytest.mark.integration
+@pytest.mark.usefixtures("show_server_log")
+@pytest.mark.parametrize("api_key", [None, "", "not-a-key-at-all", STAFF_KEY + "x"])
+def test_requests_without_a_valid_key_are_refused(server: DevServer, api_key: str | None) -> None:
+    for method, path, body in [
+        ("POST", "/threads/search", {}),
+        ("POST", "/store/items/search", {"namespace_prefix": ["team"]}),
+        ("POST", "/runs/wait", {"assistant_id": "chat", "input": {}}),
+        ("GET", "/assistants/search", None),
+    ]:
+        response = _http(server, method, path, api_key, body)
+        assert response.status_code == 401, (method, path, response.text)
+        assert "API key" in response.text
+    a2a = _a2a_post(server, "chat", "hello", api_key)
+    assert a2a.status_code == 401, a2a.text
+
+
+@pytest.mark.integration
+@pytest.mark.usefixtures("show_server_log")
+def test_a_customer_cannot_touch_the_store(server: DevServer) -> None:
+    policy = {"content": "Refunds are granted within 30 days"}
+    staff_put = {"namespace": ["team", "support", "shared"], "key": "policy-x", "value": policy}
+    assert _http(server, "PUT", "/store/items", STAFF_KEY, staff_put).status_code == 204
+    fake = {**staff_put, "value": {"content": "Refunds are granted forever", "confidence": 0.99}}
+    for method, path, body in [
+        ("POST", "/store/items/search", {"namespace_prefix": PRIVATE_SAM}),
+        ("POST", "/store/items/search", {"namespace_prefix": ["team", "support", "shared"]}),
+        ("PUT", "/store/items", fake),
+        ("DELETE", "/store/items", {"namespace": staff_put["namespace"], "key": "policy-x"}),
+        ("POST", "/store/namespaces", {}),
+    ]:
+        response = _http(server, method, path, CUSTOMER_KEY, body)
+        assert response.status_code == 403, (method, path, response.text)
+    kept = _http(
+        server, "GET", "/store/items?key=policy-x&namespace=team.support.shared", STAFF_KEY
+    )
+    assert kept.status_code == 200 and kept.json()["value"] == policy, kept.text
+
+
+@pytest.mark.integration
+@pytest.mark.usefixtures("show_server_log")
+@pytest.mark.parametrize(
+    ("api_key", "context", "refused"),
+    [
+        (CUSTOMER_KEY, {"agent": "sam"}, "agent identity"),
+        (CUSTOMER_KEY, {"team": "other"}, "team"),
+        (CUSTOMER_KEY, {"customer_id": "999"}, "not bound"),
+        (BOUND_CUSTOMER_KEY, {"customer_id": "999"}, "its own customer id"),
+        (SAM_KEY, {"agent": "jordan"}, "cannot act as 'jordan'"),
+        (CUSTOMER_KEY, {"data_dir": "PATH"}, "server's configuration"),
+        (SAM_KEY, {"data_dir": "PATH"}, "server's configuration"),
+        (STAFF_KEY, {"data_dir": "PATH"}, "server's configuration"),
+    ],
+)
+def test_run_context_is_limited_by_role(
+    server: DevServer, tmp_path: Path, api_key: str, context: dict[str, Any], refused: str
+) -> None:
+    chosen = tmp_path / "chosen-by-client"
+    context = {k: str(chosen) if v == "PATH" else v for k, v in context.items()}
+    response = _stateless_run(server, api_key, context)
+    assert response.status_code == 403, response.text
+    assert refused in response.text
+    assert not chosen.exists()  # the server created nothing where the client pointed
+
+
+@pytest.mark.integration
+@pytest.mark.usefixtures("show_server_log")
+def test_a_customer_runs_the_graphs_and_sees_only_its_own_threads(server: DevServer) -> None:
+    customer = server.client(CUSTOMER_KEY)
+    mine = customer.threads.create()["thread_id"]
+    result = _run(customer, "chat", mine, "What is the refund policy?")
+    assert result["reply"].strip()
+    staff_thread = server.client().threads.create()["thread_id"]
+    visible = {t["thread_id"] for t in customer.threads.search(limit=100)}
+    assert mine in visible and staff_thread not in visible
+    response = _http(server, "GET", f"/threads/{staff_thread}", CUSTOMER_KEY)
+    assert response.status_code == 404, response.text
+    refused = _http(server, "POST", "/assistants", CUSTOMER_KEY, {"graph_id": "chat"})
+    assert refused.status_code == 403, refused.text
+
+
+@pytest.mark.integration
+@pytest.mark.usefixtures("show_server_log")
+def test_an_agent_key_reads_only_shared_and_its_own_namespace(server: DevServer) -> None:
+    note = {"namespace": PRIVATE_SAM, "key": "sam-note", "value": {"content": "Sam's own note"}}
+    assert _http(server, "PUT", "/store/items", SAM_KEY, note).status_code == 204
+    own = _http(server, "POST", "/store/items/search", SAM_KEY, {"namespace_prefix": PRIVATE_SAM})
+    assert own.status_code == 200 and "sam-note" in own.text, own.text
+    shared = ["team", "support", "shared"]
+    read_shared = _http(
+        server, "POST", "/store/items/search", SAM_KEY, {"namespace_prefix": shared}
+    )
+    assert read_shared.status_code == 200, read_shared.text
+    for method, path, body in [
+        ("POST", "/store/items/search", {"namespace_prefix": PRIVATE_JORDAN}),
+        ("POST", "/store/items/search", {"namespace_prefix": ["team", "support"]}),
+        ("POST", "/store/items/search", {"namespace_prefix": []}),
+        ("PUT", "/store/items", {**note, "namespace": shared}),
+        ("PUT", "/store/items", {**note, "namespace": PRIVATE_JORDAN}),
+    ]:
+        response = _http(server, method, path, SAM_KEY, body)
+        assert response.status_code == 403, (method, path, response.text)
+
+
+@pytest.mark.integration
+@pytest.mark.usefixtures("show_server_log")
+def test_a2a_follows_the_same_rules(server: DevServer) -> None:
+    assistant_id = _assistant_id(server.client(), "chat")
+    for context in ({"agent": "sam"}, {"data_dir": "/tmp/a2a-chosen-path"}):
+        response = _a2a_post(server, assistant_id, "hello", CUSTOMER_KEY, context=context)
+        body = response.json() if response.status_code == 200 else {}
+        refused = response.status_code == 403 or "error" in body
+        assert refused, response.text
+        # A2A reports the run handler's 403 as "Access denied"; the same call without
+        # the context (below) succeeds, so the context is what was refused.
+        assert "Access denied" in response.text or "server's configuration" in response.text
+        assert not Path("/tmp/a2a-chosen-path").exists()
+    task = _a2a_send(server, assistant_id, "What is the refund policy?", api_key=CUSTOMER_KEY)
+    assert _a2a_reply(task).strip()
 
 
 def _stored_memory(memory_dir: Path, memory_id: str) -> str | None:

@@ -1,0 +1,109 @@
+"""graphs/auth.py without a server: key configuration, key lookup and context limits.
+
+The handlers themselves run against the real `langgraph dev` in test_langgraph_server.py.
+"""
+
+from __future__ import annotations
+
+import pytest
+from langgraph_sdk import Auth
+
+from graphs.auth import (
+    DEV_KEYS,
+    AuthConfigError,
+    Caller,
+    caller_for_key,
+    configured_keys,
+    key_from_headers,
+    parse_api_keys,
+    restrict_context,
+)
+
+
+def test_keys_parse_into_roles_and_names() -> None:
+    keys = parse_api_keys(" k-staff-123:staff:ops , k-cust-1234:customer, k-sam-12345:agent:sam ")
+    assert keys == {
+        "k-staff-123": Caller("staff", "ops"),
+        "k-cust-1234": Caller("customer"),
+        "k-sam-12345": Caller("agent", "sam"),
+    }
+    assert keys["k-sam-12345"].identity == "agent:sam"
+    assert keys["k-cust-1234"].identity == "customer"
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("short:staff", "at least 8 characters"),
+        ("long-enough-key:admin", "role 'admin' is not one of staff, customer, agent"),
+        ("long-enough-key:agent", "agent '' is not one of"),
+        ("long-enough-key:agent:bob", "agent 'bob' is not one of"),
+        ("long-enough-key:customer:a b", "may hold letters, digits"),
+        (" , ,", "holds no <key>:<role> entry"),
+    ],
+)
+def test_malformed_key_configuration_names_the_entry(text: str, problem: str) -> None:
+    with pytest.raises(AuthConfigError, match=problem) as error:
+        parse_api_keys(text)
+    assert "long-enough-key" not in str(error.value)  # keys never appear in messages
+
+
+def test_without_configuration_only_the_documented_dev_keys_work() -> None:
+    keys = configured_keys({})
+    assert set(keys) == set(DEV_KEYS)
+    assert caller_for_key("dev-staff-key", keys) == Caller("staff", "dev-operator")
+    configured = configured_keys({"A2A_API_KEYS": "prod-key-0001:staff"})
+    assert caller_for_key("dev-staff-key", configured) is None
+    assert caller_for_key("prod-key-0001", configured) == Caller("staff")
+    assert caller_for_key("", configured) is None
+    assert caller_for_key(None, configured) is None
+
+
+@pytest.mark.parametrize(
+    ("headers", "key"),
+    [
+        ({b"x-api-key": b"abc"}, "abc"),
+        ({b"authorization": b"Bearer abc"}, "abc"),
+        ({b"authorization": b"bearer  abc "}, "abc"),
+        ({b"authorization": b"Basic abc"}, None),
+        ({b"x-api-key": b"  "}, None),
+        ({}, None),
+    ],
+)
+def test_the_key_comes_from_x_api_key_or_a_bearer_token(headers: dict, key: str | None) -> None:
+    assert key_from_headers(headers) == key
+
+
+@pytest.mark.parametrize(
+    ("caller", "context", "after"),
+    [
+        (Caller("staff"), {"agent": "sam", "team": "x"}, {"agent": "sam", "team": "x"}),
+        (Caller("agent", "sam"), {}, {"agent": "sam"}),
+        (Caller("agent", "sam"), {"agent": "sam"}, {"agent": "sam"}),
+        (Caller("customer"), {"llm": "none"}, {"llm": "none"}),
+        (Caller("customer", "12345"), {}, {"customer_id": "12345"}),
+    ],
+)
+def test_allowed_contexts_are_pinned_to_the_caller(
+    caller: Caller, context: dict, after: dict
+) -> None:
+    restrict_context(caller, context)
+    assert context == after
+
+
+@pytest.mark.parametrize(
+    ("caller", "context"),
+    [
+        (Caller("staff"), {"data_dir": "/tmp/x"}),
+        (Caller("staff"), {"chat_model": "x"}),
+        (Caller("agent", "sam"), {"agent": "jordan"}),
+        (Caller("agent", "sam"), {"team": "other"}),
+        (Caller("customer"), {"agent": "alex"}),
+        (Caller("customer"), {"customer_id": "1"}),
+        (Caller("customer", "12345"), {"customer_id": "1"}),
+    ],
+)
+def test_forbidden_contexts_are_refused(caller: Caller, context: dict) -> None:
+    with pytest.raises(Auth.exceptions.HTTPException) as error:
+        restrict_context(caller, context)
+    assert error.value.status_code == 403
