@@ -179,16 +179,16 @@ def _usage(message: str, param_hint: str | None = None) -> NoReturn:
 
 # ---- option checks -----------------------------------------------------------------------
 def known_agents() -> list[str]:
-    """The coordinator, then each specialist of the team registry."""
-    from nodes.specialists import COORDINATOR, SPECIALISTS
+    """The coordinator, then each specialist of the support team."""
+    from teams.support.team import SUPPORT_TEAM
 
-    return [COORDINATOR.name, *SPECIALISTS]
+    return [agent.name for agent in SUPPORT_TEAM.agents]
 
 
 def coordinator_name() -> str:
-    from nodes.specialists import COORDINATOR
+    from teams.support.team import SUPPORT_TEAM
 
-    return COORDINATOR.name
+    return SUPPORT_TEAM.coordinator.name
 
 
 def _check_agent(value: str | None) -> str | None:
@@ -696,6 +696,7 @@ def open_team(state: CliState) -> Iterator[TeamApp]:
     from graphs.app import open_team_app
 
     warm_embedder(state, state.out)
+    chat_model = load_chat_model(state)
     with _status(state.out, f"Opening the memory at {state.location_display}"):
         stack = ExitStack()
         team_app = stack.enter_context(
@@ -704,6 +705,7 @@ def open_team(state: CliState) -> Iterator[TeamApp]:
                 embeddings=state.embeddings(),
                 store_url=state.store_url,
                 team=state.team,
+                chat_model=chat_model,
             )
         )
     with stack:
@@ -715,11 +717,10 @@ def load_chat_model(state: CliState) -> BaseChatModel | None:
     if state.services.chat_model is not None or state.llm == "none":
         return state.services.chat_model
     from memory.llm import model_label
-    from nodes.context import TeamContext
-    from nodes.services import chat_model
+    from nodes.services import Services
 
     with _status(state.out, f"Loading the chat model ({state.llm}, first use)"):
-        state.services.chat_model = chat_model(TeamContext(team=state.team, llm=state.llm))
+        state.services.chat_model = Services(data_dir=state.data_dir).chat_model(state.llm)
     state.out.print(f"Chat model: {model_label(state.services.chat_model)}")
     return state.services.chat_model
 
@@ -769,21 +770,19 @@ def run_demo_command(
 
       a2a-memory --llm none --data-dir /tmp/demo demo --json summary.json
     """
-    from graphs.demo import DEMO_REQUEST, FOLLOW_UP, prepare_demo, run_demo
+    from teams.support.demo import DEMO_REQUEST, FOLLOW_UP, prepare_demo, run_demo
 
     state = _state(ctx)
     with open_team(state) as team_app:
         with _status(state.out, "Preparing the demo memories"):
             added = prepare_demo(team_app)
         state.out.print(f"Shared memory ready ({added} demo memories added).")
-        chat_model = load_chat_model(state)
         state.out.print(render.reply_panel(DEMO_REQUEST, title="Customer request"))
         printer = EventPrinter(state.out, after_reply=f"Follow-up in a new thread: {FOLLOW_UP}")
         with _status(state.out, "The team is working"):
             summary = run_demo(
                 team_app,
                 llm=state.llm,
-                chat_model=chat_model,
                 thread_id=thread,
                 on_event=printer,
             )
@@ -837,13 +836,7 @@ def _chat_turn(
 
     from nodes.context import ChatContext
 
-    context = ChatContext(
-        agent=agent,
-        team=state.team,
-        llm=state.llm,
-        chat_model=load_chat_model(state),
-        data_dir=str(state.data_dir),
-    )
+    context = ChatContext(agent=agent, team=state.team, llm=state.llm)
     config: RunnableConfig = {"configurable": {"thread_id": thread}}
     # TeamApp declares its graphs without their context type; this one takes ChatContext.
     graph = cast("CompiledStateGraph[Any, ChatContext, Any, Any]", team_app.chat_graph)

@@ -17,11 +17,11 @@ from rich.table import Table
 from rich.text import Text
 
 if TYPE_CHECKING:
-    from graphs.demo import DemoSummary
     from memory.bridge import A2AMessage
     from memory.manager import AddResult, ConsolidationReport, ScoredMemory
     from memory.models import Memory
     from nodes.state import RetrievedMemory
+    from teams.support.demo import DemoSummary
 
 SHORT_ID = 8
 """Characters of a memory_id shown in tables; commands accept any unique prefix."""

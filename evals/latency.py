@@ -31,7 +31,7 @@ from typing import Any, Literal, cast, get_args
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langgraph.store.base import BaseStore, IndexConfig, PutOp
 from rich.console import Console
 from rich.progress import Progress
@@ -209,32 +209,19 @@ def support_thread(customer: int) -> list[BaseMessage]:
 
 # ---- what the coordinator does before its LLM calls --------------------------------------
 def coordinator_prompts(request: str, retrieved: list[Any]) -> list[list[BaseMessage]]:
-    """The routing and synthesis prompts, built as nodes/coordinator.py builds them.
+    """The routing and synthesis prompts the coordinator sends (nodes/prompts.py).
 
     Findings come from the specialists after routing, so the synthesis prompt has none here.
     """
     from nodes.coordinator import compose_reply
-    from nodes.specialists import COORDINATOR, SPECIALISTS
+    from nodes.prompts import routing_prompt, synthesis_prompt
+    from teams.support.team import SUPPORT_TEAM
 
-    names = ", ".join(f"{n} ({s.role}: {s.description})" for n, s in SPECIALISTS.items())
-    routing = [
-        SystemMessage(COORDINATOR.prompt),
-        HumanMessage(
-            f"Specialists: {names}\nRequest: {request}\nWhich specialists should work on "
-            'it? Answer JSON like {"specialists": ["sam"], "reason": "..."}.'
-        ),
-    ]
     draft = compose_reply(retrieved, [])
-    memories = "\n".join(f"- {m.content} (confidence {m.confidence:.2f})" for m in retrieved)
-    synthesis = [
-        SystemMessage(COORDINATOR.prompt),
-        HumanMessage(
-            f"Customer request: {request}\nTeam findings:\n\nShared memory:\n{memories}\n"
-            f"Facts the reply must state: {draft}\nWrite the reply to the customer in 3-5 "
-            "sentences."
-        ),
+    return [
+        routing_prompt(SUPPORT_TEAM, request),
+        synthesis_prompt(SUPPORT_TEAM, request, [], retrieved, draft),
     ]
-    return [routing, synthesis]
 
 
 def assemble_context(

@@ -36,9 +36,9 @@ from graphs.app import TeamApp, open_team_app
 from memory.bridge import A2ABridge
 from memory.models import EXPLICIT_CONFIDENCE, SYNC_DECAY, Memory, Provenance
 from nodes.context import ChatContext
-from nodes.specialists import COORDINATOR, SPECIALISTS
+from teams.support.team import SUPPORT_TEAM
 
-TEAM_AGENTS: tuple[str, ...] = (COORDINATOR.name, *SPECIALISTS)
+TEAM_AGENTS: tuple[str, ...] = tuple(agent.name for agent in SUPPORT_TEAM.agents)
 """Every agent of the seed's team (alex, sam, jordan)."""
 
 Outputs = dict[str, Any]
@@ -74,7 +74,7 @@ class CaseResult(BaseModel):
 def chat(app: TeamApp, agent: str, thread: str, text: str, **context: Any) -> dict[str, Any]:
     """One user turn with `agent` through the chat graph; returns the thread's state."""
     config: RunnableConfig = {"configurable": {"thread_id": thread}}
-    ctx = ChatContext(agent=agent, team=app.team, llm="none", data_dir=str(app.data_dir), **context)
+    ctx = ChatContext(agent=agent, team=app.team, llm="none", **context)
     app.chat_graph.invoke({"messages": [("user", text)]}, config, context=ctx)
     return app.chat_graph.get_state(config).values
 

@@ -1,8 +1,9 @@
-"""The team's graphs wired to durable storage: what the CLI, the demo and Python users open.
+"""A team's graphs wired to durable storage: what the CLI, the demo and Python users open.
 
-``open_team_app(data_dir)`` gives both graphs compiled with the FAISS store and the
-SQLite checkpointer in ``data_dir`` (or PostgreSQL by URL), so threads and memories
-persist across restarts.
+``open_team_app(data_dir)`` gives the team graph and the chat graph compiled with the
+FAISS store and the SQLite checkpointer in ``data_dir`` (or PostgreSQL by URL), so
+threads and memories persist across restarts, and one ``Services`` object (chat model,
+router embedder, the team's tools over their data in ``data_dir``) bound to both.
 """
 
 from __future__ import annotations
@@ -14,15 +15,18 @@ from pathlib import Path
 from typing import Any
 
 from langchain_core.embeddings import Embeddings
+from langchain_core.language_models import BaseChatModel
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.store.base import BaseStore
 
-from graphs import agent_chat, support_team
+from graphs.team import build_chat, build_team
 from memory.backends import open_checkpointer, open_store
 from memory.bridge import A2ALog
 from memory.embeddings import embedding_model_name, make_embeddings, memory_index
 from memory.manager import MemoryManager
-from nodes.support_desk import SupportDesk
+from nodes.services import Services
+from nodes.team import TeamSpec
+from teams.support.team import SUPPORT_TEAM
 
 
 @dataclass
@@ -31,7 +35,10 @@ class TeamApp:
     chat_graph: CompiledStateGraph[Any, Any, Any, Any]
     store: BaseStore
     data_dir: Path
-    team: str = "support"
+    services: Services
+    spec: TeamSpec = SUPPORT_TEAM
+    team: str = SUPPORT_TEAM.name
+    """The memory team (namespaces ("team", team, ...)); runs pass it on their context."""
 
     @property
     def log(self) -> A2ALog:
@@ -40,12 +47,6 @@ class TeamApp:
     def manager(self, agent: str) -> MemoryManager:
         return MemoryManager(self.store, team=self.team, agent=agent)
 
-    @property
-    def desk(self) -> SupportDesk:
-        from nodes.services import desk_at
-
-        return desk_at(str(self.data_dir / "desk.sqlite"))
-
 
 @contextmanager
 def open_team_app(
@@ -53,12 +54,19 @@ def open_team_app(
     *,
     embeddings: Embeddings | None = None,
     store_url: str | None = None,
-    team: str = "support",
+    spec: TeamSpec = SUPPORT_TEAM,
+    team: str | None = None,
+    chat_model: BaseChatModel | None = None,
 ) -> Iterator[TeamApp]:
-    """Both graphs, compiled with the durable store and checkpointer; closed on exit."""
+    """`spec`'s graphs, compiled with the durable store and checkpointer; closed on exit.
+
+    `team` names the memory team (default: the declaration's name); `chat_model` (any
+    LangChain chat model) is used for every run instead of each run's `llm` choice.
+    """
     data_dir = Path(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     embeddings = embeddings or make_embeddings()
+    services = Services(data_dir=data_dir, chat_model=chat_model, embeddings=embeddings)
     location = store_url or data_dir
     index = memory_index(embeddings)
     with (
@@ -68,9 +76,11 @@ def open_team_app(
         open_checkpointer(location) as saver,
     ):
         yield TeamApp(
-            team_graph=support_team.builder.compile(store=store, checkpointer=saver),
-            chat_graph=agent_chat.builder.compile(store=store, checkpointer=saver),
+            team_graph=build_team(spec, services).compile(store=store, checkpointer=saver),
+            chat_graph=build_chat(spec, services).compile(store=store, checkpointer=saver),
             store=store,
             data_dir=data_dir,
-            team=team,
+            services=services,
+            spec=spec,
+            team=team or spec.name,
         )

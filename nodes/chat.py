@@ -1,70 +1,100 @@
-"""Chatting with one agent and its memory (graphs/agent_chat.py)."""
+"""Chatting with one agent of a team and its memory (graphs/agent_chat.py).
+
+The nodes take the team's declaration and the graph's services as keyword arguments,
+bound by ``graphs.team.build_chat``. The agent's reply is grounded: if it states a
+number, id, channel, name or date its memories and the conversation do not, the reply
+recalling those memories is used instead.
+"""
 
 from __future__ import annotations
 
-from langchain_core.messages import AIMessage, SystemMessage
+import logging
+
+from langchain_core.messages import AIMessage
 from langgraph.runtime import Runtime
 
 from memory.extraction import ExtractionContext, extract_memories
-from nodes import services
+from nodes import services as seams
 from nodes.context import ChatContext
-from nodes.coordinator import emit
+from nodes.events import ReplyEvent, emit
+from nodes.grounding import grounded
 from nodes.memory_nodes import current_thread_id, recall, record_memories
-from nodes.specialists import COORDINATOR, SPECIALISTS, Specialist
+from nodes.prompts import chat_prompt
+from nodes.services import Services
 from nodes.state import ChatState, RetrievedMemory, latest_user_message
+from nodes.team import AgentSpec, TeamSpec
+
+logger = logging.getLogger(__name__)
 
 
-def agent_spec(name: str) -> Specialist:
-    team = {COORDINATOR.name: COORDINATOR, **SPECIALISTS}
-    if name not in team:
-        raise ValueError(f"unknown agent {name!r}; the team is {', '.join(team)}")
-    return team[name]
+def agent_spec(team: TeamSpec, name: str) -> AgentSpec:
+    try:
+        return team.agent(name)
+    except KeyError as error:
+        raise ValueError(error.args[0]) from None
 
 
-def start_chat_turn(state: ChatState, runtime: Runtime[ChatContext]) -> dict:
-    agent_spec(runtime.context.agent)
+def _team(ctx: ChatContext, team: TeamSpec) -> str:
+    return ctx.team or team.name
+
+
+def start_chat_turn(state: ChatState, runtime: Runtime[ChatContext], *, team: TeamSpec) -> dict:
+    agent_spec(team, runtime.context.agent)
     last = latest_user_message(state.get("messages", []))
     if last is None or not str(last.content).strip():
         raise ValueError("the chat graph needs a user message: {'messages': [('user', '...')]}")
     return {"request": str(last.content), "written": None, "fallbacks": None}
 
 
-def recall_for_chat(state: ChatState, runtime: Runtime[ChatContext]) -> dict:
-    manager = services.manager(runtime.store, runtime.context, runtime.context.agent)
-    return {"retrieved": recall(manager, state["request"], limit=5)}
+def recall_for_chat(state: ChatState, runtime: Runtime[ChatContext], *, team: TeamSpec) -> dict:
+    ctx = runtime.context
+    spec = agent_spec(team, ctx.agent)
+    manager = seams.manager(runtime.store, _team(ctx, team), spec.name)
+    return {"retrieved": recall(manager, state["request"], limit=5, scopes=spec.reads)}
 
 
-def _remembered(retrieved: list[RetrievedMemory]) -> str:
+def remembered(retrieved: list[RetrievedMemory]) -> str:
+    """The grounded chat reply: what memory holds, word for word."""
     if not retrieved:
         return "I have nothing in memory about that yet. Tell me, and I will remember it."
     lines = [f"- {m.content} (confidence {m.confidence:.2f})" for m in retrieved[:3]]
     return "Here is what I remember:\n" + "\n".join(lines)
 
 
-def reply_in_chat(state: ChatState, runtime: Runtime[ChatContext]) -> dict:
-    """The agent answers from its memories (LLM when available, else a recall summary)."""
+def reply_in_chat(
+    state: ChatState, runtime: Runtime[ChatContext], *, team: TeamSpec, services: Services
+) -> dict:
+    """The agent answers from its memories (LLM when grounded, else a recall summary)."""
     from memory.llm import text_call
 
     ctx = runtime.context
-    spec = agent_spec(ctx.agent)
+    spec = agent_spec(team, ctx.agent)
     retrieved = state.get("retrieved", [])
-    memories = "\n".join(f"- {m.content}" for m in retrieved) or "(none)"
     history = state["messages"][-8:]
     reply = text_call(
-        services.chat_model(ctx),
-        [SystemMessage(f"{spec.prompt}\nWhat you remember:\n{memories}"), *history],
+        seams.chat_model(ctx, services),
+        chat_prompt(spec, retrieved, history),
         step="chat reply",
         max_chars=1500,
     )
-    fallbacks = [] if reply else ["chat reply"]
-    reply = reply or _remembered(retrieved)
-    emit("reply", text=reply, fallback=bool(fallbacks))
-    return {"reply": reply, "messages": [AIMessage(reply, name=ctx.agent)], "fallbacks": fallbacks}
+    sources = [m.content for m in retrieved] + [str(m.content) for m in history]
+    reply, problems = grounded(reply, sources, remembered(retrieved), keep=False)
+    fallbacks = ["chat reply"] if problems else []
+    if problems:
+        logger.info("chat reply: using the recall summary (%s)", "; ".join(problems))
+    emit(ReplyEvent(text=reply, fallback=bool(fallbacks), agent=spec.name))
+    return {"reply": reply, "messages": [AIMessage(reply, name=spec.name)], "fallbacks": fallbacks}
 
 
-def remember_from_chat(state: ChatState, runtime: Runtime[ChatContext]) -> dict:
+def remember_from_chat(
+    state: ChatState, runtime: Runtime[ChatContext], *, team: TeamSpec, services: Services
+) -> dict:
     ctx = runtime.context
-    extraction = ExtractionContext(source_agent=ctx.agent, thread_id=current_thread_id())
-    memories = extract_memories(state["request"], extraction, llm=services.extraction_model(ctx))
-    manager = services.manager(runtime.store, ctx, ctx.agent)
-    return {"written": record_memories(manager, memories, ctx.agent)}
+    spec = agent_spec(team, ctx.agent)
+    extraction = ExtractionContext(
+        source_agent=spec.name, thread_id=current_thread_id(), scope=spec.writes
+    )
+    model = seams.extraction_model(ctx, services)
+    memories = extract_memories(state["request"], extraction, llm=model)
+    manager = seams.manager(runtime.store, _team(ctx, team), spec.name)
+    return {"written": record_memories(manager, memories, spec.name)}

@@ -1,20 +1,24 @@
-"""Run configuration of the graphs, read by nodes through `Runtime[...]` (context_schema)."""
+"""Run configuration of the graphs, read by nodes through `Runtime[...]` (context_schema).
+
+Every field but ``services`` is plain JSON, so LangGraph Studio renders the context as a
+form (``/assistants/{id}/schemas`` returns its JSON schema). ``services`` (a chat model
+object, an embedder, tools) is for Python callers and tests; it is left out of the schema
+and, when unset, the services the graph was built with are used.
+"""
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Annotated, Literal
 
-from langchain_core.language_models import BaseChatModel
+from pydantic import ConfigDict
+from pydantic.json_schema import SkipJsonSchema
 
 from memory.sessions import Strategy
+from nodes.services import Services
 
 LLMChoice = Literal["auto", "ollama", "embedded", "none"]
-
-
-def default_data_dir() -> str:
-    return os.environ.get("A2A_MEMORY_DIR", ".a2a-memory")
 
 
 def default_llm() -> LLMChoice:
@@ -26,32 +30,36 @@ def default_llm() -> LLMChoice:
 
 @dataclass
 class TeamContext:
-    """Configuration of one run of the support team graph."""
+    """Configuration of one run of a team graph."""
 
-    team: str = "support"
-    """The team whose memory is used (namespaces ("team", team, ...))."""
+    __pydantic_config__ = ConfigDict(arbitrary_types_allowed=True)
+
+    team: str | None = None
+    """The team whose memory is used (namespaces ("team", team, ...)); default: the graph's
+    team (e.g. "support")."""
     customer_id: str | None = None
-    """The customer the conversation is about, when the channel knows it."""
+    """Who the request is about (a customer; for other teams their subject, e.g. an
+    employee), when the channel knows it."""
     llm: LLMChoice = field(default_factory=default_llm)
     """Which chat model: Ollama, the embedded GGUF, auto (Ollama if it answers), or
     none (every LLM step takes its deterministic fallback)."""
-    chat_model: BaseChatModel | None = None
-    """A ready chat model (Python callers, tests); overrides `llm`."""
-    data_dir: str = field(default_factory=default_data_dir)
-    """Where the demo support desk lives (the store and checkpointer come from the runtime)."""
     compaction: Strategy = "summarize"
     budget_tokens: int | None = None
     """Context budget of a thread; default: the chat model's context window."""
+    services: Annotated[Services | None, SkipJsonSchema()] = None
+    """Python callers and tests: the chat model, embedder and tools for this run."""
 
 
 @dataclass
 class ChatContext:
     """Configuration of a chat with one agent."""
 
+    __pydantic_config__ = ConfigDict(arbitrary_types_allowed=True)
+
     agent: str = "alex"
-    team: str = "support"
+    """Which agent of the team you talk to."""
+    team: str | None = None
     llm: LLMChoice = field(default_factory=default_llm)
-    chat_model: BaseChatModel | None = None
-    data_dir: str = field(default_factory=default_data_dir)
     compaction: Strategy = "summarize"
     budget_tokens: int | None = None
+    services: Annotated[Services | None, SkipJsonSchema()] = None

@@ -1,4 +1,8 @@
-"""The memory nodes of the graphs: retrieve, extract, sync, compact."""
+"""The memory nodes of the graphs: retrieve, extract, sync, compact.
+
+The team nodes take the team's declaration and the graph's services as keyword
+arguments, bound by ``graphs.team.build_team``.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +14,12 @@ from langgraph.runtime import Runtime
 
 from memory.extraction import ExtractionContext, extract_from_messages, extract_memories
 from memory.manager import MemoryManager, ScoredMemory
+from memory.models import Scope
 from memory.sessions import SessionPolicy, compact, needs_compaction
-from nodes import services
+from nodes import services as seams
 from nodes.context import ChatContext, TeamContext
-from nodes.coordinator import emit
-from nodes.specialists import COORDINATOR
+from nodes.events import CompactionEvent, MemoryReadEvent, MemoryWriteEvent, SyncEvent, emit
+from nodes.services import Services
 from nodes.state import (
     HasMessages,
     RetrievedMemory,
@@ -22,6 +27,7 @@ from nodes.state import (
     WrittenMemory,
     latest_user_message,
 )
+from nodes.team import TeamSpec
 
 logger = logging.getLogger(__name__)
 
@@ -47,31 +53,39 @@ def memory_query(request: str, customer_id: str | None) -> str:
     return f"customer #{customer_id}: {request}" if customer_id else request
 
 
-def recall(manager: MemoryManager, query: str, limit: int) -> list[RetrievedMemory]:
-    hits = manager.search(query, limit=limit)
+def recall(
+    manager: MemoryManager,
+    query: str,
+    limit: int,
+    scopes: tuple[Scope, ...] = ("shared", "private"),
+) -> list[RetrievedMemory]:
+    """The best memories for `query` in the scopes the agent reads."""
+    hits = [h for h in manager.search(query, limit=limit) if h.memory.scope in scopes]
     retrieved = [as_retrieved(h, manager.agent) for h in hits]
     for memory in retrieved:
         emit(
-            "memory_read",
-            agent=manager.agent,
-            memory_id=memory.memory_id,
-            content=memory.content,
-            confidence=memory.confidence,
-            score=memory.score,
+            MemoryReadEvent(
+                agent=manager.agent,
+                memory_id=memory.memory_id,
+                content=memory.content,
+                confidence=memory.confidence,
+                score=memory.score,
+            )
         )
     return retrieved
 
 
-def retrieve_memories(state: TeamState, runtime: Runtime[TeamContext]) -> dict:
+def _team(ctx: TeamContext | ChatContext, team: TeamSpec) -> str:
+    return ctx.team or team.name
+
+
+def retrieve_memories(state: TeamState, runtime: Runtime[TeamContext], *, team: TeamSpec) -> dict:
     """The coordinator reads the shared memory and its own for this request."""
     ctx = runtime.context
-    manager = services.manager(runtime.store, ctx, COORDINATOR.name)
+    coordinator = team.coordinator
+    manager = seams.manager(runtime.store, _team(ctx, team), coordinator.name)
     query = memory_query(state["request"], ctx.customer_id)
-    return {"retrieved": recall(manager, query, limit=6)}
-
-
-def _speaker_subject(customer_id: str | None) -> str:
-    return f"customer:{customer_id}" if customer_id else "user"
+    return {"retrieved": recall(manager, query, limit=6, scopes=coordinator.reads)}
 
 
 def record_memories(manager: MemoryManager, memories: list, agent: str) -> list[WrittenMemory]:
@@ -90,30 +104,36 @@ def record_memories(manager: MemoryManager, memories: list, agent: str) -> list[
             )
         )
         emit(
-            "memory_write",
-            agent=agent,
-            action=result.action,
-            memory_id=stored.memory_id,
-            content=stored.content,
-            scope=stored.scope,
-            confidence=stored.confidence,
+            MemoryWriteEvent(
+                agent=agent,
+                action=result.action,
+                memory_id=stored.memory_id,
+                content=stored.content,
+                scope=stored.scope,
+                confidence=stored.confidence,
+            )
         )
     return written
 
 
-def extract_turn_memories(state: TeamState, runtime: Runtime[TeamContext]) -> dict:
+def extract_turn_memories(
+    state: TeamState, runtime: Runtime[TeamContext], *, team: TeamSpec, services: Services
+) -> dict:
     """Facts the user stated this turn go to the team's memory (rules, or the LLM)."""
     ctx = runtime.context
+    coordinator = team.coordinator.name
     last = latest_user_message(state["messages"])
     extraction = ExtractionContext(
-        source_agent=COORDINATOR.name,
+        source_agent=coordinator,
         thread_id=current_thread_id(),
         message_id=last.id if last else None,
-        speaker_subject=_speaker_subject(ctx.customer_id),
+        speaker_subject=team.subject(ctx.customer_id) or "user",
+        scope=team.coordinator.writes,
     )
-    memories = extract_memories(state["request"], extraction, llm=services.extraction_model(ctx))
-    manager = services.manager(runtime.store, ctx, COORDINATOR.name)
-    return {"written": record_memories(manager, memories, COORDINATOR.name)}
+    model = seams.extraction_model(ctx, services)
+    memories = extract_memories(state["request"], extraction, llm=model)
+    manager = seams.manager(runtime.store, _team(ctx, team), coordinator)
+    return {"written": record_memories(manager, memories, coordinator)}
 
 
 def current_thread_id() -> str | None:
@@ -126,17 +146,19 @@ def current_thread_id() -> str | None:
         return None
 
 
-def sync_memories(state: TeamState, runtime: Runtime[TeamContext]) -> dict:
+def sync_memories(state: TeamState, runtime: Runtime[TeamContext], *, team: TeamSpec) -> dict:
     """A2A sync: what one agent learned this turn goes to the others who worked on it."""
     ctx = runtime.context
-    bridge = services.bridge(runtime.store, ctx)
+    bridge = seams.bridge(runtime.store, _team(ctx, team))
     routing = state.get("routing")
-    involved = [COORDINATOR.name, *routing.specialists] if routing else []
+    involved = [team.coordinator.name, *routing.specialists] if routing else []
     synced: list[str] = []
     for written in state.get("written", []):
         if written.action not in ("added", "superseded"):
             continue
-        memory = services.manager(runtime.store, ctx, written.agent).get(written.memory_id)
+        memory = seams.manager(runtime.store, _team(ctx, team), written.agent).get(
+            written.memory_id
+        )
         if memory is None:
             continue
         targets = [a for a in involved if a != written.agent]
@@ -146,37 +168,43 @@ def sync_memories(state: TeamState, runtime: Runtime[TeamContext]) -> dict:
         for outcome in report.copied:
             synced.append(f"{outcome.target}:{outcome.stored.memory_id if outcome.stored else ''}")
             emit(
-                "sync",
-                source=written.agent,
-                target=outcome.target,
-                memory_id=written.memory_id,
-                content=memory.content,
-                confidence=outcome.stored.confidence if outcome.stored else None,
+                SyncEvent(
+                    source=written.agent,
+                    target=outcome.target,
+                    memory_id=written.memory_id,
+                    content=memory.content,
+                    confidence=outcome.stored.confidence if outcome.stored else None,
+                )
             )
     return {"synced": synced}
 
 
-def compact_session(state: HasMessages, runtime: Runtime[Any]) -> dict:
+def compact_session(
+    state: HasMessages, runtime: Runtime[Any], *, team: TeamSpec, services: Services
+) -> dict:
     """Past 80% of the context budget, compact the thread; dropped facts go to memory first."""
     ctx: TeamContext | ChatContext = runtime.context
-    policy = SessionPolicy(budget_tokens=services.context_budget(ctx), strategy=ctx.compaction)
+    budget = seams.context_budget(ctx, services)
+    policy = SessionPolicy(budget_tokens=budget, strategy=ctx.compaction)
     messages: list[BaseMessage] = list(state.get("messages", []))
     if not needs_compaction(messages, policy):
         return {}
-    agent = getattr(ctx, "agent", COORDINATOR.name)
-    manager = services.manager(runtime.store, ctx, agent)
+    agent = getattr(ctx, "agent", team.coordinator.name)
+    manager = seams.manager(runtime.store, _team(ctx, team), agent)
 
     def keep_facts(dropped: list[BaseMessage]) -> None:
         extraction = ExtractionContext(source_agent=agent, thread_id=current_thread_id())
         record_memories(manager, extract_from_messages(dropped, extraction), agent)
 
-    result = compact(messages, policy, llm=services.chat_model(ctx), on_dropped=keep_facts)
+    model = seams.chat_model(ctx, services)
+    result = compact(messages, policy, llm=model, on_dropped=keep_facts)
     emit(
-        "compaction",
-        strategy=result.strategy,
-        dropped=len(result.dropped),
-        tokens_before=result.tokens_before,
-        tokens_after=result.tokens_after,
+        CompactionEvent(
+            strategy=result.strategy,
+            dropped=len(result.dropped),
+            tokens_before=result.tokens_before,
+            tokens_after=result.tokens_after,
+        )
     )
     update: dict = {"messages": result.updates}
     if result.fallback_used:

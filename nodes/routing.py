@@ -16,10 +16,10 @@ from collections.abc import Mapping
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from nodes.specialists import Specialist
+from nodes.team import AgentSpec
 
 
-def keyword_route(request: str, specialists: Mapping[str, Specialist]) -> list[str]:
+def keyword_route(request: str, specialists: Mapping[str, AgentSpec]) -> list[str]:
     words = set(re.findall(r"[a-z]+", request.lower()))
     return [
         name
@@ -30,7 +30,7 @@ def keyword_route(request: str, specialists: Mapping[str, Specialist]) -> list[s
 
 def semantic_route(
     request: str,
-    specialists: Mapping[str, Specialist],
+    specialists: Mapping[str, AgentSpec],
     embeddings: Embeddings,
     *,
     margin: float = 0.05,

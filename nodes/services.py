@@ -1,91 +1,136 @@
-"""The seams to outside services, built once per process: chat model, desk, embedder.
+"""The seams to outside services of one app or server: chat model, router embedder, tools.
 
-Nodes ask here instead of building services themselves, so tests swap them through the
-context (`chat_model=`) or the store they compile with; nothing lives in module globals
-except these caches of expensive, stateless-to-share objects.
+A ``Services`` object is built by whoever runs the graphs (``graphs.app.open_team_app``,
+the server's graph modules, a test) and reaches the nodes in one of two ways: bound to
+the graph when ``build_team`` / ``build_chat`` builds it (the default), or on a run's
+context (``TeamContext(services=...)``), which wins. Everything it builds it builds
+lazily, once, and keeps on the instance: no module-level caches.
+
+The memory layer's objects (manager, bridge, log) are not services: they are cheap views
+of the run's store, built per call by the helpers at the end of this module.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
+import os
 import threading
+from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseChatModel
+from langchain_core.tools import BaseTool
 from langgraph.store.base import BaseStore
 
 from memory.bridge import A2ABridge, A2ALog
 from memory.manager import MemoryManager
-from nodes.context import ChatContext, LLMChoice, TeamContext
-from nodes.support_desk import SupportDesk
+
+if TYPE_CHECKING:
+    from nodes.context import ChatContext, LLMChoice, TeamContext
+    from nodes.team import TeamSpec
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_CONTEXT_TOKENS = 8192
 
 
-@functools.lru_cache(maxsize=4)
-def _chat_model(kind: LLMChoice) -> BaseChatModel | None:
-    if kind == "none":
-        return None
+def default_data_dir() -> Path:
+    """Where teams keep their tool data: env A2A_MEMORY_DIR, default ``.a2a-memory``."""
+    return Path(os.environ.get("A2A_MEMORY_DIR", "").strip() or ".a2a-memory")
+
+
+class Services:
+    """The chat model, router embedder and team tools of one app or server."""
+
+    def __init__(
+        self,
+        *,
+        data_dir: str | Path | None = None,
+        chat_model: BaseChatModel | None = None,
+        embeddings: Embeddings | None = None,
+    ) -> None:
+        """`chat_model` (any LangChain chat model) overrides every run's `llm` choice;
+        `embeddings` routes requests when the LLM cannot (default: the embedded MiniLM,
+        built on first use); tools keep their data under `data_dir`."""
+        self.data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
+        self._chat_model = chat_model
+        self._embeddings = embeddings
+        self._models: dict[str, BaseChatModel | None] = {}
+        self._tools: dict[str, Mapping[str, BaseTool]] = {}
+        self._lock = threading.Lock()  # parallel specialists ask at once
+
+    def chat_model(self, choice: LLMChoice) -> BaseChatModel | None:
+        """The chat model for a run's `llm` choice; None when LLM steps use their fallbacks."""
+        if self._chat_model is not None:
+            return self._chat_model
+        if choice == "none":
+            return None
+        with self._lock:
+            if choice not in self._models:
+                self._models[choice] = _build_chat_model(choice)
+            return self._models[choice]
+
+    def router_embeddings(self) -> Embeddings:
+        with self._lock:
+            if self._embeddings is None:
+                from memory.embeddings import make_embeddings
+
+                self._embeddings = make_embeddings()
+            return self._embeddings
+
+    def tools(self, team: TeamSpec) -> Mapping[str, BaseTool]:
+        """The team's tools over its data in `data_dir`, built once."""
+        with self._lock:
+            if team.name not in self._tools:
+                self.data_dir.mkdir(parents=True, exist_ok=True)
+                self._tools[team.name] = team.toolkit(self.data_dir)
+            return self._tools[team.name]
+
+
+def _build_chat_model(choice: LLMChoice) -> BaseChatModel | None:
     from memory.llm import make_chat_model
 
     try:
-        return make_chat_model(kind)
+        return make_chat_model(choice)  # type: ignore[arg-type]  # "none" handled above
     except RuntimeError as exc:
-        if kind != "auto":
+        if choice != "auto":
             raise
         logger.warning("no chat model can run (%s); every LLM step uses its fallback", exc)
         return None
 
 
-def chat_model(ctx: TeamContext | ChatContext) -> BaseChatModel | None:
-    """The context's chat model, or None when LLM steps must use their fallbacks."""
-    return ctx.chat_model if ctx.chat_model is not None else _chat_model(ctx.llm)
+def services_for(ctx: TeamContext | ChatContext, default: Services) -> Services:
+    """The run's services: the context's when it carries some, else the graph's."""
+    return ctx.services if ctx.services is not None else default
 
 
-def extraction_model(ctx: TeamContext | ChatContext) -> BaseChatModel | None:
+def chat_model(ctx: TeamContext | ChatContext, default: Services) -> BaseChatModel | None:
+    return services_for(ctx, default).chat_model(ctx.llm)
+
+
+def extraction_model(ctx: TeamContext | ChatContext, default: Services) -> BaseChatModel | None:
     """The chat model for memory extraction: not the tiny embedded one.
 
     SmolLM2-135M returned no usable extraction JSON on the labeled set (12 of 12) nor on
     LoCoMo turns (6 of 6), so with it extraction goes straight to the rules.
     """
-    model = chat_model(ctx)
+    model = chat_model(ctx, default)
     if model is not None and getattr(model, "model_path", None):
         return None
     return model
 
 
-def context_budget(ctx: TeamContext | ChatContext) -> int:
+def context_budget(ctx: TeamContext | ChatContext, default: Services) -> int:
     if ctx.budget_tokens:
         return ctx.budget_tokens
-    model = chat_model(ctx)
+    model = chat_model(ctx, default)
     if model is None:
         return DEFAULT_CONTEXT_TOKENS
     from memory.llm import context_window
 
     return context_window(model)
-
-
-_DESK_LOCK = threading.Lock()
-
-
-@functools.lru_cache(maxsize=8)
-def _open_desk(path: str) -> SupportDesk:
-    return SupportDesk(path)
-
-
-def desk_at(path: str) -> SupportDesk:
-    # Parallel specialists ask at once; lru_cache alone would let both open (and seed)
-    # the same file concurrently.
-    with _DESK_LOCK:
-        return _open_desk(path)
-
-
-def desk(ctx: TeamContext) -> SupportDesk:
-    return desk_at(str(Path(ctx.data_dir) / "desk.sqlite"))
 
 
 def require_store(store: BaseStore | None) -> BaseStore:
@@ -97,20 +142,13 @@ def require_store(store: BaseStore | None) -> BaseStore:
     return store
 
 
-def manager(store: BaseStore | None, ctx: TeamContext | ChatContext, agent: str) -> MemoryManager:
-    return MemoryManager(require_store(store), team=ctx.team, agent=agent, llm=None)
+def manager(store: BaseStore | None, team: str, agent: str) -> MemoryManager:
+    return MemoryManager(require_store(store), team=team, agent=agent, llm=None)
 
 
-def bridge(store: BaseStore | None, ctx: TeamContext | ChatContext) -> A2ABridge:
-    return A2ABridge(require_store(store), ctx.team)
+def bridge(store: BaseStore | None, team: str) -> A2ABridge:
+    return A2ABridge(require_store(store), team)
 
 
-def a2a_log(store: BaseStore | None, ctx: TeamContext | ChatContext) -> A2ALog:
-    return A2ALog(require_store(store), ctx.team)
-
-
-@functools.lru_cache(maxsize=2)
-def router_embeddings() -> Embeddings:
-    from memory.embeddings import make_embeddings
-
-    return make_embeddings()
+def a2a_log(store: BaseStore | None, team: str) -> A2ALog:
+    return A2ALog(require_store(store), team)

@@ -1,164 +1,185 @@
-"""A specialist at work: read its memories, call its tools, report findings, note lessons.
+"""A specialist at work on its A2A task: recall, act with its tools, report, learn.
 
-Specialists are data (nodes/specialists.py). The tool plan is generic: each of the
-specialist's tools is called with the arguments the task provides (customer id, and the
-order id the customer's latest order gives). Findings are stated as facts from the tool
-results; the LLM only words the summary, and its summary is replaced by the facts when
-it fails.
+Two ways to act, chosen by the model:
+
+- a model that calls tools (Ollama phi4-mini, any LangChain chat model with
+  ``bind_tools``) runs an agent loop: it chooses which of the specialist's tools and
+  memory tools to call and with what arguments, for at most ``max_steps`` model turns,
+  then answers with its summary;
+- otherwise (the embedded model, or none) the declared plan runs: each of the
+  specialist's tools in order, with the arguments the task gives (the subject's id) and
+  the ids earlier results name (the latest order's id).
+
+Either way the findings are the facts the tools state (``nodes.tool_results``), and a
+summary that states anything the facts do not is replaced by the facts. What the
+specialist learns for the team is extracted from its findings (``memory.extraction``).
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from typing import Any
 
-from langchain_core.messages import HumanMessage, SystemMessage
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
+from langchain_core.tools import BaseTool
 from langgraph.runtime import Runtime
 from pydantic import JsonValue
 
 from memory.bridge import RESULT, A2AMessage
-from memory.models import Memory, Provenance
-from nodes import services
+from memory.extraction import ExtractionContext, extract_memories
+from memory.models import EXPLICIT_CONFIDENCE, Memory
+from memory.tools import memory_tools
+from nodes import services as seams
 from nodes.context import TeamContext
-from nodes.coordinator import emit
+from nodes.coordinator import team_name
+from nodes.events import A2AEvent, ToolCallEvent, emit
+from nodes.grounding import grounded
 from nodes.memory_nodes import current_thread_id, memory_query, recall, record_memories
-from nodes.specialists import COORDINATOR, SPECIALISTS
+from nodes.prompts import findings_prompt, specialist_prompt
+from nodes.services import Services
 from nodes.state import Finding, SpecialistTask, ToolCallRecord
-from nodes.tools import make_tools, tool_error
-
-ORDINALS = {1: "1st", 2: "2nd", 3: "3rd"}
-
-
-def _ordinal(n: int) -> str:
-    return ORDINALS.get(n, f"{n}th")
+from nodes.team import AgentSpec, TeamSpec
+from nodes.tool_results import as_result, facts_of, ids_in
 
 
-def run_tools(
-    ctx: TeamContext, tool_names: tuple[str, ...], customer_id: str | None
+def supports_tools(model: BaseChatModel | None) -> bool:
+    """Whether `model` can call tools (it implements ``bind_tools``)."""
+    return model is not None and type(model).bind_tools is not BaseChatModel.bind_tools
+
+
+def _record(agent: str, tool: str, args: dict[str, Any], raw: object) -> ToolCallRecord:
+    call = ToolCallRecord(tool=tool, args=args, result=as_result(raw))
+    emit(
+        ToolCallEvent(
+            agent=agent, tool=tool, args=args, ok="error" not in call.result, facts=facts_of(call)
+        )
+    )
+    return call
+
+
+def run_plan(
+    agent: str, tools: Mapping[str, BaseTool], plan: tuple[str, ...], known: dict[str, Any]
 ) -> list[ToolCallRecord]:
-    tools = make_tools(services.desk(ctx))
-    known: dict[str, Any] = {"customer_id": customer_id} if customer_id else {}
+    """Call each tool of `plan` whose required arguments are known; results add ids."""
+    known = dict(known)
     calls: list[ToolCallRecord] = []
-    for name in tool_names:
+    for name in plan:
         tool = tools[name]
-        fields = set(tool.args)
-        args = {k: v for k, v in known.items() if k in fields}
+        args = {k: v for k, v in known.items() if k in tool.args}
         required = {k for k, spec in tool.args.items() if "default" not in spec}
         if not required <= set(args):
             continue
-        result = tool.invoke(args)
-        if isinstance(result, str):  # an error result, as JSON text
-            result = {"error": tool_error(result) or result}
-        calls.append(ToolCallRecord(tool=name, args=args, result=result))
-        orders = result.get("orders") if isinstance(result, dict) else None
-        if orders and "order_id" not in known:
-            known["order_id"] = orders[0]["order_id"]
+        call = _record(agent, name, args, tool.invoke(args))
+        calls.append(call)
+        for key, value in ids_in(call.result).items():
+            known.setdefault(key, value)
     return calls
 
 
-def facts_from(calls: list[ToolCallRecord], customer_id: str | None) -> list[str]:
-    """Plain sentences stating what the tools returned (the deterministic findings)."""
-    facts: list[str] = []
-    for call in calls:
-        r = call.result
-        if "error" in r:
-            facts.append(f"{call.tool} failed: {r['error']}")
-        elif call.tool == "track_shipment" and r.get("shipment"):
-            s = r["shipment"]
-            reason = f": {s['delay_reason'].rstrip('.')}" if s.get("delay_reason") else ""
-            facts.append(
-                f"Order {r.get('order_id', s.get('order_id'))} is {s['status'].replace('_', ' ')} "
-                f"with the carrier {s['carrier']}{reason}."
-            )
-        elif call.tool == "delay_history" and r.get("delays"):
-            count = _ordinal(len(r["delays"]))
-            facts.append(f"This is the {count} delivery delay for customer #{customer_id}.")
-        elif call.tool == "check_systems":
-            systems = r.get("systems", [])
-            if r.get("all_operational"):
-                facts.append(
-                    f"All {len(systems)} of our systems are operational, so the "
-                    "problem is not on our side."
-                )
+def run_agent_loop(
+    model: BaseChatModel,
+    spec: AgentSpec,
+    tools: list[BaseTool],
+    messages: list[BaseMessage],
+) -> tuple[list[ToolCallRecord], str | None]:
+    """The model calls tools until it answers, for at most ``spec.max_steps`` turns.
+
+    Returns the calls made and the model's final text (None when it never answered).
+    """
+    by_name = {tool.name: tool for tool in tools}
+    bound = model.bind_tools(tools)
+    history = list(messages)
+    calls: list[ToolCallRecord] = []
+    for _ in range(spec.max_steps):
+        reply = bound.invoke(history)
+        if not isinstance(reply, AIMessage) or not reply.tool_calls:
+            return calls, str(reply.text).strip() or None
+        history.append(reply)
+        for tool_call in reply.tool_calls:
+            tool = by_name.get(tool_call["name"])
+            if tool is None:
+                known = ", ".join(by_name)
+                raw: object = {"error": f"no tool {tool_call['name']!r}; your tools: {known}"}
+                content = str(raw)
             else:
-                bad = [s["system"] for s in systems if s.get("status") != "operational"]
-                facts.append(f"Systems with problems: {', '.join(bad)}.")
-        elif call.tool == "check_refund_eligibility":
-            if r.get("eligible"):
-                facts.append(
-                    f"The order is eligible for a refund within {r['window_hours']} hours."
-                )
-            else:
-                facts.append(f"The order is not eligible for a refund: {r.get('reason')}.")
-    return facts
+                message = tool.invoke(tool_call)
+                raw = message.content if isinstance(message, ToolMessage) else message
+                content = str(raw)
+            calls.append(_record(spec.name, tool_call["name"], dict(tool_call["args"]), raw))
+            history.append(ToolMessage(content, tool_call_id=tool_call["id"] or tool_call["name"]))
+    return calls, None
 
 
-def lessons(
-    agent: str,
-    calls: list[ToolCallRecord],
-    customer_id: str | None,
-    ctx: TeamContext,
-    thread_id: str | None,
+def learned(
+    agent: AgentSpec, facts: list[str], subject: str | None, thread_id: str | None
 ) -> list[Memory]:
-    """What is worth remembering for the team: a repeated delivery delay, as an episode."""
-    out: list[Memory] = []
-    for call in calls:
-        delays = call.result.get("delays") if call.tool == "delay_history" else None
-        count = len(delays) if isinstance(delays, list) else None
-        if customer_id and isinstance(count, int) and count >= 2:
-            latest = delays[-1] if delays else {}
-            carrier = latest.get("carrier", "the carrier")
-            out.append(
-                Memory(
-                    content=(
-                        f"Customer #{customer_id} delivery delay - {_ordinal(count)} occurrence "
-                        f"(order {latest.get('order_id', '?')}, carrier {carrier})"
-                    ),
-                    type="episodic",
-                    scope="shared",
-                    # observed in the systems of record, not guessed: the seed's 0.95
-                    mechanism="inferred",
-                    confidence=0.95,
-                    subject=f"customer:{customer_id}",
-                    attribute="delivery_delay_count",
-                    value=str(count),
-                    provenance=Provenance(source_agent=agent, thread_id=thread_id),
-                )
-            )
-    return out
+    """What the findings teach the team, extracted from them like any statement.
+
+    Tool results come from systems of record, so what is extracted from them carries the
+    top confidence; only facts about a subject (a customer, an order) are kept: a system's
+    state of the moment is not worth remembering.
+    """
+    ctx = ExtractionContext(
+        source_agent=agent.name,
+        thread_id=thread_id,
+        speaker_subject=subject or "user",
+        scope=agent.writes,
+    )
+    memories = extract_memories(" ".join(facts), ctx)
+    return [
+        m.model_copy(update={"mechanism": "inferred", "confidence": EXPLICIT_CONFIDENCE})
+        for m in memories
+        if m.subject is not None
+    ]
 
 
-def run_specialist(task: SpecialistTask, runtime: Runtime[TeamContext]) -> dict:
+def run_specialist(
+    task: SpecialistTask,
+    runtime: Runtime[TeamContext],
+    *,
+    team: TeamSpec,
+    services: Services,
+) -> dict:
     """One specialist handles its A2A task; several run in parallel (Send)."""
     from memory.llm import text_call
 
     started = time.time()
     ctx = runtime.context
-    agent = task["agent"]
-    spec = SPECIALISTS[agent]
-    manager = services.manager(runtime.store, ctx, agent)
-    memories = recall(manager, memory_query(task["task"], task["customer_id"]), limit=5)
-    calls = run_tools(ctx, spec.tools, task["customer_id"])
-    facts = facts_from(calls, task["customer_id"])
-    summary = text_call(
-        services.chat_model(ctx),
-        [
-            SystemMessage(spec.prompt),
-            HumanMessage(
-                f"Task: {task['task']}\nTool results: {[c.result for c in calls]}\n"
-                "Summarize your findings in 2 sentences."
-            ),
-        ],
-        step=f"findings:{agent}",
-        max_chars=600,
+    spec = team.agent(task["agent"])
+    manager = seams.manager(runtime.store, team_name(ctx, team), spec.name)
+    memories = recall(
+        manager, memory_query(task["task"], task["customer_id"]), limit=5, scopes=spec.reads
     )
-    fallbacks = [] if summary else [f"findings:{agent}"]
-    written = record_memories(
-        manager, lessons(agent, calls, task["customer_id"], ctx, current_thread_id()), agent
+    model = seams.chat_model(ctx, services)
+    toolkit = seams.services_for(ctx, services).tools(team)
+    subject = team.subject(task["customer_id"])
+    if supports_tools(model):
+        assert model is not None
+        own = [toolkit[name] for name in spec.tools]
+        extra = memory_tools(manager, subject=subject, scope=spec.writes)
+        prompt = specialist_prompt(spec, task, memories)
+        calls, summary = run_agent_loop(model, spec, own + extra, prompt)
+    else:
+        known = {f"{team.subject_label}_id": task["customer_id"]} if task["customer_id"] else {}
+        calls = run_plan(spec.name, toolkit, spec.tools, known)
+        summary = text_call(
+            model,
+            findings_prompt(spec, task, memories, calls),
+            step=f"findings:{spec.name}",
+            max_chars=600,
+        )
+    facts = [fact for call in calls for fact in facts_of(call)]
+    composed = " ".join(facts) or "Nothing found."
+    summary, problems = grounded(
+        summary, [task["request"], task["task"], *facts], composed, keep=False
     )
+    fallbacks = [f"findings:{spec.name}"] if problems else []
+    lessons = learned(spec, facts, subject, current_thread_id())
     finding = Finding(
-        agent=agent,
-        summary=summary or " ".join(facts) or "Nothing found.",
+        agent=spec.name,
+        summary=summary,
         facts=facts,
         tool_calls=calls,
         memories_read=memories,
@@ -166,19 +187,35 @@ def run_specialist(task: SpecialistTask, runtime: Runtime[TeamContext]) -> dict:
         finished=time.time(),
         task_message_id=task["task_message_id"],
     )
+    _report(runtime, team, task, finding)
+    return {
+        "findings": [finding],
+        "written": record_memories(manager, lessons, spec.name),
+        "fallbacks": fallbacks,
+    }
+
+
+def _report(
+    runtime: Runtime[TeamContext], team: TeamSpec, task: SpecialistTask, finding: Finding
+) -> None:
+    """The A2A result message to the coordinator, in the log and the live stream."""
+    coordinator = team.coordinator.name
     result = A2AMessage(
-        source_agent=agent,
-        target_agent=COORDINATOR.name,
+        source_agent=finding.agent,
+        target_agent=coordinator,
         content_type=RESULT,
         payload={
             "summary": finding.summary,
-            "facts": list[JsonValue](facts),
-            "started": started,
+            "facts": list[JsonValue](finding.facts),
+            "started": finding.started,
             "finished": finding.finished,
             "in_reply_to": task["task_message_id"],
         },
         correlation_id=task["correlation_id"],
     )
-    services.a2a_log(runtime.store, ctx).append(result)
-    emit("a2a", source=agent, target=COORDINATOR.name, content_type=RESULT, text=finding.summary)
-    return {"findings": [finding], "written": written, "fallbacks": fallbacks}
+    seams.a2a_log(runtime.store, team_name(runtime.context, team)).append(result)
+    emit(
+        A2AEvent(
+            source=finding.agent, target=coordinator, content_type=RESULT, text=finding.summary
+        )
+    )

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from langchain_core.messages import AnyMessage, BaseMessage
 from langgraph.graph.message import add_messages
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, JsonValue
 from typing_extensions import TypedDict
 
 RouteMethod = Literal["llm", "semantic", "keyword"]
@@ -47,9 +47,11 @@ class RoutingDecision(BaseModel):
 
 
 class ToolCallRecord(BaseModel):
+    """One tool call of a specialist: its arguments and its result as a JSON object."""
+
     tool: str
-    args: dict[str, str | int | list[str] | None]
-    result: dict
+    args: dict[str, JsonValue]
+    result: dict[str, Any]
 
 
 class Finding(BaseModel):

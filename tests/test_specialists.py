@@ -1,61 +1,46 @@
-"""The team registry (specialists as data) and the demo's shared memories."""
+"""Teams as data: the declaration, its validation, and the seed's support team."""
 
 from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
 
 from memory.models import EXPLICIT_CONFIDENCE, Memory
-from nodes.demo_memories import DEMO_SOURCE_AGENT, demo_memories
-from nodes.specialists import (
-    COORDINATOR,
-    SPECIALISTS,
-    Specialist,
-    get_specialist,
-    team,
-    validate_team,
-)
-from nodes.support_desk import SupportDesk
-from nodes.tools import TOOL_NAMES, make_tools
+from nodes.team import AgentSpec, TeamSpec, validate_team
+from teams.support.desk import SupportDesk
+from teams.support.memories import DEMO_SOURCE_AGENT, demo_memories
+from teams.support.team import COORDINATOR, JORDAN, SAM, SUPPORT_TEAM
+from teams.support.tools import TOOL_NAMES, make_tools
 from tests.fakes import DeterministicEmbeddings
 
-# --- the registry --------------------------------------------------------------------
+# --- the declaration -----------------------------------------------------------------
 
 
 def test_the_seed_team() -> None:
-    assert COORDINATOR.name == "alex"
-    assert set(SPECIALISTS) == {"sam", "jordan"}
-    assert [agent.display_name for agent in team()] == ["Alex", "Sam", "Jordan"]
+    assert SUPPORT_TEAM.coordinator is COORDINATOR and COORDINATOR.name == "alex"
+    assert [a.name for a in SUPPORT_TEAM.specialists] == ["sam", "jordan"]
+    assert [agent.display_name for agent in SUPPORT_TEAM.agents] == ["Alex", "Sam", "Jordan"]
 
 
-def test_registry_is_valid() -> None:
-    validate_team()
+def test_declaration_is_valid() -> None:
+    validate_team(SUPPORT_TEAM)
 
 
-def test_every_tool_named_exists_in_make_tools(tmp_path: Path) -> None:
-    with SupportDesk(tmp_path / "desk.sqlite") as desk:
-        built = set(make_tools(desk))
-    for agent in team():
+def test_every_tool_named_exists_in_the_toolkit(tmp_path: Path) -> None:
+    built = set(SUPPORT_TEAM.toolkit(tmp_path))
+    assert built == set(TOOL_NAMES)
+    for agent in SUPPORT_TEAM.agents:
         assert set(agent.tools) <= built, agent.name
 
 
-def test_names_unique_and_fields_filled() -> None:
-    names = [agent.name for agent in team()]
-    assert len(names) == len(set(names))
-    for agent in team():
-        assert agent.description.strip() and agent.prompt.strip() and agent.role.strip()
-        assert agent.keywords
-
-
 def test_expertise_split_between_sam_and_jordan() -> None:
-    assert "check_refund_eligibility" in SPECIALISTS["sam"].tools
-    assert "delay_history" in SPECIALISTS["sam"].tools
-    assert "check_systems" in SPECIALISTS["jordan"].tools
-    assert "check_systems" not in SPECIALISTS["sam"].tools
+    assert "check_refund_eligibility" in SAM.tools
+    assert "delay_history" in SAM.tools
+    assert "check_systems" in JORDAN.tools
+    assert "check_systems" not in SAM.tools
 
 
 @pytest.mark.parametrize(
@@ -70,31 +55,39 @@ def test_descriptions_separate_the_specialists_for_a_semantic_router(
 ) -> None:
     embeddings = DeterministicEmbeddings()
     query = np.array(embeddings.embed_query(request_text))
-    names = list(SPECIALISTS)
-    vectors = np.array(embeddings.embed_documents([SPECIALISTS[n].description for n in names]))
+    names = [a.name for a in SUPPORT_TEAM.specialists]
+    descriptions = [a.description for a in SUPPORT_TEAM.specialists]
+    vectors = np.array(embeddings.embed_documents(descriptions))
     assert names[int(np.argmax(vectors @ query))] == expected
 
 
 def test_keywords_separate_the_specialists() -> None:
-    sam, jordan = set(SPECIALISTS["sam"].keywords), set(SPECIALISTS["jordan"].keywords)
+    sam, jordan = set(SAM.keywords), set(JORDAN.keywords)
     assert {"refund", "delivery"} <= sam
     assert {"outage", "notification"} <= jordan
     assert not sam & jordan
 
 
-def test_get_specialist() -> None:
-    assert get_specialist(" Sam ") is SPECIALISTS["sam"]
-    with pytest.raises(KeyError, match="known specialists: sam, jordan"):
-        get_specialist("morgan")
+def test_agent_lookup_is_case_insensitive() -> None:
+    assert SUPPORT_TEAM.agent(" Sam ") is SAM
+    assert SUPPORT_TEAM.agent("ALEX") is COORDINATOR
+    with pytest.raises(KeyError, match="known agents: alex, sam, jordan"):
+        SUPPORT_TEAM.agent("morgan")
 
 
-def test_specialist_is_immutable() -> None:
+def test_agent_is_immutable() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
-        SPECIALISTS["sam"].name = "samuel"  # type: ignore[misc]
+        SAM.name = "samuel"  # type: ignore[misc]
+
+
+def test_task_template_fills_in_the_subject() -> None:
+    task = SAM.task("my order is late", "12345", "customer")
+    assert "customer #12345" in task and "my order is late" in task
+    assert "the customer" in SAM.task("my order is late", None, "customer")
 
 
 def test_adding_a_specialist_is_adding_an_entry() -> None:
-    riley = Specialist(
+    riley = AgentSpec(
         name="riley",
         role="Billing",
         description="Billing: invoices, charges, payment methods.",
@@ -102,39 +95,44 @@ def test_adding_a_specialist_is_adding_an_entry() -> None:
         prompt="You are Riley, the billing specialist.",
         keywords=("invoice", "charge"),
     )
-    validate_team({**SPECIALISTS, "riley": riley})
+    validate_team(dataclasses.replace(SUPPORT_TEAM, specialists=(SAM, JORDAN, riley)))
 
 
-def _invalid(**changes: Any) -> dict[str, Specialist]:
-    return {**SPECIALISTS, "sam": dataclasses.replace(SPECIALISTS["sam"], **changes)}
+def _with_sam(**changes: object) -> TeamSpec:
+    sam = dataclasses.replace(SAM, **changes)  # type: ignore[arg-type]
+    return dataclasses.replace(SUPPORT_TEAM, specialists=(sam, JORDAN))
 
 
 @pytest.mark.parametrize(
-    ("specialists", "problem"),
+    ("team", "problem"),
     [
-        (_invalid(tools=("recent_orders", "teleport")), r"sam: unknown tools \['teleport'\]"),
-        (_invalid(tools=("recent_orders", "recent_orders")), "listed twice"),
-        (_invalid(description="  "), "sam: description is empty"),
-        (_invalid(prompt=""), "sam: prompt is empty"),
-        (_invalid(name="samuel"), "registered as 'sam' is named 'samuel'"),
-        (_invalid(keywords=()), "keywords"),
-        (_invalid(keywords=("Refund",)), "keywords"),
-        (
-            {**SPECIALISTS, "Sam Smith": dataclasses.replace(SPECIALISTS["sam"], name="Sam Smith")},
-            "must be lowercase",
-        ),
-        ({**SPECIALISTS, "alex": COORDINATOR}, "coordinator name 'alex'"),
-        ({}, "no specialists"),
+        (_with_sam(tools=("recent_orders", "teleport")), r"sam: unknown tools \['teleport'\]"),
+        (_with_sam(tools=("recent_orders", "recent_orders")), "listed twice"),
+        (_with_sam(description="  "), "sam: description is empty"),
+        (_with_sam(prompt=""), "sam: prompt is empty"),
+        (_with_sam(keywords=("Refund",)), "keywords"),
+        (_with_sam(name="Sam Smith"), "must be lowercase"),
+        (_with_sam(name="alex"), "agent names used twice"),
+        (_with_sam(task_template="Do {what}"), r"task_template uses \['what'\]"),
+        (_with_sam(reads=()), "reads must name"),
+        (_with_sam(max_steps=0), "max_steps"),
+        (dataclasses.replace(SUPPORT_TEAM, specialists=()), "no specialists"),
     ],
 )
-def test_validation_names_the_problem(specialists: dict[str, Specialist], problem: str) -> None:
+def test_validation_names_the_problem(team: TeamSpec, problem: str) -> None:
     with pytest.raises(ValueError, match=problem):
-        validate_team(specialists)
+        validate_team(team)
 
 
 def test_validation_against_a_smaller_toolset() -> None:
+    smaller = tuple(t for t in TOOL_NAMES if t != "check_systems")
     with pytest.raises(ValueError, match="jordan: unknown tools"):
-        validate_team(tool_names=[t for t in TOOL_NAMES if t != "check_systems"])
+        validate_team(dataclasses.replace(SUPPORT_TEAM, tool_names=smaller))
+
+
+def test_make_tools_builds_every_named_tool(tmp_path: Path) -> None:
+    with SupportDesk(tmp_path / "desk.sqlite") as desk:
+        assert set(make_tools(desk)) == set(TOOL_NAMES)
 
 
 # --- the demo memories ---------------------------------------------------------------

@@ -14,7 +14,8 @@ import pytest
 from langchain_core.messages import ToolMessage
 from langchain_core.tools import BaseTool
 
-from nodes.support_desk import (
+from nodes.tool_results import tool_error
+from teams.support.desk import (
     DEMO_CUSTOMER_ID,
     DEMO_ORDER_ID,
     InvalidIdError,
@@ -25,7 +26,7 @@ from nodes.support_desk import (
     normalize_customer_id,
     normalize_order_id,
 )
-from nodes.tools import TOOL_NAMES, make_tools, tool_error
+from teams.support.tools import TOOL_NAMES, make_tools
 
 ANCHOR = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)
 TABLES = (
@@ -279,7 +280,8 @@ def test_track_shipment_tool_reports_carrier_delay(tools: dict[str, BaseTool]) -
     assert shipment["delay_source"] == "carrier"
     assert "backlog" in str(shipment["delay_reason"])
     unshipped = _ok(tools["track_shipment"].invoke({"order_id": "ORD-2002"}))
-    assert unshipped["shipment"] is None and unshipped["note"]
+    assert unshipped["shipment"] is None
+    assert unshipped["facts"] == ["Order ORD-2002 has not shipped yet; there is no shipment."]
 
 
 def test_delay_history_tool_finds_third_delay(tools: dict[str, BaseTool]) -> None:

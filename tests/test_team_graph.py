@@ -7,16 +7,18 @@ scripted fake; the integration test runs the demo on the real embedded models.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from langchain_core.messages import AIMessage
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
 
 from graphs.app import TeamApp, open_team_app
-from graphs.demo import DEMO_CUSTOMER_ID, DEMO_REQUEST, prepare_demo, run_demo
 from memory.bridge import MEMORY_SYNC, RESULT, TASK
 from nodes.context import ChatContext, TeamContext
+from nodes.services import Services
+from teams.support.demo import DEMO_CUSTOMER_ID, DEMO_REQUEST, prepare_demo, run_demo
 from tests.fakes import DeterministicEmbeddings, ScriptedChatModel
 
 
@@ -27,12 +29,17 @@ def app(tmp_path: Path) -> Iterator[TeamApp]:
 
 
 def run_team(app: TeamApp, text: str, thread: str, **ctx: object) -> dict:
-    context = TeamContext(
-        customer_id=DEMO_CUSTOMER_ID, llm="none", data_dir=str(app.data_dir), **ctx
-    )  # type: ignore[arg-type]
+    context = TeamContext(customer_id=DEMO_CUSTOMER_ID, llm="none", **ctx)  # type: ignore[arg-type]
     config = {"configurable": {"thread_id": thread}}
     app.team_graph.invoke({"messages": [("user", text)]}, config, context=context)
     return app.team_graph.get_state(config).values
+
+
+def services_with(app: TeamApp, model: BaseChatModel) -> Services:
+    """The app's services with `model` as the chat model."""
+    return Services(
+        data_dir=app.data_dir, chat_model=model, embeddings=app.services.router_embeddings()
+    )
 
 
 def assert_demo_outcome(app: TeamApp, state: dict) -> None:
@@ -72,7 +79,7 @@ def test_jordan_alone_recalls_the_episode_in_a_new_thread(app: TeamApp) -> None:
     prepare_demo(app)
     run_team(app, DEMO_REQUEST, "t1")
     config = {"configurable": {"thread_id": "jordan-only"}}
-    ctx = ChatContext(agent="jordan", llm="none", data_dir=str(app.data_dir))
+    ctx = ChatContext(agent="jordan", llm="none")
     app.chat_graph.invoke(
         {"messages": [("user", "Any delivery delay for customer #12345 before?")]},
         config,
@@ -87,35 +94,65 @@ def test_jordan_alone_recalls_the_episode_in_a_new_thread(app: TeamApp) -> None:
     assert sync_log and sync_log[0].source_agent == "sam"
 
 
+AGENT_PLANS: dict[str, list[tuple[str, dict]]] = {
+    "You are Sam": [
+        ("recent_orders", {"customer_id": "12345"}),
+        ("track_shipment", {"order_id": "ORD-1004"}),
+        ("delay_history", {"customer_id": "12345"}),
+        ("check_refund_eligibility", {"order_id": "ORD-1004"}),
+    ],
+    "You are Jordan": [("check_systems", {})],
+}
+
+
+def acting_script(routing: str, reply: str) -> Callable[[list[BaseMessage]], str | AIMessage]:
+    """A scripted model that routes with `routing`, calls each specialist's tools of
+    AGENT_PLANS once (one call per turn), then summarises, and replies with `reply`."""
+
+    def script(messages: list[BaseMessage]) -> str | AIMessage:
+        last = messages[-1].text
+        if "JSON schema" in last and "specialists" in last:
+            return routing
+        if "Write the reply" in last:
+            return reply
+        system = messages[0].text
+        plan = next((p for who, p in AGENT_PLANS.items() if system.startswith(who)), None)
+        if plan is None:
+            return "{}"
+        done = sum(1 for m in messages if isinstance(m, ToolMessage))
+        if done < len(plan):
+            tool, args = plan[done]
+            return AIMessage("", tool_calls=[{"name": tool, "args": args, "id": f"c{done}"}])
+        return "I checked the order and the shipment history for this customer."
+
+    return script
+
+
 def test_llm_path_is_used_when_valid_and_checked(app: TeamApp) -> None:
     prepare_demo(app)
-
-    def script(messages: list) -> str:
-        prompt = messages[-1].content if isinstance(messages[-1].content, str) else ""
-        if "JSON schema" in prompt and "specialists" in prompt:
-            return '```json\n{"specialists": ["sam"], "reason": "order problem"}\n```'
-        if "Summarize your findings" in str(messages):
-            return "I checked the order and the shipment history for this customer."
-        if "Write the reply" in str(messages):
-            return "Sorry for the trouble."  # drops the facts: must be replaced
-        return "{}"
-
-    model = ScriptedChatModel(script=script)
-    state = run_team(app, DEMO_REQUEST, "t-llm", chat_model=model)
+    routing = '```json\n{"specialists": ["Sam"], "reason": "order problem"}\n```'
+    # the reply drops the facts: it must be replaced by the composed one
+    model = ScriptedChatModel(script=acting_script(routing, "Sorry for the trouble."))
+    state = run_team(app, DEMO_REQUEST, "t-llm", services=services_with(app, model))
+    # "Sam" capitalised is Sam: names compare case-insensitively
     assert state["routing"].method == "llm"
     # the LLM chose sam; the keyword evidence still brings jordan in
     assert set(state["routing"].specialists) == {"sam", "jordan"}
     assert "routing" not in state["fallbacks"]
     assert "synthesis" in state["fallbacks"]
-    assert "48 hours" in state["reply"]
+    assert "48 hours" in state["reply"] and "email" in state["reply"]
     sam = next(f for f in state["findings"] if f.agent == "sam")
     assert sam.summary.startswith("I checked the order")
+    assert [c.tool for c in sam.tool_calls] == [t for t, _ in AGENT_PLANS["You are Sam"]]
+    assert any("3rd delivery delay" in fact for fact in sam.facts)
 
 
 def test_invalid_llm_routing_falls_back(app: TeamApp) -> None:
     prepare_demo(app)
     model = ScriptedChatModel(script=lambda messages: '{"specialists": ["nobody"]}')
-    state = run_team(app, "My app shows an error at checkout", "t-bad", chat_model=model)
+    state = run_team(
+        app, "My app shows an error at checkout", "t-bad", services=services_with(app, model)
+    )
     assert state["routing"].method in ("keyword", "semantic")
     assert "jordan" in state["routing"].specialists
     assert "routing" in state["fallbacks"]
@@ -137,7 +174,7 @@ def test_threads_persist_across_restarts(tmp_path: Path) -> None:
 
 def test_compaction_runs_past_80_percent_and_keeps_facts(app: TeamApp) -> None:
     config = {"configurable": {"thread_id": "long"}}
-    ctx = ChatContext(agent="alex", llm="none", data_dir=str(app.data_dir), budget_tokens=400)
+    ctx = ChatContext(agent="alex", llm="none", budget_tokens=400)
     app.chat_graph.invoke(
         {"messages": [("user", "Remember that customer #4242 prefers SMS for updates.")]},
         config,
@@ -171,7 +208,7 @@ def test_graph_without_store_says_so(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match="needs a LangGraph store"):
         graph.invoke(
             {"messages": [("user", "hello")]},
-            context=TeamContext(llm="none", data_dir=str(tmp_path)),
+            context=TeamContext(llm="none"),
         )
 
 
@@ -180,7 +217,7 @@ def test_empty_request_is_a_clear_error(app: TeamApp) -> None:
         app.team_graph.invoke(
             {"messages": [AIMessage("hi")]},
             {"configurable": {"thread_id": "x"}},
-            context=TeamContext(llm="none", data_dir=str(app.data_dir)),
+            context=TeamContext(llm="none"),
         )
 
 

@@ -1,11 +1,13 @@
-"""The specialists' tools: LangChain tools over the support desk's demo dataset.
+"""The support team's tools: LangChain tools over the support desk's demo dataset.
 
 ``make_tools(desk)`` builds them bound to one ``SupportDesk``. Each returns a
-JSON-serialisable dict. Bad input never raises: an unknown or malformed id, or arguments
+JSON-serialisable dict whose ``"facts"`` list states the result in plain sentences (the
+specialists' findings, and what the team may learn from them; see
+``nodes.tool_results``). Bad input never raises: an unknown or malformed id, or arguments
 that do not fit the tool's schema (a missing id, a zero limit), come back as the JSON text
 ``{"error": "<what is wrong>"}`` (LangChain's error handlers return text), and a
-``ToolMessage`` built from a tool call is marked ``status="error"``. ``tool_error(result)``
-tells an error from a result.
+``ToolMessage`` built from a tool call is marked ``status="error"``.
+``nodes.tool_results.tool_error(result)`` tells an error from a result.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 from langchain_core.tools import BaseTool, StructuredTool, ToolException
 from pydantic import BaseModel, Field, ValidationError
 
-from nodes.support_desk import SupportDesk, SupportDeskError
+from teams.support.desk import SupportDesk, SupportDeskError
 
 TOOL_NAMES: tuple[str, ...] = (
     "lookup_customer",
@@ -59,34 +61,37 @@ class SystemsArgs(BaseModel):
     )
 
 
-def tool_error(result: object) -> str | None:
-    """The error message of a tool result, or None when the tool succeeded."""
-    if isinstance(result, str):
-        try:
-            result = json.loads(result)
-        except json.JSONDecodeError:
-            return None
-    if isinstance(result, dict) and isinstance(result.get("error"), str):
-        return result["error"]
-    return None
-
-
 def make_tools(desk: SupportDesk) -> dict[str, BaseTool]:
     """The support tools bound to `desk`, by name (the names of ``TOOL_NAMES``)."""
 
     def lookup_customer(customer_id: str | int) -> ToolResult:
         """Look up a customer's profile: name, email, phone, membership tier (standard or
         premium) and preferred contact channel (email, phone or sms)."""
-        return desk.get_customer(customer_id).model_dump(mode="json")
+        customer = desk.get_customer(customer_id)
+        fact = (
+            f"Customer #{customer.customer_id} ({customer.name}) is a {customer.tier} member "
+            f"and prefers to be contacted by {customer.contact_preference}."
+        )
+        return {**customer.model_dump(mode="json"), "facts": [fact]}
 
     def recent_orders(customer_id: str | int, limit: int = 5) -> ToolResult:
         """List a customer's most recent orders, newest first, with status (processing,
         shipped, delivered, lost), total and items. Use it to find which order a customer
         means by "my recent order"."""
         orders = desk.recent_orders(customer_id, limit)
+        who = desk.get_customer(customer_id).customer_id
+        facts = (
+            [
+                f"The most recent order of customer #{who} is {orders[0].order_id} "
+                f"({orders[0].status})."
+            ]
+            if orders
+            else [f"Customer #{who} has no orders."]
+        )
         return {
-            "customer_id": desk.get_customer(customer_id).customer_id,
+            "customer_id": who,
             "orders": [order.model_dump(mode="json") for order in orders],
+            "facts": facts,
         }
 
     def track_shipment(order_id: str | int) -> ToolResult:
@@ -95,17 +100,34 @@ def make_tools(desk: SupportDesk) -> dict[str, BaseTool]:
         and whether the delay is on the carrier's side or ours."""
         order = desk.order(order_id)
         shipment = desk.shipment_for_order(order.order_id)
+        if shipment is None:
+            fact = f"Order {order.order_id} has not shipped yet; there is no shipment."
+        else:
+            reason = f": {shipment.delay_reason.rstrip('.')}" if shipment.delay_reason else ""
+            status = shipment.status.replace("_", " ")
+            fact = (
+                f"Order {order.order_id} is {status} with the carrier {shipment.carrier}{reason}."
+            )
         return {
             "order_id": order.order_id,
             "order_status": order.status,
             "shipment": shipment.model_dump(mode="json") if shipment else None,
-            "note": "" if shipment else "The order has not shipped yet; there is no shipment.",
+            "facts": [fact],
         }
 
     def delay_history(customer_id: str | int) -> ToolResult:
         """Count and list every delayed shipment a customer has had, oldest first, including
         the current one: tells whether a delay is a first or a repeated problem."""
-        return desk.delay_history(customer_id).model_dump(mode="json")
+        history = desk.delay_history(customer_id)
+        if not history.delays:
+            facts = [f"Customer #{history.customer_id} has had no delivery delays."]
+        else:
+            latest, nth = history.delays[-1], ordinal(history.count)
+            facts = [
+                f"Customer #{history.customer_id} experienced a {nth} delivery delay "
+                f"({nth} occurrence): order {latest.order_id}, carrier {latest.carrier}."
+            ]
+        return {**history.model_dump(mode="json"), "facts": facts}
 
     def check_systems(systems: list[str] | None = None) -> ToolResult:
         """Check the health of our systems (order_api, shipping_notifications,
@@ -113,16 +135,32 @@ def make_tools(desk: SupportDesk) -> dict[str, BaseTool]:
         degraded or down. Use it to tell a system-wide outage from a one-off problem."""
         # An empty list from a model means "no filter", not "check nothing".
         statuses = desk.system_status(systems or None)
+        bad = [s.system for s in statuses if s.status != "operational"]
+        fact = (
+            f"Systems with problems: {', '.join(bad)}."
+            if bad
+            else f"All {len(statuses)} of our systems checked are operational, so the "
+            "problem is not on our side."
+        )
         return {
-            "all_operational": all(s.status == "operational" for s in statuses),
+            "all_operational": not bad,
             "systems": [status.model_dump(mode="json") for status in statuses],
+            "facts": [fact],
         }
 
     def check_refund_eligibility(order_id: str | int) -> ToolResult:
         """Check whether an order can be refunded now and how fast: eligibility, the reason,
         and the customer's refund window in hours (premium 48, standard 120). Call it before
         promising a refund."""
-        return desk.refund_eligibility(order_id).model_dump(mode="json")
+        verdict = desk.refund_eligibility(order_id)
+        fact = (
+            f"Order {verdict.order_id} is eligible for a refund within "
+            f"{verdict.window_hours} hours."
+            if verdict.eligible
+            else f"Order {verdict.order_id} is not eligible for a refund: "
+            f"{verdict.reason.rstrip('.')}."
+        )
+        return {**verdict.model_dump(mode="json"), "facts": [fact]}
 
     functions: list[tuple[Callable[..., ToolResult], type[BaseModel]]] = [
         (lookup_customer, CustomerArgs),
@@ -133,6 +171,12 @@ def make_tools(desk: SupportDesk) -> dict[str, BaseTool]:
         (check_refund_eligibility, OrderArgs),
     ]
     return {fn.__name__: _structured_tool(fn, schema) for fn, schema in functions}
+
+
+def ordinal(n: int) -> str:
+    """1st, 2nd, 3rd, 4th, ... 11th, 12th, 13th, 21st."""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
 
 
 def _structured_tool(fn: Callable[..., ToolResult], schema: type[BaseModel]) -> BaseTool:

@@ -13,12 +13,11 @@ import time
 import uuid
 from collections.abc import Callable
 
-from langchain_core.language_models import BaseChatModel
 from pydantic import BaseModel, Field
 
 from graphs.app import TeamApp
 from nodes.context import ChatContext, LLMChoice, TeamContext
-from nodes.demo_memories import demo_memories
+from teams.support.memories import demo_memories
 
 DEMO_REQUEST = (
     "A customer reports their recent order never arrived and asks for a refund. They "
@@ -99,7 +98,6 @@ def run_demo(
     app: TeamApp,
     *,
     llm: LLMChoice = "auto",
-    chat_model: BaseChatModel | None = None,
     thread_id: str | None = None,
     on_event: EventHandler | None = None,
 ) -> DemoSummary:
@@ -107,13 +105,7 @@ def run_demo(
     thread_id = thread_id or f"demo-{uuid.uuid4().hex[:8]}"
     timings: dict[str, float] = {}
     started = time.perf_counter()
-    ctx = TeamContext(
-        team=app.team,
-        customer_id=DEMO_CUSTOMER_ID,
-        llm=llm,
-        chat_model=chat_model,
-        data_dir=str(app.data_dir),
-    )
+    ctx = TeamContext(team=app.team, customer_id=DEMO_CUSTOMER_ID, llm=llm)
     state = _stream(
         app.team_graph,
         {"messages": [("user", DEMO_REQUEST)]},
@@ -125,9 +117,7 @@ def run_demo(
     timings["team_total"] = round((time.perf_counter() - started) * 1000, 1)
 
     follow_thread = f"{thread_id}-jordan"
-    chat_ctx = ChatContext(
-        agent="jordan", team=app.team, llm=llm, chat_model=chat_model, data_dir=str(app.data_dir)
-    )
+    chat_ctx = ChatContext(agent="jordan", team=app.team, llm=llm)
     follow = _stream(
         app.chat_graph,
         {"messages": [("user", FOLLOW_UP)]},

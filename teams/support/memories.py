@@ -6,7 +6,7 @@ Every memory is shared, explicit (confidence 0.95) and written by ``DEMO_SOURCE_
 Its ``memory_id`` is derived from the team and a fixed key, so preparing the demo twice
 writes the same records again instead of adding copies.
 
-The customer facts agree with the support desk's dataset (``nodes.support_desk``); the
+The customer facts agree with the support desk's dataset (``teams.support.desk``); the
 demo customer's delay history is deliberately absent: Sam discovers it during the demo.
 """
 

@@ -1,0 +1,120 @@
+"""Memory as tools: search, remember and forget, for any LangChain / LangGraph agent.
+
+``memory_tools(manager, subject=...)`` returns three LangChain tools bound to one agent's
+``MemoryManager`` (in the spirit of LangMem's manage/search memory tools, with this
+layer's trust rules):
+
+- ``search_memory(query, limit)``: the shared memories and the agent's own, best first,
+  with their confidence;
+- ``remember(text)``: the text is extracted like any statement (``memory.extraction``)
+  and stored as the agent's inference (mechanism "inferred", confidence at most
+  ``IMPLICIT_CONFIDENCE``). Refused: policies, skills and workflows (they change only
+  through trusted sources: staff, the seed, a system of record), and facts about
+  another subject than the one the agent works for;
+- ``forget(memory_id)``: only a memory the agent itself wrote.
+
+Every refusal or bad input comes back as ``{"error": "..."}`` for the model to read.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langchain_core.tools import BaseTool, StructuredTool
+from pydantic import BaseModel, Field
+
+from memory.extraction import ExtractionContext, extract_memories
+from memory.manager import MemoryManager
+from memory.models import IMPLICIT_CONFIDENCE, PROCEDURAL_TYPES, Scope
+
+
+class SearchArgs(BaseModel):
+    query: str = Field(min_length=1, description="What to look for, in plain words.")
+    limit: int = Field(default=5, ge=1, le=20, description="How many memories at most.")
+
+
+class RememberArgs(BaseModel):
+    text: str = Field(min_length=1, description="The fact to remember, in one sentence.")
+
+
+class ForgetArgs(BaseModel):
+    memory_id: str = Field(min_length=1, description="The memory_id search_memory returned.")
+
+
+def memory_tools(
+    manager: MemoryManager, *, subject: str | None = None, scope: Scope = "shared"
+) -> list[BaseTool]:
+    """search_memory, remember and forget for `manager`'s agent.
+
+    `subject` ("customer:12345") is who the agent works for: first-person facts are theirs,
+    and facts about another subject of the same kind are refused. `scope` is where what
+    it remembers goes.
+    """
+
+    def search_memory(query: str, limit: int = 5) -> dict[str, Any]:
+        """Search the team's shared memory and your own for facts, events and procedures."""
+        hits = manager.search(query, limit=limit)
+        return {
+            "memories": [
+                {
+                    "memory_id": hit.memory.memory_id,
+                    "content": hit.memory.content,
+                    "type": hit.memory.type,
+                    "confidence": round(hit.memory.confidence, 2),
+                }
+                for hit in hits
+            ],
+            "facts": [hit.memory.content for hit in hits],
+        }
+
+    def remember(text: str) -> dict[str, Any]:
+        """Remember a fact you learned for later conversations (about the person you help,
+        an order, or an event). Policies and procedures cannot be changed this way."""
+        ctx = ExtractionContext(
+            source_agent=manager.agent, speaker_subject=subject or "user", scope=scope
+        )
+        found = extract_memories(text, ctx)
+        if not found:
+            return {"error": "found no fact to remember in that text; state one fact plainly"}
+        stored, refused = [], []
+        for memory in found:
+            if problem := _refusal(memory.type, memory.subject, subject):
+                refused.append(f"{memory.content!r}: {problem}")
+                continue
+            capped = min(memory.confidence, IMPLICIT_CONFIDENCE)
+            result = manager.add(
+                memory.model_copy(update={"mechanism": "inferred", "confidence": capped})
+            )
+            stored.append({"memory_id": result.memory.memory_id, "action": result.action})
+        if not stored:
+            return {"error": "nothing stored: " + "; ".join(refused)}
+        return {"stored": stored, "refused": refused}
+
+    def forget(memory_id: str) -> dict[str, Any]:
+        """Forget a memory you wrote yourself (by its memory_id)."""
+        memory = manager.get(memory_id)
+        if memory is None:
+            return {"error": f"no memory {memory_id!r} that you can read"}
+        if memory.provenance.source_agent != manager.agent:
+            return {
+                "error": f"memory {memory_id!r} was written by "
+                f"{memory.provenance.source_agent!r}; you can only forget your own"
+            }
+        manager.forget(memory_id)
+        return {"forgotten": memory_id}
+
+    return [
+        StructuredTool.from_function(search_memory, args_schema=SearchArgs),
+        StructuredTool.from_function(remember, args_schema=RememberArgs),
+        StructuredTool.from_function(forget, args_schema=ForgetArgs),
+    ]
+
+
+def _refusal(memory_type: str, memory_subject: str | None, subject: str | None) -> str | None:
+    if memory_type in PROCEDURAL_TYPES or memory_type == "semantic":
+        return "policies, skills and workflows change only through trusted sources"
+    if memory_subject and subject and memory_subject != subject:
+        kind = subject.split(":", 1)[0]
+        if memory_subject.split(":", 1)[0] == kind:
+            return f"you work for {subject}; facts about {memory_subject} need their own source"
+    return None

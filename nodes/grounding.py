@@ -1,0 +1,115 @@
+"""Is a text grounded in what it was given? The check behind every user-visible text.
+
+A small model writes fluent text that states things nobody told it: an order number, a
+contact channel, a person's name, a date. ``unsupported(text, sources)`` lists each
+checkable claim of `text` that no source states:
+
+- numbers and ids ("48", "ORD-1004", "#12345", "3rd"), with their digits compared;
+- contact channels (email, phone, SMS, Signal, WhatsApp, ...);
+- capitalised names inside a sentence (a sentence's first word is not taken as a name);
+- dates (month and weekday names).
+
+``missing(text, required)`` lists the numbers, ids and channels of `required` (the
+composed reply) that `text` dropped. A text with anything unsupported or missing is
+replaced by the composed one (``grounded``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+_NUMBER = re.compile(r"(?<![\w-])#?[A-Za-z]*-?\d[\w-]*")
+_CHANNELS = (
+    "email",
+    "e-mail",
+    "phone",
+    "sms",
+    "text message",
+    "signal",
+    "whatsapp",
+    "telegram",
+    "slack",
+    "fax",
+    "letter",
+)
+_CHANNEL = re.compile(r"\b(" + "|".join(re.escape(c) for c in _CHANNELS) + r")\b", re.I)
+_DATE_WORDS = [
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+]
+_DATE = re.compile(r"\b(" + "|".join(_DATE_WORDS) + r")\b", re.I)
+_NAME = re.compile(r"(?<=[a-z,;:] )[A-Z][a-z]+(?:[ -][A-Z][a-z]+)*")
+_COMMON_CAPITALISED = frozenset({"I", "I'm", "I'll", "I've", "OK", "Ok"})
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.lower().replace("e-mail", "email").split())
+
+
+def _digits(token: str) -> str:
+    return re.sub(r"\D", "", token)
+
+
+def claims(text: str) -> list[str]:
+    """The checkable claims of `text`: numbers and ids, channels, names and dates."""
+    found = [m.group(0).rstrip(".-") for m in _NUMBER.finditer(text)]
+    found += [m.group(1).lower() for m in _CHANNEL.finditer(text)]
+    found += [m.group(0) for m in _NAME.finditer(text) if m.group(0) not in _COMMON_CAPITALISED]
+    found += [m.group(1).lower() for m in _DATE.finditer(text)]
+    return list(dict.fromkeys(found))
+
+
+def unsupported(text: str, sources: Iterable[str]) -> list[str]:
+    """The claims of `text` that none of `sources` states."""
+    given = _norm(" ".join(sources))
+    given_numbers = {_digits(m.group(0)) for m in _NUMBER.finditer(given)}
+    out = []
+    for claim in claims(text):
+        if _digits(claim):
+            if _digits(claim) not in given_numbers:
+                out.append(claim)
+        elif not re.search(r"\b" + re.escape(_norm(claim)) + r"\b", given):
+            out.append(claim)
+    return out
+
+
+def missing(text: str, required: str) -> list[str]:
+    """The numbers, ids and channels `required` states that `text` leaves out."""
+    have = {_digits(m.group(0)) for m in _NUMBER.finditer(text)}
+    said = _norm(text)
+    out = [m.group(0) for m in _NUMBER.finditer(required) if _digits(m.group(0)) not in have]
+    out += [
+        c.group(1).lower() for c in _CHANNEL.finditer(required) if _norm(c.group(1)) not in said
+    ]
+    return list(dict.fromkeys(out))
+
+
+def grounded(
+    text: str | None, sources: Iterable[str], composed: str, *, keep: bool = True
+) -> tuple[str, list[str]]:
+    """`text` if it states nothing unsupported (and, with `keep`, drops nothing `composed`
+    states), else `composed`; with the problems found (empty when `text` was kept)."""
+    if text is None:
+        return composed, ["no text"]
+    problems = [f"unsupported {c!r}" for c in unsupported(text, [*sources, composed])]
+    if keep:
+        problems += [f"missing {c!r}" for c in missing(text, composed)]
+    return (composed, problems) if problems else (text, [])
