@@ -16,6 +16,19 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from nodes.events import (
+    A2AEvent,
+    CompactionEvent,
+    MemoryReadEvent,
+    MemoryWriteEvent,
+    ReplyEvent,
+    RoutingEvent,
+    StreamEvent,
+    SyncEvent,
+    ToolCallEvent,
+    parse_event,
+)
+
 if TYPE_CHECKING:
     from memory.bridge import A2AMessage
     from memory.manager import AddResult, ConsolidationReport, ScoredMemory
@@ -303,13 +316,17 @@ EventRow = tuple[str, str, Text]
 
 
 def event_line(event: Mapping[str, Any], started: float | None = None) -> Table:
-    """One row of the live collaboration view for a graph's custom stream event:
-    seconds since `started` (a time.time() value), what happened, and the details,
-    aligned so wrapped details stay in their column."""
-    kind = str(event.get("event"))
-    describe = _EVENT_ROWS.get(kind)
-    label, style, body = describe(event) if describe else (kind, "dim", Text(_extra(event)))
-    at = event.get("at")
+    """One row of the live collaboration view for a graph's custom stream event
+    (``nodes.events``): seconds since `started` (a time.time() value), what happened, and
+    the details, aligned so wrapped details stay in their column. A kind this version does
+    not know is shown as its raw fields."""
+    typed = parse_event(event)
+    if typed is None:
+        label, style, body = str(event.get("event")), "dim", Text(_extra(event))
+        at = event.get("at")
+    else:
+        label, style, body = _describe(typed)
+        at = typed.at
     clock = ""
     if started is not None and isinstance(at, int | float):
         clock = f"{max(0.0, at - started):.2f}s"
@@ -321,83 +338,46 @@ def event_line(event: Mapping[str, Any], started: float | None = None) -> Table:
     return grid
 
 
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
 def _extra(event: Mapping[str, Any]) -> str:
     return _clip(", ".join(f"{k}={v}" for k, v in event.items() if k not in ("event", "at")))
 
 
-def _routing(event: Mapping[str, Any]) -> EventRow:
-    specialists = ", ".join(event.get("specialists") or []) or "nobody"
-    body = Text(f"alex → {specialists} ")
-    body.append(f"[{event.get('method', '?')}] {_clip(event.get('reason', ''))}", style="dim")
-    return "route", "bold magenta", body
-
-
-def _a2a(event: Mapping[str, Any]) -> EventRow:
-    label = CONTENT_TYPE_LABELS.get(str(event.get("content_type")), event.get("content_type"))
-    body = Text(f"{event.get('source')} → {event.get('target')} ")
-    body.append(f"{label}", style="blue")
-    body.append(f"  {_clip(event.get('text', ''))}")
-    return "a2a", "bold blue", body
-
-
-def _memory_read(event: Mapping[str, Any]) -> EventRow:
-    body = Text(f"{event.get('agent')} ← {_clip(event.get('content', ''))}")
-    return "read", "bold green", body + _confidence(event.get("confidence"))
-
-
-def _memory_write(event: Mapping[str, Any]) -> EventRow:
-    body = Text(
-        f"{event.get('agent')} {event.get('action', 'wrote')} ({event.get('scope', '?')}): "
-        f"{_clip(event.get('content', ''))}"
-    )
-    return "write", "bold yellow", body + _confidence(event.get("confidence"))
-
-
-def _sync(event: Mapping[str, Any]) -> EventRow:
-    body = Text(f"{event.get('source')} → {event.get('target')}: {_clip(event.get('content'))}")
-    return "sync", "bold cyan", body + _confidence(event.get("confidence"))
-
-
-def _reply(event: Mapping[str, Any]) -> EventRow:
-    how = "by the deterministic fallback" if event.get("fallback") else "by the chat model"
-    return "reply", "bold", Text(f"written {how}", style="dim")
-
-
-def _fallback(event: Mapping[str, Any]) -> EventRow:
-    return "fallback", "bold red", Text(str(event.get("step") or _extra(event)))
-
-
-def _timing(event: Mapping[str, Any]) -> EventRow:
-    what = event.get("step") or event.get("node") or event.get("name") or "step"
-    seconds = event.get("seconds", event.get("duration_s", event.get("elapsed")))
-    took = f"{seconds:.2f}s" if _is_number(seconds) else _extra(event)
-    return "timing", "dim", Text(f"{what}: {took}", style="dim")
-
-
-def _compaction(event: Mapping[str, Any]) -> EventRow:
-    body = Text(
-        f"{event.get('strategy')}: dropped {event.get('dropped')} messages, "
-        f"{event.get('tokens_before')} → {event.get('tokens_after')} tokens",
-        style="dim",
-    )
-    return "compact", "dim", body
-
-
-_EVENT_ROWS = {
-    "routing": _routing,
-    "a2a": _a2a,
-    "memory_read": _memory_read,
-    "memory_write": _memory_write,
-    "sync": _sync,
-    "reply": _reply,
-    "fallback": _fallback,
-    "timing": _timing,
-    "compaction": _compaction,
-}
+def _describe(event: StreamEvent) -> EventRow:
+    match event:
+        case RoutingEvent():
+            body = Text(f"→ {', '.join(event.specialists) or 'nobody'} ")
+            body.append(f"[{event.method}] {_clip(event.reason)}", style="dim")
+            return "route", "bold magenta", body
+        case A2AEvent():
+            label = CONTENT_TYPE_LABELS.get(event.content_type, event.content_type)
+            body = Text(f"{event.source} → {event.target} ")
+            body.append(label, style="blue")
+            body.append(f"  {_clip(event.text)}")
+            return "a2a", "bold blue", body
+        case ToolCallEvent():
+            outcome = "; ".join(event.facts) if event.ok else "failed: " + "; ".join(event.facts)
+            body = Text(f"{event.agent} {event.tool}({_clip(event.args, 60)}) ")
+            body.append(_clip(outcome), style="" if event.ok else "red")
+            return "tool", "bold", body
+        case MemoryReadEvent():
+            body = Text(f"{event.agent} ← {_clip(event.content)}")
+            return "read", "bold green", body + _confidence(event.confidence)
+        case MemoryWriteEvent():
+            body = Text(f"{event.agent} {event.action} ({event.scope}): {_clip(event.content)}")
+            return "write", "bold yellow", body + _confidence(event.confidence)
+        case SyncEvent():
+            body = Text(f"{event.source} → {event.target}: {_clip(event.content)}")
+            return "sync", "bold cyan", body + _confidence(event.confidence)
+        case ReplyEvent():
+            how = "by the deterministic fallback" if event.fallback else "by the chat model"
+            return "reply", "bold", Text(f"{event.agent} wrote it {how}".strip(), style="dim")
+        case CompactionEvent():
+            body = Text(
+                f"{event.strategy}: dropped {event.dropped} messages, "
+                f"{event.tokens_before} → {event.tokens_after} tokens",
+                style="dim",
+            )
+            return "compact", "dim", body
 
 
 def reply_panel(reply: str, *, title: str = "Reply") -> Panel:

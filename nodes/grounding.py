@@ -9,8 +9,8 @@ checkable claim of `text` that no source states:
 - capitalised names inside a sentence (a sentence's first word is not taken as a name);
 - dates (month and weekday names).
 
-``missing(text, required)`` lists the numbers, ids and channels of `required` (the
-composed reply) that `text` dropped. A text with anything unsupported or missing is
+``missing(text, required)`` lists the amounts ("48 hours", "$20") and channels of
+`required` (the composed reply) that `text` dropped. A text with anything unsupported or missing is
 replaced by the composed one (``grounded``).
 """
 
@@ -56,7 +56,11 @@ _DATE_WORDS = [
     "sunday",
 ]
 _DATE = re.compile(r"\b(" + "|".join(_DATE_WORDS) + r")\b", re.I)
-_NAME = re.compile(r"(?<=[a-z,;:] )[A-Z][a-z]+(?:[ -][A-Z][a-z]+)*")
+_NAME = re.compile(r"(?<=[a-z,;:] )[A-Z][A-Za-z']*[a-z][A-Za-z']*(?:[ -][A-Z][A-Za-z']+)*\b")
+_AMOUNT = re.compile(
+    r"[$€£]\s?\d[\d,.]*|\b\d[\d,.]*\s?(?:%|percent|hours?|days?|weeks?|months?|years?|minutes?)",
+    re.I,
+)
 _COMMON_CAPITALISED = frozenset({"I", "I'm", "I'll", "I've", "OK", "Ok"})
 
 
@@ -92,10 +96,14 @@ def unsupported(text: str, sources: Iterable[str]) -> list[str]:
 
 
 def missing(text: str, required: str) -> list[str]:
-    """The numbers, ids and channels `required` states that `text` leaves out."""
-    have = {_digits(m.group(0)) for m in _NUMBER.finditer(text)}
+    """The amounts (48 hours, $20, 10%) and channels `required` states that `text` leaves
+    out; ids may go unsaid, promises and channels may not."""
     said = _norm(text)
-    out = [m.group(0) for m in _NUMBER.finditer(required) if _digits(m.group(0)) not in have]
+    out = [
+        m.group(0)
+        for m in _AMOUNT.finditer(required)
+        if not re.search(r"\b" + re.escape(_norm(m.group(0))), said)
+    ]
     out += [
         c.group(1).lower() for c in _CHANNEL.finditer(required) if _norm(c.group(1)) not in said
     ]

@@ -163,7 +163,7 @@ def run_specialist(
         calls, summary = run_agent_loop(model, spec, own + extra, prompt)
     else:
         known = {f"{team.subject_label}_id": task["customer_id"]} if task["customer_id"] else {}
-        calls = run_plan(spec.name, toolkit, spec.tools, known)
+        calls = run_plan(spec.name, toolkit, spec.planned_tools, known)
         summary = text_call(
             model,
             findings_prompt(spec, task, memories, calls),

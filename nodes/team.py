@@ -44,7 +44,11 @@ class AgentSpec:
     prompt: str
     """Its system prompt."""
     tools: tuple[str, ...] = ()
-    """Names of the team's tools it may call, in the order its declared plan calls them."""
+    """Names of the team's tools it may call."""
+    plan: tuple[str, ...] | None = None
+    """The tools its declared plan calls, in order, when the model cannot call tools
+    (default: all its tools). Tools that change things belong in ``tools`` only, for a
+    model that decides when to call them."""
     keywords: tuple[str, ...] = ()
     """Lowercase words or phrases that route a request to it when the LLM cannot."""
     task_template: str = "Help with this request from {who}: {request}"
@@ -55,6 +59,10 @@ class AgentSpec:
     """Where what it learns is written: for the whole team, or for itself only."""
     max_steps: int = 6
     """With a tool-calling model: the most model turns its agent loop may take."""
+
+    @property
+    def planned_tools(self) -> tuple[str, ...]:
+        return self.tools if self.plan is None else self.plan
 
     @property
     def display_name(self) -> str:
@@ -129,6 +137,9 @@ def _agent_problems(agent: AgentSpec, available: set[str]) -> list[str]:
     unknown = [tool for tool in agent.tools if tool not in available]
     if unknown:
         problems.append(f"{agent.name}: unknown tools {unknown}; available: {sorted(available)}")
+    outside = [tool for tool in agent.plan or () if tool not in agent.tools]
+    if outside:
+        problems.append(f"{agent.name}: plan calls {outside}, which are not among its tools")
     if len(set(agent.tools)) != len(agent.tools):
         problems.append(f"{agent.name}: a tool is listed twice in {agent.tools}")
     if any(k != k.lower() or not k.strip() for k in agent.keywords):

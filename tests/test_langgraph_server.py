@@ -318,6 +318,21 @@ def test_server_serves_both_graphs_with_the_project_store_and_checkpointer(
 
 @pytest.mark.integration
 @pytest.mark.usefixtures("show_server_log")
+def test_context_schemas_render_as_forms_and_specialists_are_nodes(server: DevServer) -> None:
+    """Studio's form for a run's context: /assistants/{id}/schemas serves its JSON schema."""
+    client = server.client()
+    team = client.assistants.get_schemas(_assistant_id(client, "team"))
+    fields = team["context_schema"]["properties"]
+    assert {"customer_id", "llm", "team"} <= set(fields) and "services" not in fields
+    assert set(fields["llm"]["enum"]) == {"auto", "ollama", "embedded", "none"}
+    chat = client.assistants.get_schemas(_assistant_id(client, "chat"))
+    assert "agent" in chat["context_schema"]["properties"]
+    drawn = client.assistants.get_graph(_assistant_id(client, "team"))
+    assert {"sam", "jordan"} <= {node["id"] for node in drawn["nodes"]}
+
+
+@pytest.mark.integration
+@pytest.mark.usefixtures("show_server_log")
 def test_fact_told_in_one_thread_is_recalled_in_another(server: DevServer) -> None:
     client = server.client()
     first = client.threads.create()["thread_id"]

@@ -233,3 +233,14 @@ def test_demo_on_the_embedded_defaults(tmp_path: Path) -> None:
         assert summary.parallel
         assert summary.follow_up and any("3rd occurrence" in r for r in summary.follow_up.retrieved)
         json.loads(summary.model_dump_json())
+
+
+def test_context_schema_is_plain_json_for_studio() -> None:
+    from graphs import agent_chat, support_team
+
+    team = support_team.graph.get_context_jsonschema()
+    assert team is not None
+    assert {"customer_id", "llm", "team"} <= set(team["properties"])
+    assert "services" not in team["properties"]
+    chat = agent_chat.graph.get_context_jsonschema()
+    assert chat is not None and "agent" in chat["properties"]
