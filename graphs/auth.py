@@ -44,7 +44,7 @@ API_KEY_HEADER: Final = "x-api-key"
 Role = Literal["staff", "customer", "agent"]
 ROLES: Final[tuple[Role, ...]] = get_args(Role)
 
-SERVER_ONLY_KEYS: Final = frozenset({"data_dir", "chat_model"})
+SERVER_ONLY_KEYS: Final = frozenset({"data_dir", "chat_model", "services"})
 """Context keys only the server's configuration sets (paths, in-process objects)."""
 IDENTITY_KEYS: Final = frozenset({"agent", "team"})
 """Context keys that choose whose memory a run uses: staff only."""
@@ -117,9 +117,10 @@ def _parse_grant(grant: str, number: int) -> Caller:
 
 
 def _check_agent(name: str, number: int) -> None:
-    from nodes.specialists import COORDINATOR, SPECIALISTS
+    from teams.helpdesk.team import HELPDESK_TEAM
+    from teams.support.team import SUPPORT_TEAM
 
-    known = [COORDINATOR.name, *SPECIALISTS]
+    known = [agent.name for team in (SUPPORT_TEAM, HELPDESK_TEAM) for agent in team.agents]
     if name not in known:
         raise AuthConfigError(
             f"{ENV_API_KEYS} entry {number}: agent {name!r} is not one of {', '.join(known)}"

@@ -103,7 +103,14 @@ def _build_chat_model(choice: LLMChoice) -> BaseChatModel | None:
 
 def services_for(ctx: TeamContext | ChatContext, default: Services) -> Services:
     """The run's services: the context's when it carries some, else the graph's."""
-    return ctx.services if ctx.services is not None else default
+    if ctx.services is None:
+        return default
+    if not isinstance(ctx.services, Services):
+        raise TypeError(
+            "context.services must be a nodes.services.Services object built in Python; "
+            f"got {type(ctx.services).__name__} (a server run cannot set it)"
+        )
+    return ctx.services
 
 
 def chat_model(ctx: TeamContext | ChatContext, default: Services) -> BaseChatModel | None:
