@@ -43,14 +43,14 @@ if TYPE_CHECKING:
     from memory.bridge import A2AMessage, ContentType
     from memory.manager import MemoryManager
     from memory.models import Memory
-    from memory.namespaces import Namespace
+    from memory.team import TeamMemory
     from nodes.state import RetrievedMemory
 
 logger = logging.getLogger(__name__)
 
 LLMChoice = Literal["auto", "ollama", "embedded", "none"]
 """Mirrors nodes.context.LLMChoice (kept here so `--help` does not import LangChain)."""
-LogType = Literal["task", "result", "memory-sync"]
+LogType = Literal["task", "result", "memory-sync", "memory-forget"]
 
 PROJECT_LOGGERS: Final = ("memory", "nodes", "graphs", "evals", "cli")
 """The loggers `-v` opens up; third-party ones show only their warnings."""
@@ -405,46 +405,25 @@ def _manager(store: BaseStore, state: CliState, agent: str) -> MemoryManager:
     return MemoryManager(store, team=state.team, agent=agent)
 
 
-def _owner(namespace: Namespace) -> tuple[bool, str | None]:
-    """(is a memory namespace, owning agent or None for the shared one)."""
-    if len(namespace) == 3 and namespace[2] == "shared":
-        return True, None
-    if len(namespace) == 4 and namespace[2] == "agent":
-        return True, namespace[3]
-    return False, None
+def _team(store: BaseStore, state: CliState) -> TeamMemory:
+    from memory.team import TeamMemory
+
+    return TeamMemory(store, state.team)
 
 
 def team_memories(
-    store: BaseStore, team: str, *, scope: Scope | None, include_invalid: bool
+    store: BaseStore,
+    state: CliState,
+    *,
+    agent: str | None = None,
+    scope: Scope | None = None,
+    include_invalid: bool = False,
 ) -> list[tuple[Memory, str | None]]:
-    """Every memory of the team with its owning agent (None: shared), oldest first."""
-    from memory.models import Memory
-    from memory.namespaces import team_prefix
-
-    rows: list[tuple[Memory, str | None]] = []
-    filter = None if include_invalid else {"valid": True}
-    for namespace in store.list_namespaces(prefix=team_prefix(team), limit=10_000):
-        is_memory, owner = _owner(namespace)
-        if not is_memory or (scope == "shared" and owner) or (scope == "private" and not owner):
-            continue
-        offset = 0
-        while len(rows) < TEAM_MEMORY_LIMIT:
-            page = store.search(namespace, filter=filter, limit=500, offset=offset)
-            rows += [(Memory.from_store_value(item.value), owner) for item in page]
-            if len(page) < 500:
-                break
-            offset += len(page)
-    rows.sort(key=lambda row: row[0].created_at)
-    return rows
-
-
-def _agent_memories(
-    store: BaseStore, state: CliState, agent: str, *, scope: Scope | None, include_invalid: bool
-) -> list[tuple[Memory, str | None]]:
-    memories = _manager(store, state, agent).list(
-        scope=scope, include_invalid=include_invalid, limit=TEAM_MEMORY_LIMIT
+    """The team's memories (or those `agent` can read) with their owners, oldest first."""
+    rows = _team(store, state).list(
+        agent=agent, scope=scope, include_invalid=include_invalid, limit=TEAM_MEMORY_LIMIT
     )
-    return [(m, None if m.scope == "shared" else agent) for m in memories]
+    return [(row.memory, row.owner) for row in rows]
 
 
 # ---- memories ----------------------------------------------------------------------------
@@ -475,12 +454,9 @@ def list_memories(
     """
     state = _state(ctx)
     with open_memory(state) as store:
-        if agent is None:
-            rows = team_memories(store, state.team, scope=scope, include_invalid=include_invalid)
-        else:
-            rows = _agent_memories(
-                store, state, agent, scope=scope, include_invalid=include_invalid
-            )
+        rows = team_memories(
+            store, state, agent=agent, scope=scope, include_invalid=include_invalid
+        )
     rows = rows[-limit:]  # the most recent ones, oldest first
     if as_json:
         typer.echo(render.dumps([render.memory_json(m, owner) for m, owner in rows]))
@@ -623,11 +599,20 @@ def forget_memory(
         str, typer.Argument(callback=_not_blank, help="The memory's id, or a unique prefix.")
     ],
     agent: AgentOption = None,
+    only_this: Annotated[
+        bool,
+        typer.Option(
+            "--only-this",
+            help="Delete only this record: keep its synced copies and the values it superseded.",
+        ),
+    ] = False,
 ) -> None:
-    """Delete a memory for good (superseding keeps history; this does not).
+    """Forget a fact for good, everywhere (superseding keeps history; this does not).
 
-    Without --agent any memory of the team can be forgotten; with --agent only one the
-    agent can read (shared, or its own private one).
+    Removes the memory, every synced copy of it (and its original), the older values it
+    superseded, links to them, and redacts the A2A log payloads that carried them
+    (who sent what to whom stays). Without --agent any memory of the team can be named;
+    with --agent only one the agent can read (shared, or its own private one).
 
     Examples:
 
@@ -635,39 +620,56 @@ def forget_memory(
 
       a2a-memory memories forget 3f2a9c1b --agent sam
     """
+    from memory.team import STAFF, AmbiguousMemoryId, MemoryNotFound
+
     state = _state(ctx)
     with open_memory(state) as store:
-        memory, owner = _resolve_memory(store, state, memory_id.strip(), agent)
-        namespace = _namespace_of(state.team, memory, owner)
-        store.delete(namespace, memory.memory_id)
-    where = "shared" if owner is None else f"private to {owner}"
-    state.out.print(f"Forgot {memory.memory_id} ({where}): {memory.content}")
+        team = _team(store, state)
+        try:
+            row = team.resolve(memory_id, agent=agent)
+        except AmbiguousMemoryId as exc:
+            _usage(str(exc))
+        except MemoryNotFound as exc:
+            raise CliFailure(str(exc)) from exc
+        report = team.forget(row.memory.memory_id, cascade=not only_this, requested_by=STAFF)
+    state.out.print(render.forget_view(report, title=f"Forgot {row.memory.memory_id}"))
 
 
-def _resolve_memory(
-    store: BaseStore, state: CliState, prefix: str, agent: str | None
-) -> tuple[Memory, str | None]:
-    if agent is None:
-        rows = team_memories(store, state.team, scope=None, include_invalid=True)
-    else:
-        rows = _agent_memories(store, state, agent, scope=None, include_invalid=True)
-    matches = [row for row in rows if row[0].memory_id.startswith(prefix.lower())]
-    exact = [row for row in matches if row[0].memory_id == prefix.lower()]
-    if exact:
-        return exact[0]
-    if not matches:
-        seen_by = f"readable by {agent}" if agent else f"in team {state.team}"
-        raise CliFailure(f"no memory with id {prefix!r} {seen_by}")
-    if len(matches) > 1:
-        ids = ", ".join(m.memory_id for m, _ in matches[:5])
-        _usage(f"id prefix {prefix!r} matches {len(matches)} memories ({ids}); give more of it")
-    return matches[0]
+@memories_app.command("forget-subject")
+def forget_subject_command(
+    ctx: typer.Context,
+    subject: Annotated[
+        str,
+        typer.Argument(callback=_not_blank, help="Whom to forget, e.g. customer:12345."),
+    ],
+    attributes: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--attribute",
+            help="Forget only this slot (e.g. phone_number); repeat for several.",
+        ),
+    ] = None,
+) -> None:
+    """Forget everything the team knows about a subject, or some of their facts.
 
+    Every memory about the subject (or, with --attribute, those slots only) goes from
+    every namespace with its copies and history; A2A log payloads that carried them (and,
+    for a whole subject, that name the subject) are redacted. Run as staff.
 
-def _namespace_of(team: str, memory: Memory, owner: str | None) -> Namespace:
-    from memory.namespaces import memory_namespace
+    Examples:
 
-    return memory_namespace(team, "shared" if owner is None else "private", owner)
+      a2a-memory memories forget-subject customer:12345
+
+      a2a-memory memories forget-subject customer:12345 --attribute phone_number
+    """
+    from memory.team import STAFF
+
+    state = _state(ctx)
+    with open_memory(state) as store:
+        report = _team(store, state).forget_subject(
+            subject.strip(), attributes=attributes or None, requested_by=STAFF
+        )
+    state.out.print(render.forget_view(report, title=f"Forgot {subject.strip()}"))
 
 
 @memories_app.command("consolidate")
@@ -685,7 +687,7 @@ def consolidate_memories(ctx: typer.Context) -> None:
     state = _state(ctx)
     warm_embedder(state)
     with open_memory(state) as store:
-        report = _manager(store, state, coordinator_name()).consolidate()
+        report = _team(store, state).consolidate()
     state.out.print(render.consolidation_view(report))
 
 
@@ -895,7 +897,8 @@ def show_logs(
         typer.Option("--agent", "-a", callback=_check_agent, help="Sent or received by them."),
     ] = None,
     log_type: Annotated[
-        LogType | None, typer.Option("--type", help="Only tasks, results or memory syncs.")
+        LogType | None,
+        typer.Option("--type", help="Only tasks, results, memory syncs or forget notices."),
     ] = None,
     since: Annotated[
         str | None,
@@ -984,7 +987,7 @@ def _store_rows(state: CliState) -> list[tuple[str, str]]:
         stats = getattr(store, "stats", None)
         rows = [(f"store {k}", str(v)) for k, v in stats().items()] if callable(stats) else []
         counts: dict[str, int] = {}
-        for memory, owner in team_memories(store, state.team, scope=None, include_invalid=True):
+        for memory, owner in team_memories(store, state, include_invalid=True):
             key = "shared" if owner is None else f"private ({owner})"
             valid = "valid" if memory.is_valid else "invalidated"
             counts[f"{key}, {valid}"] = counts.get(f"{key}, {valid}", 0) + 1

@@ -31,8 +31,9 @@ from nodes.events import (
 
 if TYPE_CHECKING:
     from memory.bridge import A2AMessage
-    from memory.manager import AddResult, ConsolidationReport, ScoredMemory
+    from memory.manager import AddResult, ScoredMemory
     from memory.models import Memory
+    from memory.team import ConsolidationReport, ForgetReport
     from nodes.state import RetrievedMemory
     from teams.support.demo import DemoSummary
 
@@ -43,6 +44,7 @@ CONTENT_TYPE_LABELS: Mapping[str, str] = {
     "application/vnd.a2a.task+json": "task",
     "application/vnd.a2a.result+json": "result",
     "application/vnd.a2a.memory-sync+json": "memory-sync",
+    "application/vnd.a2a.memory-forget+json": "memory-forget",
 }
 """The short names the CLI uses for A2A content types (`logs --type`)."""
 
@@ -236,6 +238,8 @@ def dumps(data: object) -> str:
 def payload_summary(message: A2AMessage, width: int = 160) -> str:
     """A one-line gist of a message body: the synced memories, or the task/result text."""
     payload = message.payload
+    if payload.get("redacted") is True:
+        return f"[redacted: {payload.get('reason', 'forgotten')}]"
     memories = payload.get("memories")
     if isinstance(memories, list):
         parts = [str(m.get("content", "")) for m in memories if isinstance(m, dict)]
@@ -290,6 +294,22 @@ def consolidation_view(report: ConsolidationReport) -> Panel:
         f"{len(report.resolved)} conflicts resolved"
     )
     return Panel(lines, title=f"Consolidation: {counts}", title_align="left")
+
+
+def forget_view(report: ForgetReport, *, title: str) -> Panel:
+    """What a forget removed (each memory, where, and why), cleaned and redacted."""
+    if not report.removed:
+        return Panel("Nothing to forget: no memory matched.", title=title, title_align="left")
+    lines = Text()
+    for gone in report.removed:
+        where = "shared" if gone.owner is None else f"private to {gone.owner}"
+        lines.append(f"removed   {short_id(gone.memory_id)} ({where}, {gone.cause}): ")
+        lines.append(f"{_clip(gone.content, 100)}\n")
+    counts = (
+        f"{len(report.removed)} removed, {len(report.links_cleaned)} links cleaned, "
+        f"{len(report.log_redacted)} log messages redacted"
+    )
+    return Panel(lines, title=f"{title}: {counts}", title_align="left")
 
 
 def key_value_table(rows: Sequence[tuple[str, str]], *, title: str = "") -> Table:

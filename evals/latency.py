@@ -308,8 +308,10 @@ def measure_store(
     per_message: list[float] = []
 
     def sync(j: int) -> float:
+        # The bridge sends what the sender holds: sam stores it first (not timed).
+        learned = bridge.manager(SYNC_SOURCE).add(sync_memory(j)).memory
         started = time.perf_counter()
-        report = bridge.sync(sync_memory(j), list(SYNC_TARGETS), source_agent=SYNC_SOURCE)
+        report = bridge.sync(learned, list(SYNC_TARGETS), source_agent=SYNC_SOURCE)
         elapsed = (time.perf_counter() - started) * 1000.0
         sent = len({o.message_id for o in report.outcomes if o.message_id})
         if sent != len(SYNC_TARGETS):

@@ -11,10 +11,28 @@
 
 A synced copy has a deterministic ``memory_id`` (origin memory + receiving agent), so a
 memory reaching an agent twice, by a repeated sync or by two paths, stays one copy.
+
+Copies stay true to their source:
+- the bridge records where each copy went (`CopyRecord`, under ``("team", team,
+  "copies")``): which agent got which origin memory, and where it landed (its own copy,
+  or a memory the agent already held that the copy reinforced);
+- delivering a memory the target already got never reinforces it again: the copy is set
+  to the source's current state instead (confidence = source x decay, invalidated when
+  the source is). Only distinct statements reinforce. `follow` re-sends a changed memory
+  (reinforced, superseded, merged) to every agent holding a copy, through the log;
+- a sync is checked on receipt against the store: the sender must hold the memory it
+  sends, with the same content and at least the confidence it claims; the message's hops
+  must be the memory's hops + 1; origin and hops must agree. A refused delivery is logged
+  with its reason and changes nothing, so a forged sync cannot raise confidence;
+- the floor: a copy whose confidence would fall below `min_copy_confidence` (by default
+  the retrieval floor, 0.7) is not sent (reason "below floor"): the receiver's search
+  would never show it, so it would be dead weight. The source itself stays readable where
+  it lives (an implicit fact in the shared scope is read by every agent anyway).
 """
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -31,14 +49,17 @@ from pydantic import (
     field_validator,
 )
 
-from memory.manager import AddAction, MemoryManager
-from memory.models import SYNC_DECAY, Memory, Provenance, utcnow
-from memory.namespaces import Namespace, team_prefix
+from memory.manager import DEFAULT_MIN_CONFIDENCE, AddAction, MemoryManager
+from memory.models import SYNC_DECAY, Memory, Provenance, content_key, utcnow
+from memory.namespaces import a2a_log_namespace, sync_copies_namespace
+
+logger = logging.getLogger(__name__)
 
 ContentType = Literal[
     "application/vnd.a2a.task+json",
     "application/vnd.a2a.result+json",
     "application/vnd.a2a.memory-sync+json",
+    "application/vnd.a2a.memory-forget+json",
 ]
 TASK: Final = "application/vnd.a2a.task+json"
 """A coordinator asks a specialist to do something."""
@@ -46,12 +67,25 @@ RESULT: Final = "application/vnd.a2a.result+json"
 """A specialist answers a task (same correlation id as the task)."""
 MEMORY_SYNC: Final = "application/vnd.a2a.memory-sync+json"
 """An agent hands a memory to another agent (the seed's content type)."""
+MEMORY_FORGET: Final = "application/vnd.a2a.memory-forget+json"
+"""Memories (and their copies) an agent no longer holds, by id only: a forget request."""
 CONTENT_TYPES: Final[tuple[ContentType, ...]] = get_args(ContentType)
 
 DEFAULT_MAX_HOPS: Final = 3
 """A copy this many syncs away from the original is not forwarded again."""
 
-SkipReason = Literal["self", "origin", "max hops", "invalidated", "duplicate message", "synced"]
+SkipReason = Literal[
+    "self",
+    "origin",
+    "max hops",
+    "invalidated",
+    "duplicate message",
+    "synced",
+    "below floor",
+    "hops mismatch",
+    "unknown memory",
+    "forged",
+]
 """Why a memory was not copied to a target:
 
 - ``self``: the target is the sender;
@@ -59,16 +93,17 @@ SkipReason = Literal["self", "origin", "max hops", "invalidated", "duplicate mes
 - ``max hops``: the memory is already `max_hops` syncs from the original;
 - ``invalidated``: the memory was superseded or retracted;
 - ``duplicate message``: this A2A message (same message_id) was already received;
-- ``synced``: the target already holds its copy of this memory.
+- ``synced``: the target already holds its copy of this memory, in the same state;
+- ``below floor``: the copy's confidence would be under the bridge's `min_copy_confidence`;
+- ``hops mismatch``: the message's hops are not the carried memory's hops + 1, or the
+  memory's hops and origin disagree (an original with an origin, a copy without one);
+- ``unknown memory``: the sender does not hold the memory it sends;
+- ``forged``: the carried memory differs from the sender's (other content, or a higher
+  confidence than the sender has).
 """
 
 _PAGE = 500
 """Log items fetched per store call when reading."""
-
-
-def a2a_log_namespace(team: str) -> Namespace:
-    """Where the team's A2A log lives: beside the memories, never read as memories."""
-    return (*team_prefix(team), "a2a")
 
 
 def _check_agent(role: str, name: str) -> str:
@@ -241,6 +276,27 @@ class A2ALog:
         )
         return True
 
+    def redact(self, message: A2AMessage, memory_ids: Iterable[str], reason: str) -> A2AMessage:
+        """Replace a logged message's payload with a redaction notice (forgetting).
+
+        Who sent what to whom, when, and its type stay; the content goes. The notice
+        names the forgotten memories by id only. This is the log's one rewrite.
+        """
+        redacted = message.model_copy(
+            update={
+                "payload": {
+                    "redacted": True,
+                    "reason": reason,
+                    "redacted_at": utcnow().isoformat(),
+                    "memory_ids": sorted(set(memory_ids)),
+                }
+            }
+        )
+        self.store.put(
+            self.namespace, message.message_id, redacted.model_dump(mode="json"), index=False
+        )
+        return redacted
+
     def get(self, message_id: str) -> A2AMessage | None:
         item = self.store.get(self.namespace, message_id)
         return None if item is None else _message_of(item)
@@ -316,6 +372,35 @@ class A2ALog:
         return query.select(found)
 
 
+SyncAction = AddAction | Literal["updated", "unchanged"]
+"""What the target ended up with: an `AddAction` for a first delivery; for a memory it
+already got, "updated" (its copy now follows the source) or "unchanged"."""
+
+
+class CopyRecord(BaseModel):
+    """Where one agent's copy of one origin memory went (kept by the bridge)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    origin_memory_id: str
+    agent: str
+    memory_id: str
+    """The memory that holds it at the agent: its own copy, or (action "reinforced" or
+    "merged") a memory the agent already had."""
+    action: AddAction
+    message_id: str
+    """The sync message that first delivered it."""
+    hops: int = Field(ge=1)
+
+    @property
+    def is_own_copy(self) -> bool:
+        return self.action in ("added", "superseded")
+
+
+def copy_record_key(origin_memory_id: str, agent: str) -> str:
+    return f"{origin_memory_id}:{agent}"
+
+
 @dataclass(frozen=True)
 class SyncOutcome:
     """What happened to one memory for one target."""
@@ -331,9 +416,10 @@ class SyncOutcome:
     stored: Memory | None = None
     """The target's memory after the sync: the new copy, or the memory the manager
     reinforced or merged it into."""
-    action: AddAction | None = None
-    """What the target's manager did with the copy: "added" unless the target already
-    held the same fact (then "reinforced" or "merged"; see the limitation in `sync`)."""
+    action: SyncAction | None = None
+    """What happened at the target: "added" unless the target already held the same fact
+    (then "reinforced" or "merged", once per origin memory), or had got it before
+    ("updated" or "unchanged")."""
 
 
 @dataclass(frozen=True)
@@ -369,6 +455,8 @@ class A2ABridge:
         team: the team's name.
         max_hops: a copy this many syncs from the original is not forwarded.
         decay: a copy's confidence is its sender's times this (the seed's 0.9).
+        min_copy_confidence: a copy that would be less trusted than this is not sent
+            (the receiver's search would never show it); 0 sends every copy.
     """
 
     def __init__(
@@ -378,16 +466,23 @@ class A2ABridge:
         *,
         max_hops: int = DEFAULT_MAX_HOPS,
         decay: float = SYNC_DECAY,
+        min_copy_confidence: float = DEFAULT_MIN_CONFIDENCE,
     ) -> None:
         if not isinstance(max_hops, int) or max_hops < 1:
             raise ValueError(f"max_hops must be an integer >= 1, got {max_hops!r}")
         if not 0.0 < decay <= 1.0:
             raise ValueError(f"decay must be within (0, 1], got {decay!r}")
+        if not 0.0 <= min_copy_confidence <= 1.0:
+            raise ValueError(
+                f"min_copy_confidence must be within [0, 1], got {min_copy_confidence!r}"
+            )
         self.store = store
         self.team = team
         self.max_hops = max_hops
         self.decay = decay
+        self.min_copy_confidence = min_copy_confidence
         self.log = A2ALog(store, team)
+        self.copies_namespace = sync_copies_namespace(team)
         self._managers: dict[str, MemoryManager] = {}
 
     def manager(self, agent: str) -> MemoryManager:
@@ -405,6 +500,51 @@ class A2ABridge:
         _check_not_sync(message)
         return await self.log.aappend(message)
 
+    # ---- where copies went -----------------------------------------------------------
+    def copy_record(self, origin_memory_id: str, agent: str) -> CopyRecord | None:
+        item = self.store.get(self.copies_namespace, copy_record_key(origin_memory_id, agent))
+        return None if item is None else CopyRecord.model_validate(item.value)
+
+    def copies_of(self, origin_memory_id: str) -> list[CopyRecord]:
+        """Every agent that got a copy of the memory first stored as `origin_memory_id`."""
+        found: list[CopyRecord] = []
+        offset = 0
+        while True:
+            page = self.store.search(
+                self.copies_namespace,
+                filter={"origin_memory_id": origin_memory_id},
+                limit=_PAGE,
+                offset=offset,
+            )
+            found += [CopyRecord.model_validate(item.value) for item in page]
+            if len(page) < _PAGE:
+                return found
+            offset += _PAGE
+
+    def drop_copy_records(self, origin_memory_id: str) -> int:
+        """Forget where copies of `origin_memory_id` went (when the memory is forgotten)."""
+        records = self.copies_of(origin_memory_id)
+        for record in records:
+            self.store.delete(
+                self.copies_namespace, copy_record_key(record.origin_memory_id, record.agent)
+            )
+        return len(records)
+
+    def _record(
+        self, memory: Memory, message: A2AMessage, landed: Memory, action: AddAction
+    ) -> None:
+        record = CopyRecord(
+            origin_memory_id=_origin_id(memory),
+            agent=message.target_agent,
+            memory_id=landed.memory_id,
+            action=action,
+            message_id=message.message_id,
+            hops=memory.provenance.hops + 1,
+        )
+        key = copy_record_key(record.origin_memory_id, record.agent)
+        self.store.put(self.copies_namespace, key, record.model_dump(mode="json"), index=False)
+
+    # ---- sending ---------------------------------------------------------------------
     def sync(
         self,
         memory: Memory,
@@ -415,24 +555,28 @@ class A2ABridge:
     ) -> SyncReport:
         """Send `memory` from `source_agent` to each target, which gets a private copy.
 
-        A target that should not get it (itself, the memory's origin, past max hops, an
-        invalidated memory, or a target that already holds the copy) is skipped without a
-        message; every message sent is applied through `receive` and logged.
-
-        Limitation: when the target's manager folds the copy into a memory the target
-        already had (action "reinforced" or "merged"), no copy exists under the
-        deterministic id, so syncing the same memory again in a new message reinforces
-        that memory again. Redelivering the same message stays a no-op.
+        The memory is read back from the sender's namespaces first: what is sent is what
+        the sender holds. A target that should not get it (itself, the memory's origin,
+        past max hops, below the floor, an invalidated memory it never got, or a copy
+        already in the same state) is skipped without a message; every message sent is
+        applied through `receive` and logged. A target that holds an older state of the
+        copy gets the new one (see `follow`).
         """
         _check_agent("source_agent", source_agent)
+        current = self.manager(source_agent).get(memory.memory_id)
         outcomes: list[SyncOutcome] = []
         for target in _distinct_targets(targets):
-            reason = self._refusal(memory, source_agent, target)
+            if current is None:
+                outcomes.append(SyncOutcome(target, memory.memory_id, "skipped", "unknown memory"))
+                continue
+            reason = self._refusal(current, source_agent, target)
+            if reason is None:
+                reason = self._nothing_new(current, target)
             if reason is not None:
                 outcomes.append(SyncOutcome(target, memory.memory_id, "skipped", reason))
                 continue
             message = memory_sync_message(
-                memory,
+                current,
                 source_agent=source_agent,
                 target_agent=target,
                 correlation_id=correlation_id,
@@ -440,10 +584,57 @@ class A2ABridge:
             outcomes.extend(self.receive(message).outcomes)
         return SyncReport(tuple(outcomes))
 
+    def follow(
+        self, memory: Memory, *, source_agent: str, correlation_id: str | None = None
+    ) -> SyncReport:
+        """Bring every copy of `memory` in line with it (after a reinforcement, a merge,
+        a supersession or a retraction), by a sync message to each agent holding one."""
+        holders = [
+            record.agent
+            for record in self.copies_of(_origin_id(memory))
+            if record.is_own_copy and record.hops == memory.provenance.hops + 1
+        ]
+        if not holders:
+            return SyncReport()
+        return self.sync(memory, holders, source_agent=source_agent, correlation_id=correlation_id)
+
+    def _refusal(self, memory: Memory, source_agent: str, target: str) -> SkipReason | None:
+        """Why `target` must not receive `memory` from `source_agent`, or None."""
+        provenance = memory.provenance
+        if target == source_agent:
+            return "self"
+        if target in {provenance.origin_agent or provenance.source_agent, provenance.source_agent}:
+            return "origin"
+        if provenance.hops >= self.max_hops:
+            return "max hops"
+        below = memory.is_valid and memory.confidence * self.decay < self.min_copy_confidence
+        if below and self.copy_record(_origin_id(memory), target) is None:
+            return "below floor"  # a copy the target holds still follows its source down
+        return None
+
+    def _nothing_new(self, memory: Memory, target: str) -> SkipReason | None:
+        """ "synced" when the target's copy already matches `memory`; "invalidated" when the
+        memory is invalid and the target never got it."""
+        record = self.copy_record(_origin_id(memory), target)
+        if record is None:
+            held = self.manager(target).get(synced_copy_id(_origin_id(memory), target))
+            if held is not None:  # a copy delivered before copies were recorded
+                return None
+            return None if memory.is_valid else "invalidated"
+        if not record.is_own_copy:
+            return "synced"  # folded into the target's own statement: never again
+        copy = self.manager(target).get(record.memory_id)
+        if copy is None or not _follows(copy, memory):
+            return "synced"
+        return None if self._followed(copy, memory, target) != copy else "synced"
+
+    # ---- receiving -------------------------------------------------------------------
     def receive(self, message: A2AMessage) -> SyncReport:
         """Apply a memory-sync message to its target; a message_id seen before is a no-op.
 
-        The copies are written before the message is logged, so a delivery interrupted in
+        Every carried memory is checked against the sender's stored one (see the module
+        docstring); a refused one is logged with its reason and changes nothing. The
+        copies are written before the message is logged, so a delivery interrupted in
         between is completed, not lost, when the message is delivered again.
         """
         payload = _sync_payload(message)
@@ -457,16 +648,35 @@ class A2ABridge:
                     for m in payload.memories
                 )
             )
-        outcomes = tuple(self._apply(memory, message) for memory in payload.memories)
+        outcomes = tuple(self._apply(memory, message, payload) for memory in payload.memories)
         self.log.append(message)
         return SyncReport(outcomes)
 
-    def _apply(self, memory: Memory, message: A2AMessage) -> SyncOutcome:
+    def _apply(
+        self, memory: Memory, message: A2AMessage, payload: MemorySyncPayload
+    ) -> SyncOutcome:
         target = message.target_agent
-        reason = self._refusal(memory, message.source_agent, target)
+        reason = self._delivery_refusal(memory, message, payload)
         if reason is not None:
+            logger.warning(
+                "A2A sync %s from %s to %s refused (%s): memory %s",
+                message.message_id,
+                message.source_agent,
+                target,
+                reason,
+                memory.memory_id,
+            )
             return SyncOutcome(target, memory.memory_id, "skipped", reason, message.message_id)
+        record = self.copy_record(_origin_id(memory), target)
+        existing = self.manager(target).get(synced_copy_id(_origin_id(memory), target))
+        if record is not None or existing is not None:
+            return self._update_copy(memory, message, record, existing)
+        if not memory.is_valid:
+            return SyncOutcome(
+                target, memory.memory_id, "skipped", "invalidated", message.message_id
+            )
         added = self.manager(target).add(self.synced_copy(memory, message))
+        self._record(memory, message, added.memory, added.action)
         return SyncOutcome(
             target,
             memory.memory_id,
@@ -476,20 +686,80 @@ class A2ABridge:
             action=added.action,
         )
 
-    def _refusal(self, memory: Memory, source_agent: str, target: str) -> SkipReason | None:
-        """Why `target` must not receive `memory` from `source_agent`, or None."""
+    def _delivery_refusal(
+        self, memory: Memory, message: A2AMessage, payload: MemorySyncPayload
+    ) -> SkipReason | None:
         provenance = memory.provenance
-        if target == source_agent:
-            return "self"
-        if target in {provenance.origin_agent or provenance.source_agent, provenance.source_agent}:
-            return "origin"
-        if not memory.is_valid:
-            return "invalidated"
-        if provenance.hops >= self.max_hops:
-            return "max hops"
-        if self.manager(target).get(synced_copy_id(_origin_id(memory), target)) is not None:
-            return "synced"
-        return None
+        if message.hops != provenance.hops + 1:
+            return "hops mismatch"
+        if (provenance.hops == 0) != (provenance.origin_memory_id is None):
+            return "hops mismatch"
+        if provenance.hops > 0 and memory.memory_id != synced_copy_id(
+            provenance.origin_memory_id or "", message.source_agent
+        ):
+            return "hops mismatch"
+        held = self.manager(message.source_agent).get(memory.memory_id)
+        if held is None:
+            return "unknown memory"
+        if (
+            content_key(held.content) != content_key(memory.content)
+            or memory.confidence > held.confidence + 1e-9
+            or payload.source_confidence > held.confidence + 1e-9
+            or held.provenance.hops != provenance.hops
+            or held.is_valid != memory.is_valid
+        ):
+            return "forged"
+        return self._refusal(held, message.source_agent, message.target_agent)
+
+    def _update_copy(
+        self,
+        memory: Memory,
+        message: A2AMessage,
+        record: CopyRecord | None,
+        existing: Memory | None,
+    ) -> SyncOutcome:
+        target = message.target_agent
+        if record is not None and not record.is_own_copy:
+            held = self.manager(target).get(record.memory_id)
+            return SyncOutcome(
+                target, memory.memory_id, "copied", None, message.message_id, held, "unchanged"
+            )
+        copy = existing
+        followed = (
+            copy
+            if copy is None or not _follows(copy, memory)
+            else (self._followed(copy, memory, target))
+        )
+        if followed is None or followed == copy:
+            return SyncOutcome(
+                target, memory.memory_id, "copied", None, message.message_id, copy, "unchanged"
+            )
+        owner = self.manager(target)
+        self.store.put(
+            owner.namespace_for("private"), followed.memory_id, followed.to_store_value()
+        )
+        # Copies of this copy, further down the chain, follow in turn.
+        self.follow(followed, source_agent=target, correlation_id=message.correlation_id)
+        return SyncOutcome(
+            target, memory.memory_id, "copied", None, message.message_id, followed, "updated"
+        )
+
+    def _followed(self, copy: Memory, source: Memory, owner: str) -> Memory:
+        """`copy` brought in line with its source: same content and slot value, the source's
+        confidence x decay, invalidated when the source is (never re-validated: the target
+        may have retired it for its own reasons)."""
+        update: dict[str, Any] = {
+            "content": source.content,
+            "value": source.value,
+            "confidence": round(source.confidence * self.decay, 6),
+        }
+        if not source.is_valid and copy.is_valid:
+            update["invalidated_at"] = source.invalidated_at
+            if source.superseded_by and source.provenance.hops == 0:
+                update["superseded_by"] = synced_copy_id(source.superseded_by, owner)
+        if all(getattr(copy, k) == v for k, v in update.items()):
+            return copy
+        return copy.model_copy(update={**update, "updated_at": utcnow()})
 
     def synced_copy(self, memory: Memory, message: A2AMessage) -> Memory:
         """The target's private copy of `memory`: decayed confidence, provenance to origin."""
@@ -501,7 +771,7 @@ class A2ABridge:
             memory_id=synced_copy_id(origin_id, message.target_agent),
             scope="private",
             mechanism="synced",
-            confidence=memory.confidence * self.decay,
+            confidence=round(memory.confidence * self.decay, 6),
             provenance=Provenance(
                 source_agent=message.source_agent,
                 thread_id=provenance.thread_id,
@@ -518,6 +788,11 @@ class A2ABridge:
             links=[],
         )
         return Memory.model_validate(data)
+
+
+def _follows(copy: Memory, source: Memory) -> bool:
+    """Whether `copy` is a synced copy one hop down from `source` (it came that way)."""
+    return copy.mechanism == "synced" and copy.provenance.hops == source.provenance.hops + 1
 
 
 def _origin_id(memory: Memory) -> str:

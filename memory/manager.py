@@ -32,7 +32,7 @@ import builtins
 import logging
 import re
 from collections.abc import Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
@@ -59,6 +59,8 @@ REINFORCE_RATE = 0.3
 """Each restatement closes this share of the gap to certainty."""
 MAX_CONFIDENCE = 0.99
 """Nothing said in conversation is ever certain."""
+DEFAULT_MIN_CONFIDENCE = 0.7
+"""Search leaves out memories below this confidence unless asked (the retrieval floor)."""
 
 AddAction = Literal["added", "reinforced", "merged", "superseded"]
 QueryIntent = Literal["question", "request", "how_to"]
@@ -125,20 +127,6 @@ class AddResult:
     action: AddAction
     memory: Memory
     previous: Memory | None = None
-
-
-@dataclass
-class ConsolidationReport:
-    merged: list[tuple[str, str]] = field(default_factory=list)
-    """(absorbed memory_id, kept memory_id)"""
-    decayed: list[tuple[str, float, float]] = field(default_factory=list)
-    """(memory_id, confidence before, after)"""
-    resolved: list[tuple[str, str]] = field(default_factory=list)
-    """(invalidated memory_id, winning memory_id) for cross-namespace conflicts"""
-
-    @property
-    def changed(self) -> int:
-        return len(self.merged) + len(self.decayed) + len(self.resolved)
 
 
 class MemoryManager:
@@ -288,6 +276,13 @@ class MemoryManager:
         found = self._find(memory_id)
         return found[0] if found else None
 
+    def superseded_by(self, memory_id: str) -> builtins.list[Memory]:
+        """The memories (readable by this agent) that `memory_id` superseded."""
+        out: builtins.list[Memory] = []
+        for namespace in self.namespaces:
+            out += self._all(namespace, {"superseded_by": memory_id})
+        return out
+
     def list(
         self, *, scope: Scope | None = None, include_invalid: bool = False, limit: int = 100
     ) -> builtins.list[Memory]:
@@ -304,7 +299,7 @@ class MemoryManager:
         query: str,
         *,
         limit: int = 5,
-        min_confidence: float = 0.7,
+        min_confidence: float = DEFAULT_MIN_CONFIDENCE,
         include_invalid: bool = False,
         types: Collection[MemoryType] | None = None,
         follow_links: bool = False,
@@ -375,7 +370,7 @@ class MemoryManager:
                 )
         return extra
 
-    # ---- forget and maintain ---------------------------------------------------------
+    # ---- forget ----------------------------------------------------------------------
     def forget(self, memory_id: str) -> bool:
         """Delete a memory this agent can read; returns whether it existed."""
         found = self._find(memory_id)
@@ -383,11 +378,3 @@ class MemoryManager:
             return False
         self.store.delete(found[1], memory_id)
         return True
-
-    def consolidate(self, *, now: datetime | None = None) -> ConsolidationReport:
-        """The team's "sleep": merge duplicates, decay stale guesses, settle conflicts."""
-        from memory.consolidation import consolidate_team
-
-        return consolidate_team(
-            self.store, self.team, now=now, merge_threshold=self.merge_threshold
-        )

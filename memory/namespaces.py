@@ -8,6 +8,8 @@ An agent reads the shared namespace and its own, never another agent's.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from memory.models import Scope
 
 Namespace = tuple[str, ...]
@@ -39,3 +41,40 @@ def readable_namespaces(team: str, agent: str) -> tuple[Namespace, Namespace]:
 def team_prefix(team: str) -> Namespace:
     """The prefix of every namespace of `team` (for listing and consolidation)."""
     return ("team", _check_label("team", team))
+
+
+def a2a_log_namespace(team: str) -> Namespace:
+    """Where the team's A2A log lives: beside the memories, never read as memories."""
+    return (*team_prefix(team), "a2a")
+
+
+def sync_copies_namespace(team: str) -> Namespace:
+    """Where the A2A bridge records which agent got a copy of which memory, and where
+    that copy landed (never read as memories either)."""
+    return (*team_prefix(team), "copies")
+
+
+@dataclass(frozen=True)
+class MemoryLocation:
+    """A memory namespace, read back: whose memories it holds."""
+
+    namespace: Namespace
+    team: str
+    owner: str | None
+    """The agent owning a private namespace; None for the team's shared one."""
+
+    @property
+    def scope(self) -> Scope:
+        return "shared" if self.owner is None else "private"
+
+
+def parse_memory_namespace(namespace: Namespace) -> MemoryLocation | None:
+    """Whose memories `namespace` holds; None when it is not a memory namespace (the A2A
+    log, or anything else an app keeps in the same store)."""
+    if len(namespace) < 3 or namespace[0] != "team":
+        return None
+    if len(namespace) == 3 and namespace[2] == "shared":
+        return MemoryLocation(namespace, namespace[1], None)
+    if len(namespace) == 4 and namespace[2] == "agent":
+        return MemoryLocation(namespace, namespace[1], namespace[3])
+    return None

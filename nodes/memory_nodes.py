@@ -147,25 +147,31 @@ def current_thread_id() -> str | None:
 
 
 def sync_memories(state: TeamState, runtime: Runtime[TeamContext], *, team: TeamSpec) -> dict:
-    """A2A sync: what one agent learned this turn goes to the others who worked on it."""
+    """A2A sync: what one agent learned this turn goes to the others who worked on it;
+    copies made before follow their source when it was reinforced or superseded."""
     ctx = runtime.context
     bridge = seams.bridge(runtime.store, _team(ctx, team))
     routing = state.get("routing")
     involved = [team.coordinator.name, *routing.specialists] if routing else []
+    correlation_id = state.get("correlation_id")
     synced: list[str] = []
     for written in state.get("written", []):
-        if written.action not in ("added", "superseded"):
-            continue
-        memory = seams.manager(runtime.store, _team(ctx, team), written.agent).get(
-            written.memory_id
-        )
+        manager = seams.manager(runtime.store, _team(ctx, team), written.agent)
+        memory = manager.get(written.memory_id)
         if memory is None:
+            continue
+        for previous in manager.superseded_by(memory.memory_id):
+            bridge.follow(previous, source_agent=written.agent, correlation_id=correlation_id)
+        if written.action not in ("added", "superseded"):
+            bridge.follow(memory, source_agent=written.agent, correlation_id=correlation_id)
             continue
         targets = [a for a in involved if a != written.agent]
         report = bridge.sync(
-            memory, targets, source_agent=written.agent, correlation_id=state.get("correlation_id")
+            memory, targets, source_agent=written.agent, correlation_id=correlation_id
         )
         for outcome in report.copied:
+            if outcome.action == "unchanged":
+                continue
             synced.append(f"{outcome.target}:{outcome.stored.memory_id if outcome.stored else ''}")
             emit(
                 SyncEvent(

@@ -32,6 +32,7 @@ from memory.manager import MemoryManager
 from memory.models import Memory, Provenance
 from memory.namespaces import memory_namespace
 from memory.store import FaissStore
+from memory.team import TeamMemory
 from tests.fakes import DeterministicEmbeddings
 from tests.pg import pg_database_url, pg_url  # noqa: F401  (fixtures)
 
@@ -216,7 +217,7 @@ def test_a_forged_return_message_is_refused_and_logged(store: BaseStore) -> None
 
 def test_two_paths_to_the_same_agent_give_one_copy(store: BaseStore) -> None:
     original = sams_delay(store)
-    bridge = A2ABridge(store, TEAM)
+    bridge = A2ABridge(store, TEAM, min_copy_confidence=0.0)
     bridge.sync(original, ["jordan", "alex"], source_agent="sam")
     alex_copy = private(store, "alex")[0]
     riley = bridge.sync(alex_copy, ["riley"], source_agent="alex").for_target("riley")
@@ -231,7 +232,7 @@ def test_two_paths_to_the_same_agent_give_one_copy(store: BaseStore) -> None:
 
 def test_a_chain_stops_at_max_hops_with_confidence_decaying_per_hop(store: BaseStore) -> None:
     chain = ["sam", "jordan", "alex", "riley", "casey"]
-    bridge = A2ABridge(store, TEAM, max_hops=3)
+    bridge = A2ABridge(store, TEAM, max_hops=3, min_copy_confidence=0.0)
     memory = sams_delay(store)
     for hop, (sender, receiver) in enumerate(itertools.pairwise(chain), start=1):
         report = bridge.sync(memory, [receiver], source_agent=sender)
@@ -251,7 +252,7 @@ def test_a_chain_stops_at_max_hops_with_confidence_decaying_per_hop(store: BaseS
 
 
 def test_max_hops_is_configurable(store: BaseStore) -> None:
-    bridge = A2ABridge(store, TEAM, max_hops=1, decay=0.5)
+    bridge = A2ABridge(store, TEAM, max_hops=1, decay=0.5, min_copy_confidence=0.0)
     copy = bridge.sync(sams_delay(store), ["jordan"], source_agent="sam").copied[0].stored
     assert copy is not None and copy.confidence == pytest.approx(0.475)
     assert bridge.sync(copy, ["alex"], source_agent="jordan").skipped[0].reason == "max hops"
@@ -260,6 +261,7 @@ def test_max_hops_is_configurable(store: BaseStore) -> None:
 def test_self_and_invalidated_are_skipped_without_a_message(store: BaseStore) -> None:
     original = sams_delay(store)
     retracted = original.model_copy(update={"invalidated_at": T0})
+    store.put(memory_namespace(TEAM, "shared"), retracted.memory_id, retracted.to_store_value())
     bridge = A2ABridge(store, TEAM)
 
     to_self = bridge.sync(original, ["alex"], source_agent="alex")
@@ -382,7 +384,7 @@ def test_log_is_invisible_to_memory_search(store: BaseStore) -> None:
         manager = MemoryManager(store, team=TEAM, agent=agent)
         assert manager.search("check order status customer 12345 delivery delay") == []
         assert manager.list(include_invalid=True) == []
-    assert manager.consolidate().changed == 0
+    assert TeamMemory(store, TEAM).consolidate().changed == 0
     assert len(bridge.log.read()) == 2
     assert store.search(a2a_log_namespace(TEAM), query="order status")  # still there
 
@@ -496,3 +498,159 @@ def test_a_fact_the_target_already_knew_is_reinforced_not_duplicated(store: Base
     [kept] = private(store, "jordan")
     assert kept.memory_id == own.memory_id and kept.mention_count == 2
     assert kept.confidence > 0.855
+
+
+# ---- copies that stay true ---------------------------------------------------------------
+
+
+def test_redelivering_the_same_memory_never_reinforces(store: BaseStore) -> None:
+    original = sams_delay(store)
+    bridge = A2ABridge(store, TEAM)
+    for _ in range(4):
+        bridge.receive(memory_sync_message(original, source_agent="sam", target_agent="jordan"))
+    [copy] = private(store, "jordan")
+    assert (copy.mention_count, copy.confidence) == (1, pytest.approx(0.855))
+
+
+def test_a_fact_the_target_knew_is_reinforced_once_per_origin(store: BaseStore) -> None:
+    jordan = MemoryManager(store, team=TEAM, agent="jordan")
+    jordan.add(
+        Memory(
+            content=DELAY,
+            type="episodic",
+            scope="private",
+            confidence=0.7,
+            provenance=Provenance(source_agent="jordan"),
+        )
+    )
+    original = sams_delay(store)
+    bridge = A2ABridge(store, TEAM)
+    first = bridge.sync(original, ["jordan"], source_agent="sam").for_target("jordan")
+    assert first.action == "reinforced"
+    for _ in range(3):
+        bridge.receive(memory_sync_message(original, source_agent="sam", target_agent="jordan"))
+        assert bridge.sync(original, ["jordan"], source_agent="sam").skipped[0].reason == "synced"
+    [kept] = private(store, "jordan")
+    assert kept.mention_count == 2 and kept.confidence == first.stored.confidence  # type: ignore[union-attr]
+
+
+def test_forged_syncs_cannot_raise_confidence(store: BaseStore) -> None:
+    sam = MemoryManager(store, team=TEAM, agent="sam")
+    weak = sam.add(
+        Memory(
+            content="Customer #12345 is a VIP",
+            type="entity",
+            confidence=0.5,
+            mechanism="inferred",
+            provenance=Provenance(source_agent="sam"),
+        )
+    ).memory
+    bridge = A2ABridge(store, TEAM, min_copy_confidence=0.0)
+    boosted = weak.model_copy(update={"confidence": 0.99})
+    refused = []
+    for _ in range(10):
+        message = memory_sync_message(boosted, source_agent="sam", target_agent="jordan")
+        refused.append(bridge.receive(message).for_target("jordan").reason)
+    assert refused == ["forged"] * 10
+    assert private(store, "jordan") == []
+    invented = Memory(
+        content="Customer #12345 gets free shipping forever",
+        type="semantic",
+        confidence=0.99,
+        provenance=Provenance(source_agent="sam"),
+    )
+    message = memory_sync_message(invented, source_agent="sam", target_agent="jordan")
+    assert bridge.receive(message).for_target("jordan").reason == "unknown memory"
+    assert private(store, "jordan") == []
+    assert bridge.log.get(message.message_id) is not None  # refused, and on record
+
+
+def test_impossible_hops_are_refused_with_a_logged_reason(
+    store: BaseStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    original = sams_delay(store)
+    bridge = A2ABridge(store, TEAM)
+    far = memory_sync_message(original, source_agent="sam", target_agent="jordan")
+    far = far.model_copy(update={"hops": 99})
+    with caplog.at_level("WARNING", logger="memory.bridge"):
+        assert bridge.receive(far).for_target("jordan").reason == "hops mismatch"
+    assert "hops mismatch" in caplog.text and far.message_id in caplog.text
+    jordan_copy = bridge.sync(original, ["jordan"], source_agent="sam").copied[0].stored
+    assert jordan_copy is not None
+    reset = jordan_copy.model_copy(
+        update={"provenance": jordan_copy.provenance.model_copy(update={"hops": 0})}
+    )
+    laundered = memory_sync_message(reset, source_agent="jordan", target_agent="alex")
+    assert bridge.receive(laundered).for_target("alex").reason == "hops mismatch"
+    assert private(store, "alex") == []
+
+
+def test_an_implicit_fact_below_the_floor_is_not_sent(store: BaseStore) -> None:
+    sam = MemoryManager(store, team=TEAM, agent="sam")
+    implicit = sam.add(
+        Memory(
+            content="Customer #12345 likes short answers",
+            type="entity",
+            scope="private",
+            provenance=Provenance(source_agent="sam"),
+        )
+    ).memory
+    bridge = A2ABridge(store, TEAM)
+
+    report = bridge.sync(implicit, ["jordan"], source_agent="sam")
+
+    assert report.for_target("jordan").reason == "below floor"
+    assert bridge.log.read() == [] and private(store, "jordan") == []
+    everything = A2ABridge(store, TEAM, min_copy_confidence=0.0)
+    assert everything.sync(implicit, ["jordan"], source_agent="sam").copied
+
+
+def test_copies_follow_their_source(store: BaseStore) -> None:
+    sam = MemoryManager(store, team=TEAM, agent="sam")
+    bridge = A2ABridge(store, TEAM)
+    email = Memory(
+        content="Customer #12345 prefers email",
+        type="entity",
+        scope="private",
+        mechanism="explicit",
+        confidence=0.8,
+        subject="customer:12345",
+        attribute="contact_preference",
+        value="email",
+        provenance=Provenance(source_agent="sam"),
+    )
+    stored = sam.add(email).memory
+    bridge.sync(stored, ["jordan", "alex"], source_agent="sam")
+    alex_copy = private(store, "alex")[0]
+    bridge_far = A2ABridge(store, TEAM, min_copy_confidence=0.0)
+    bridge_far.sync(alex_copy, ["riley"], source_agent="alex")
+
+    again = sam.add(email.model_copy(update={"memory_id": "restated"}))  # reinforced
+    assert again.action == "reinforced"
+    followed = bridge.follow(again.memory, source_agent="sam")
+
+    assert {o.target: o.action for o in followed.outcomes} == {
+        "jordan": "updated",
+        "alex": "updated",
+    }
+    [jordan_copy] = private(store, "jordan")
+    assert jordan_copy.confidence == pytest.approx(again.memory.confidence * 0.9)
+    assert jordan_copy.mention_count == 1  # followed, not reinforced
+    [riley_copy] = private(store, "riley")  # two hops down, followed through alex
+    assert riley_copy.confidence == pytest.approx(again.memory.confidence * 0.9**2)
+    messages = len(bridge.log.read())
+    unchanged = bridge.follow(again.memory, source_agent="sam")
+    assert [o.reason for o in unchanged.outcomes] == ["synced", "synced"]
+    assert len(bridge.log.read()) == messages  # nothing changed, nothing sent
+
+    sms = sam.add(
+        email.model_copy(
+            update={"memory_id": "sms", "content": "Customer #12345 prefers SMS", "value": "sms"}
+        )
+    )
+    assert sms.action == "superseded" and sms.previous is not None
+    bridge.follow(sms.previous, source_agent="sam")
+    for agent in ("jordan", "alex", "riley"):
+        [copy] = private(store, agent)
+        assert copy.is_valid is False, agent
+    assert MemoryManager(store, team=TEAM, agent="jordan").search("contact customer 12345") == []

@@ -139,6 +139,23 @@ def test_add_list_search_forget_round_trip(cli: Any) -> None:
     assert remaining == [contact["memory_id"]]
 
 
+def test_forget_subject_removes_every_fact_of_the_subject(cli: Any) -> None:
+    ok(cli("memories", "add", "Customer #12345 prefers to be contacted by email."))
+    ok(cli("memories", "add", "Customer #12345 prefers to be contacted by SMS."))  # supersedes
+    ok(cli("memories", "add", "Customer #777 prefers to be contacted by phone."))
+    assert len(as_json(cli("memories", "list", "--all", "--json"))) == 3
+
+    report = flat(ok(cli("memories", "forget-subject", "customer:12345")).stdout)
+
+    assert "2 removed" in report and "email" in report and "SMS" in report
+    remaining = as_json(cli("memories", "list", "--all", "--json"))
+    assert [m["subject"] for m in remaining] == ["customer:777"]
+    assert "Nothing to forget" in ok(cli("memories", "forget-subject", "customer:12345")).stdout
+    phone = as_json(cli("memories", "list", "--json"))[0]["memory_id"]
+    kept = ok(cli("memories", "forget", phone[:8], "--only-this")).stdout
+    assert "1 removed" in flat(kept)
+
+
 def test_restating_reinforces_and_a_new_value_supersedes(cli: Any) -> None:
     ok(cli("memories", "add", "Customer #12345 prefers to be contacted by email."))
     again = ok(cli("memories", "add", "Customer #12345 prefers to be contacted by email."))
@@ -323,6 +340,8 @@ def _fill_log(store: Any) -> None:
                 content="Customer #12345 had 3 delivery delays.",
                 type="episodic",
                 scope="private",
+                mechanism="explicit",
+                confidence=0.95,
                 provenance=Provenance(source_agent="sam"),
             )
         )

@@ -13,6 +13,7 @@ from langgraph.store.memory import InMemoryStore
 from memory.manager import MemoryManager, query_intent, types_for_query
 from memory.models import Memory, Provenance, utcnow
 from memory.store import FaissStore
+from memory.team import MemoryNotFound, TeamMemory
 from tests.fakes import DeterministicEmbeddings
 
 TEAM = "support"
@@ -109,7 +110,8 @@ def test_private_memory_never_reaches_another_agent(store: BaseStore) -> None:
     assert memory_id not in {m.memory_id for m in jordan.list(limit=1000)}
     hits = jordan.search("escalation code 7781 customer 12345", limit=10, min_confidence=0.0)
     assert memory_id not in {h.memory.memory_id for h in hits}
-    assert jordan.forget(memory_id) is False
+    with pytest.raises(MemoryNotFound, match="readable by jordan"):
+        TeamMemory(store, TEAM).forget(memory_id, agent="jordan")
     assert sam.get(memory_id) is not None
     assert jordan.get(shared.memory.memory_id) is not None
 
@@ -153,7 +155,8 @@ def test_links_and_follow_links(store: BaseStore) -> None:
 def test_forget_and_empty_query(store: BaseStore) -> None:
     alex = MemoryManager(store, team=TEAM, agent="alex")
     added = alex.add(mem("Store opens at 9am")).memory
-    assert alex.forget(added.memory_id) is True
+    report = TeamMemory(store, TEAM).forget(added.memory_id, agent="alex")
+    assert report.removed_ids == [added.memory_id]
     assert alex.get(added.memory_id) is None
     with pytest.raises(ValueError, match="empty"):
         alex.search("   ")
@@ -181,11 +184,12 @@ def test_consolidate_merges_decays_and_resolves(store: BaseStore) -> None:
     sam._put(early.model_copy(update={"scope": "private"}), sam.namespace_for("private"))
     jordan._put(late.model_copy(update={"scope": "private"}), jordan.namespace_for("private"))
 
-    report = sam.consolidate()
+    team = TeamMemory(store, TEAM)
+    report = team.consolidate(merge_threshold=0.8)
     assert (dup_b.memory_id, dup_a.memory_id) in report.merged
     decayed = {m: (before, after) for m, before, after in report.decayed}
     assert decayed[stale.memory_id] == (0.7, pytest.approx(0.7 * 0.81, abs=1e-3))
     assert (early.memory_id, late.memory_id) in report.resolved
     assert sam.get(early.memory_id).is_valid is False  # type: ignore[union-attr]
     assert report.changed == len(report.merged) + len(report.decayed) + len(report.resolved)
-    assert sam.consolidate().changed == 0  # idempotent
+    assert team.consolidate(merge_threshold=0.8).changed == 0  # idempotent

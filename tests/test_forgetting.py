@@ -1,0 +1,217 @@
+"""Forgetting reaches every copy, the history, the indexes and the A2A log.
+
+After a forget, nothing of the fact is recoverable through any search path: an agent's
+search (dense + BM25, invalidated included, no confidence floor), the store's own vector
+search over every namespace of the team, the FTS5 index, `get` by id, and the log.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from langgraph.store.base import BaseStore
+from langgraph.store.memory import InMemoryStore
+
+from memory.bridge import MEMORY_FORGET, RESULT, A2ABridge, A2AMessage
+from memory.manager import MemoryManager
+from memory.models import Memory, Provenance
+from memory.namespaces import team_prefix
+from memory.store import FaissStore
+from memory.team import STAFF, MemoryNotFound, TeamMemory
+from tests.fakes import DeterministicEmbeddings
+
+TEAM = "support"
+OLD_PHONE = "555-0100"
+PHONE = "555-0199"
+
+
+def index() -> dict:
+    return {"dims": 64, "embed": DeterministicEmbeddings(64), "fields": ["content"]}
+
+
+@pytest.fixture(params=["inmemory", "faiss"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[BaseStore]:
+    if request.param == "inmemory":
+        yield InMemoryStore(index=index())  # type: ignore[arg-type]
+    else:
+        with FaissStore(tmp_path / "store", index=index()) as faiss_store:  # type: ignore[arg-type]
+            yield faiss_store
+
+
+def fact(content: str, subject: str, attribute: str | None, value: str | None) -> Memory:
+    return Memory(
+        content=content,
+        type="entity",
+        mechanism="explicit",
+        confidence=0.95,
+        subject=subject,
+        attribute=attribute,
+        value=value,
+        provenance=Provenance(source_agent="sam", thread_id="t1", message_id="m1"),
+    )
+
+
+def phone(number: str, customer: str = "12345") -> Memory:
+    return fact(
+        f"Customer #{customer}'s phone number is {number}",
+        f"customer:{customer}",
+        "phone_number",
+        number,
+    )
+
+
+def seeded(store: BaseStore) -> tuple[Memory, Memory, Memory]:
+    """Sam learns a phone number, then a new one (superseding it), syncs it to Jordan and
+    Alex, and reports on it in a result message; a related memory links to it."""
+    sam = MemoryManager(store, team=TEAM, agent="sam", link_threshold=0.0)
+    old = sam.add(phone(OLD_PHONE)).memory
+    new = sam.add(phone(PHONE))
+    assert new.action == "superseded"
+    bridge = A2ABridge(store, TEAM)
+    bridge.sync(new.memory, ["jordan", "alex"], source_agent="sam", correlation_id="turn-1")
+    bridge.send(
+        A2AMessage(
+            source_agent="sam",
+            target_agent="alex",
+            content_type=RESULT,
+            payload={"summary": f"Reached customer #12345 on {PHONE}."},
+            correlation_id="turn-1",
+        )
+    )
+    other = sam.add(fact("Customer #12345 prefers email", "customer:12345", "contact", "email"))
+    assert new.memory.memory_id in other.memory.links
+    return old, new.memory, other.memory
+
+
+def recoverable(store: BaseStore, needle: str) -> list[str]:
+    """Every place `needle` still shows up, through every read path there is."""
+    found: list[str] = []
+    for agent in ("sam", "jordan", "alex"):
+        manager = MemoryManager(store, team=TEAM, agent=agent)
+        for hit in manager.search(
+            f"phone number {needle}", limit=50, min_confidence=0.0, include_invalid=True
+        ):
+            if needle in hit.memory.content:
+                found.append(f"search as {agent}: {hit.memory.memory_id}")
+        for memory in manager.list(include_invalid=True, limit=10_000):
+            if needle in memory.content:
+                found.append(f"list as {agent}: {memory.memory_id}")
+    for namespace in store.list_namespaces(prefix=team_prefix(TEAM)):
+        for item in store.search(namespace, query=f"phone {needle}", limit=100):
+            if needle in json.dumps(item.value):
+                found.append(f"vector search {namespace}: {item.key}")
+        for item in store.search(namespace, limit=10_000):
+            if needle in json.dumps(item.value):
+                found.append(f"item {namespace}: {item.key}")
+    if isinstance(store, FaissStore):
+        for namespace in store.list_namespaces(prefix=team_prefix(TEAM)):
+            for item in store.lexical_search(namespace, needle, limit=100):
+                if needle in json.dumps(item.value):  # BM25 also matches "555" alone
+                    found.append(f"FTS5 {namespace}: {item.key}")
+        # Beneath the API: the full-text index's own rows and the raw item table.
+        rows = store._conn.execute(
+            "SELECT rowid FROM items_fts WHERE items_fts MATCH ?", (f'"{needle}"',)
+        ).fetchall()
+        found += [f"FTS5 row {r[0]}" for r in rows]
+        items = store._conn.execute(
+            "SELECT key FROM items WHERE instr(value, ?) > 0", (needle,)
+        ).fetchall()
+        found += [f"SQLite item {r[0]}" for r in items]
+    return found
+
+
+def test_forget_with_cascade_leaves_nothing_recoverable(store: BaseStore) -> None:
+    old, new, other = seeded(store)
+    assert recoverable(store, PHONE) and recoverable(store, OLD_PHONE)
+    bridge = A2ABridge(store, TEAM)
+    senders = [(m.message_id, m.source_agent, m.target_agent) for m in bridge.log.read()]
+
+    report = TeamMemory(store, TEAM).forget(new.memory_id)
+
+    causes = {f.memory_id: f.cause for f in report.removed}
+    assert causes[new.memory_id] == "requested"
+    assert causes[old.memory_id] == "history"
+    assert sorted(c for c in causes.values() if c == "copy") == ["copy", "copy"]
+    assert recoverable(store, PHONE) == []
+    assert recoverable(store, OLD_PHONE) == []
+    assert report.links_cleaned == [other.memory_id]
+    kept = MemoryManager(store, team=TEAM, agent="sam").get(other.memory_id)
+    assert kept is not None and kept.links == []
+    # The log keeps who sent what to whom; the payloads that carried the number are gone.
+    log = bridge.log.read()
+    assert [(m.message_id, m.source_agent, m.target_agent) for m in log][: len(senders)] == (
+        senders
+    )
+    assert len(report.log_redacted) == 3  # two syncs and the result quoting the number
+    assert all(PHONE not in json.dumps(m.payload) for m in log)
+    notices = [m for m in log if m.content_type == MEMORY_FORGET]
+    assert {m.target_agent for m in notices} == {"team", "jordan", "alex"}
+    assert bridge.copies_of(new.memory_id) == []
+
+
+def test_a_redelivered_sync_of_a_forgotten_memory_stays_forgotten(store: BaseStore) -> None:
+    _, new, _ = seeded(store)
+    bridge = A2ABridge(store, TEAM)
+    [delivered] = [m for m in bridge.log.read(agent="jordan") if m.hops == 1]
+    TeamMemory(store, TEAM).forget(new.memory_id)
+
+    again = bridge.receive(delivered)  # the original message, content and all
+
+    assert again.for_target("jordan").reason == "duplicate message"
+    assert recoverable(store, PHONE) == []
+
+
+def test_forgetting_a_copy_forgets_the_fact_unless_only_this(store: BaseStore) -> None:
+    _, new, _ = seeded(store)
+    jordan = MemoryManager(store, team=TEAM, agent="jordan")
+    [copy] = jordan.list(scope="private")
+    team = TeamMemory(store, TEAM)
+
+    only = team.forget(copy.memory_id, cascade=False)
+
+    assert only.removed_ids == [copy.memory_id]
+    assert MemoryManager(store, team=TEAM, agent="sam").get(new.memory_id) is not None
+    everything = team.forget(new.memory_id)
+    assert new.memory_id in everything.removed_ids
+    assert recoverable(store, PHONE) == []
+
+
+def test_forget_subject_by_attribute_and_whole(store: BaseStore) -> None:
+    seeded(store)
+    sam = MemoryManager(store, team=TEAM, agent="sam")
+    sam.add(phone("555-0777", customer="999"))
+    team = TeamMemory(store, TEAM)
+
+    numbers = team.forget_subject(
+        "customer:12345", attributes=["phone_number"], requested_by="customer:12345"
+    )
+
+    assert recoverable(store, PHONE) == [] and recoverable(store, OLD_PHONE) == []
+    assert {f.owner for f in numbers.removed} == {None, "jordan", "alex"}
+    remaining = [row.memory.content for row in team.rows(include_invalid=True)]
+    assert "Customer #12345 prefers email" in remaining  # another slot stays
+    everything = team.forget_subject("customer:12345", requested_by=STAFF)
+    assert [f.content for f in everything.removed] == ["Customer #12345 prefers email"]
+    assert [row.memory.subject for row in team.rows(include_invalid=True)] == ["customer:999"]
+    log = json.dumps([m.payload for m in A2ABridge(store, TEAM).log.read()])
+    assert "12345" not in log.replace("customer:12345", "")
+
+
+def test_only_the_subject_or_staff_may_forget_a_subject(store: BaseStore) -> None:
+    seeded(store)
+    team = TeamMemory(store, TEAM)
+    with pytest.raises(PermissionError, match="only the subject themself or staff"):
+        team.forget_subject("customer:12345", requested_by="customer:999")
+    with pytest.raises(ValueError, match="must not be empty"):
+        team.forget_subject("  ", requested_by=STAFF)
+    assert recoverable(store, PHONE)
+    with pytest.raises(MemoryNotFound, match="no memory with id 'nope'"):
+        team.forget("nope")
+
+
+def test_forget_subject_with_nothing_known_reports_nothing(store: BaseStore) -> None:
+    report = TeamMemory(store, TEAM).forget_subject("customer:1", requested_by=STAFF)
+    assert report.removed == [] and report.log_redacted == []
