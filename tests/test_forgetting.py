@@ -8,7 +8,9 @@ search over every namespace of the team, the FTS5 index, `get` by id, and the lo
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -20,6 +22,7 @@ from memory.manager import MemoryManager
 from memory.models import Memory, Provenance
 from memory.namespaces import team_prefix
 from memory.store import FaissStore
+from memory.store_db import DB_FILE
 from memory.team import STAFF, MemoryNotFound, TeamMemory
 from tests.fakes import DeterministicEmbeddings
 
@@ -112,14 +115,14 @@ def recoverable(store: BaseStore, needle: str) -> list[str]:
                 if needle in json.dumps(item.value):  # BM25 also matches "555" alone
                     found.append(f"FTS5 {namespace}: {item.key}")
         # Beneath the API: the full-text index's own rows and the raw item table.
-        rows = store._conn.execute(
-            "SELECT rowid FROM items_fts WHERE items_fts MATCH ?", (f'"{needle}"',)
-        ).fetchall()
-        found += [f"FTS5 row {r[0]}" for r in rows]
-        items = store._conn.execute(
-            "SELECT key FROM items WHERE instr(value, ?) > 0", (needle,)
-        ).fetchall()
-        found += [f"SQLite item {r[0]}" for r in items]
+        with closing(sqlite3.connect(store.path / DB_FILE)) as db:
+            rows = db.execute(
+                "SELECT rowid FROM items_fts WHERE items_fts MATCH ?", (f'"{needle}"',)
+            ).fetchall()
+            items = db.execute(
+                "SELECT key FROM items WHERE instr(value, ?) > 0", (needle,)
+            ).fetchall()
+        found += [f"FTS5 row {r[0]}" for r in rows] + [f"SQLite item {r[0]}" for r in items]
     return found
 
 
