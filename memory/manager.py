@@ -28,30 +28,37 @@ or a how-to also wants the procedures (workflows, skills).
 
 from __future__ import annotations
 
+import asyncio
 import builtins
 import logging
 import re
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel
-from langgraph.store.base import BaseStore
+from langgraph.store.base import BaseStore, Item
 
 from memory.models import (
     DECLARATIVE_TYPES,
+    EXPLICIT_CONFIDENCE,
+    IMPLICIT_CONFIDENCE,
     MEMORY_TYPES,
+    PLAIN_ITEM_DEFAULTS,
     PROCEDURAL_TYPES,
+    Mechanism,
     Memory,
     MemoryType,
     Scope,
     content_key,
+    is_memory_record,
     utcnow,
 )
 from memory.namespaces import Namespace, memory_namespace, readable_namespaces
 from memory.notes import annotate
-from memory.retrieval import hybrid_search
+from memory.retrieval import Fused, hybrid_search
+from memory.store_filters import matches_filter
 
 logger = logging.getLogger(__name__)
 
@@ -76,15 +83,32 @@ _HOW_TO = re.compile(r"\bhow\s+(do|can|should|to|does|would)\b|\bsteps?\b|\bproc
 def memories_in(
     store: BaseStore, namespace: Namespace, filter: dict[str, object] | None = None
 ) -> list[Memory]:
-    """Every memory stored in `namespace` (and below) matching `filter`, page by page."""
+    """Every memory stored in `namespace` (and below) matching `filter`, page by page.
+
+    Plain ``{"content": ...}`` items (LangMem, the store API) hold none of the fields a
+    filter selects on, so they are read with their defaults and matched here; items that
+    are not memories at all are skipped with a warning.
+    """
     out: list[Memory] = []
     offset = 0
     while True:
-        page = store.search(namespace, filter=filter, limit=500, offset=offset)
-        out += [Memory.from_store_value(item.value) for item in page]
+        page = store.search(namespace, limit=500, offset=offset)
+        for item in page:
+            memory = readable(item)
+            if memory is not None and matches_filter(memory.to_store_value(), filter):
+                out.append(memory)
         if len(page) < 500:
             return out
         offset += len(page)
+
+
+def readable(item: Item) -> Memory | None:
+    """The memory of a store item, or None (logged) for an item that is not one."""
+    try:
+        return Memory.from_item(item)
+    except ValueError as error:
+        logger.warning("skipping a store item: %s", error)
+        return None
 
 
 def reinforced_confidence(current: float, incoming: float) -> float:
@@ -162,8 +186,8 @@ class MemoryManager:
     def _find(self, memory_id: str) -> tuple[Memory, Namespace] | None:
         for namespace in self.namespaces:
             item = self.store.get(namespace, memory_id)
-            if item is not None:
-                return Memory.from_store_value(item.value), namespace
+            if item is not None and (memory := readable(item)) is not None:
+                return memory, namespace
         return None
 
     def _all(self, namespace: Namespace, filter: dict[str, object] | None = None) -> list[Memory]:
@@ -321,10 +345,11 @@ class MemoryManager:
         pool = hybrid_search(
             self.store, self.namespaces, query, limit=limit * 4, filter=filter, candidates=limit * 6
         )
+        pool += self._plain_items(query, limit, min_confidence)
         scored: builtins.list[ScoredMemory] = []
         for fused in pool:
-            memory = Memory.from_store_value(fused.item.value)
-            if memory.type not in wanted:
+            memory = readable(fused.item)
+            if memory is None or memory.type not in wanted:
                 continue
             relevance = 0.5 * fused.relevance + 0.5 * max(fused.similarity or 0.0, 0.0)
             score = (
@@ -345,6 +370,15 @@ class MemoryManager:
         if follow_links:
             top += self._linked(top, min_confidence, include_invalid)
         return top
+
+    def _plain_items(self, query: str, limit: int, min_confidence: float) -> builtins.list[Fused]:
+        """Plain ``{"content": ...}`` items for `query`: the store filters on fields they do
+        not have, so they are searched apart, unfiltered, and kept when their default
+        confidence passes."""
+        if PLAIN_ITEM_DEFAULTS["confidence"] < min_confidence:
+            return []
+        pool = hybrid_search(self.store, self.namespaces, query, limit=limit * 2)
+        return [fused for fused in pool if not is_memory_record(fused.item.value)]
 
     def _linked(
         self, hits: builtins.list[ScoredMemory], min_confidence: float, include_invalid: bool
@@ -378,3 +412,104 @@ class MemoryManager:
             return False
         self.store.delete(found[1], memory_id)
         return True
+
+    # ---- one call from text to memory ------------------------------------------------
+    def remember(
+        self,
+        text: str,
+        *,
+        subject: str | None = None,
+        source: Source = "user",
+        scope: Scope = "shared",
+    ) -> builtins.list[AddResult]:
+        """Extract the memories `text` states and store them (mem0's ``add(text)``).
+
+        `subject` ("customer:12345") is whose first-person facts these are; `source` is who
+        asserted the text, and sets how far it is trusted (``SOURCE_TRUST``): a user's own
+        statements as extracted (explicit 0.95, implicit 0.70); staff and systems of
+        record at 0.95; an agent's inference at most 0.70. A user or an agent cannot set
+        policies, skills or workflows, nor facts about another subject of the same kind:
+        those are refused with a ValueError naming them when nothing else was stored,
+        and skipped (logged) otherwise. `scope`: the team's shared memory or the agent's.
+        """
+        from memory.extraction import ExtractionContext, extract_memories
+
+        if source not in SOURCE_TRUST:
+            raise ValueError(f"source must be one of {sorted(SOURCE_TRUST)}, got {source!r}")
+        ctx = ExtractionContext(
+            source_agent=self.agent, speaker_subject=subject or "user", scope=scope
+        )
+        results: builtins.list[AddResult] = []
+        refused: builtins.list[str] = []
+        for memory in extract_memories(text, ctx, self.llm):
+            if source in ("user", "agent") and (problem := untrusted_change(memory, subject)):
+                refused.append(f"{memory.content!r}: {problem}")
+                continue
+            results.append(self.add(with_source_trust(memory, source)))
+        if not results:
+            raise ValueError(
+                "nothing stored: " + ("; ".join(refused) or "no fact found in the text")
+            )
+        for reason in refused:
+            logger.info("remember: refused %s", reason)
+        return results
+
+    # ---- async -------------------------------------------------------------------------
+    # Each runs its sync twin in a worker thread, so the event loop never blocks: with an
+    # async store (AsyncPostgresStore) the sync calls hand their operations to the store's
+    # own abatch on its loop; the FaissStore's batch works in any thread.
+    async def asearch(self, query: str, **options: Any) -> builtins.list[ScoredMemory]:
+        return await asyncio.to_thread(self.search, query, **options)
+
+    async def aadd(self, memory: Memory) -> AddResult:
+        return await asyncio.to_thread(self.add, memory)
+
+    async def aremember(
+        self, text: str, *, subject: str | None = None, source: Source = "user"
+    ) -> builtins.list[AddResult]:
+        return await asyncio.to_thread(self.remember, text, subject=subject, source=source)
+
+    async def aget(self, memory_id: str) -> Memory | None:
+        return await asyncio.to_thread(self.get, memory_id)
+
+    async def alist(self, **options: Any) -> builtins.list[Memory]:
+        return await asyncio.to_thread(self.list, **options)
+
+    async def aforget(self, memory_id: str) -> bool:
+        return await asyncio.to_thread(self.forget, memory_id)
+
+
+Source = Literal["user", "staff", "system", "agent"]
+"""Who asserted a text given to ``MemoryManager.remember``."""
+
+SOURCE_TRUST: dict[str, tuple[Mechanism | None, float | None]] = {
+    "user": (None, None),  # as extracted: explicit 0.95, implicit 0.70
+    "staff": ("explicit", EXPLICIT_CONFIDENCE),
+    "system": ("explicit", EXPLICIT_CONFIDENCE),
+    "agent": ("inferred", IMPLICIT_CONFIDENCE),  # a cap: never above a stated fact
+}
+"""The mechanism and confidence of what each source asserts (None: keep the extracted)."""
+
+
+def with_source_trust(memory: Memory, source: Source) -> Memory:
+    mechanism, confidence = SOURCE_TRUST[source]
+    update: dict[str, object] = {}
+    if mechanism is not None:
+        update["mechanism"] = mechanism
+    if confidence is not None:
+        update["confidence"] = (
+            min(confidence, memory.confidence) if source == "agent" else confidence
+        )
+    return memory.model_copy(update=update) if update else memory
+
+
+def untrusted_change(memory: Memory, subject: str | None) -> str | None:
+    """Why a user or an agent may not assert `memory`, or None when they may."""
+    if memory.type in PROCEDURAL_TYPES or memory.type == "semantic":
+        return "policies, skills and workflows change only through trusted sources"
+    same_kind = bool(subject and memory.subject) and (
+        str(memory.subject).split(":", 1)[0] == str(subject).split(":", 1)[0]
+    )
+    if same_kind and memory.subject != subject:
+        return f"the speaker is {subject}; facts about {memory.subject} need their own source"
+    return None

@@ -8,11 +8,13 @@ A-MEM note fields (keywords, tags, a one-line context, links).
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from langgraph.store.base import Item
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 MemoryType = Literal["semantic", "entity", "episodic", "skill", "workflow"]
@@ -156,6 +158,52 @@ class Memory(BaseModel):
     def from_store_value(cls, value: dict[str, Any]) -> Memory:
         data = {k: v for k, v in value.items() if k not in DERIVED_KEYS}
         return cls.model_validate(data)
+
+    @classmethod
+    def from_item(cls, item: Item) -> Memory:
+        """The memory a store item holds: a record this layer wrote, or a plain
+        ``{"content": ...}`` item written by standard LangGraph means (LangMem's memory
+        tools, the store API, Studio's memory panel), read with ``PLAIN_ITEM_DEFAULTS``.
+        Anything else is a ValueError naming the item."""
+        if is_memory_record(item.value):
+            return cls.from_store_value(item.value)
+        content = item.value.get("content")
+        if isinstance(content, dict):  # LangMem's structured memories: {"content": {...}}
+            content = content.get("content") or json.dumps(content, sort_keys=True)
+        if not isinstance(content, str) or not content.strip():
+            raise ValueError(
+                f"store item {item.key!r} in {'/'.join(item.namespace)} is not a memory: "
+                "it needs a non-empty 'content' text (or a full memory record)"
+            )
+        private = len(item.namespace) > 3 and item.namespace[2] == "agent"
+        return cls(
+            memory_id=item.key,
+            content=content,
+            scope="private" if private else "shared",
+            provenance=Provenance(source_agent=item.namespace[3] if private else PLAIN_ITEM_SOURCE),
+            created_at=item.created_at,
+            updated_at=item.updated_at,
+            valid_from=item.created_at,
+            tags=["plain-item"],
+            **PLAIN_ITEM_DEFAULTS,
+        )
+
+
+PLAIN_ITEM_SOURCE = "store-api"
+"""The source agent of a plain item in the shared namespace (its writer is not recorded)."""
+PLAIN_ITEM_DEFAULTS: dict[str, Any] = {
+    "type": "semantic",
+    "mechanism": "implicit",
+    "confidence": IMPLICIT_CONFIDENCE,
+}
+"""How a plain ``{"content": ...}`` item is read: a general fact, stated (not asked to be
+remembered), trusted like any implicit statement (0.70, at the search threshold); its
+scope is its namespace's (shared, or the agent's own)."""
+
+
+def is_memory_record(value: dict[str, Any]) -> bool:
+    """Whether a store value is a full memory record (as ``to_store_value`` writes)."""
+    return "type" in value and "provenance" in value
 
 
 DERIVED_KEYS = frozenset({"family", "valid", "content_key"})

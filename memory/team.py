@@ -163,7 +163,7 @@ class TeamMemory:
         for location in self.locations():
             item = self.store.get(location.namespace, memory_id)
             if item is not None:
-                return TeamMemoryRow(Memory.from_store_value(item.value), location)
+                return TeamMemoryRow(Memory.from_item(item), location)
         return None
 
     def resolve(self, id_or_prefix: str, *, agent: str | None = None) -> TeamMemoryRow:

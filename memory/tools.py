@@ -6,11 +6,11 @@ layer's trust rules):
 
 - ``search_memory(query, limit)``: the shared memories and the agent's own, best first,
   with their confidence;
-- ``remember(text)``: the text is extracted like any statement (``memory.extraction``)
-  and stored as the agent's inference (mechanism "inferred", confidence at most
-  ``IMPLICIT_CONFIDENCE``). Refused: policies, skills and workflows (they change only
-  through trusted sources: staff, the seed, a system of record), and facts about
-  another subject than the one the agent works for;
+- ``remember(text)``: ``MemoryManager.remember(text, source="agent")``: extracted like
+  any statement and stored as the agent's inference (mechanism "inferred", confidence at
+  most 0.70). Refused: policies, skills and workflows (they change only through trusted
+  sources: staff, the seed, a system of record), and facts about another subject than
+  the one the agent works for;
 - ``forget(memory_id)``: only a memory the agent itself wrote.
 
 Every refusal or bad input comes back as ``{"error": "..."}`` for the model to read.
@@ -23,9 +23,8 @@ from typing import Any
 from langchain_core.tools import BaseTool, StructuredTool
 from pydantic import BaseModel, Field
 
-from memory.extraction import ExtractionContext, extract_memories
 from memory.manager import MemoryManager
-from memory.models import IMPLICIT_CONFIDENCE, PROCEDURAL_TYPES, Scope
+from memory.models import Scope
 
 
 class SearchArgs(BaseModel):
@@ -70,25 +69,16 @@ def memory_tools(
     def remember(text: str) -> dict[str, Any]:
         """Remember a fact you learned for later conversations (about the person you help,
         an order, or an event). Policies and procedures cannot be changed this way."""
-        ctx = ExtractionContext(
-            source_agent=manager.agent, speaker_subject=subject or "user", scope=scope
-        )
-        found = extract_memories(text, ctx)
-        if not found:
-            return {"error": "found no fact to remember in that text; state one fact plainly"}
-        stored, refused = [], []
-        for memory in found:
-            if problem := _refusal(memory.type, memory.subject, subject):
-                refused.append(f"{memory.content!r}: {problem}")
-                continue
-            capped = min(memory.confidence, IMPLICIT_CONFIDENCE)
-            result = manager.add(
-                memory.model_copy(update={"mechanism": "inferred", "confidence": capped})
-            )
-            stored.append({"memory_id": result.memory.memory_id, "action": result.action})
-        if not stored:
-            return {"error": "nothing stored: " + "; ".join(refused)}
-        return {"stored": stored, "refused": refused}
+        try:
+            results = manager.remember(text, subject=subject, source="agent", scope=scope)
+        except ValueError as error:
+            return {"error": str(error)}
+        return {
+            "stored": [
+                {"memory_id": r.memory.memory_id, "action": r.action, "content": r.memory.content}
+                for r in results
+            ]
+        }
 
     def forget(memory_id: str) -> dict[str, Any]:
         """Forget a memory you wrote yourself (by its memory_id)."""
@@ -108,13 +98,3 @@ def memory_tools(
         StructuredTool.from_function(remember, args_schema=RememberArgs),
         StructuredTool.from_function(forget, args_schema=ForgetArgs),
     ]
-
-
-def _refusal(memory_type: str, memory_subject: str | None, subject: str | None) -> str | None:
-    if memory_type in PROCEDURAL_TYPES or memory_type == "semantic":
-        return "policies, skills and workflows change only through trusted sources"
-    if memory_subject and subject and memory_subject != subject:
-        kind = subject.split(":", 1)[0]
-        if memory_subject.split(":", 1)[0] == kind:
-            return f"you work for {subject}; facts about {memory_subject} need their own source"
-    return None
