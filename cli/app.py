@@ -29,6 +29,7 @@ from rich.markup import escape
 from typer.core import TyperGroup
 
 from cli import render
+from cli.safe_console import SafeConsole
 from evals.cli import app as evals_app
 from memory.models import MemoryType, Scope
 
@@ -84,8 +85,8 @@ class CliState:
     team: str
     verbose: bool
     services: CliServices = field(default_factory=CliServices)
-    out: Console = field(default_factory=Console)
-    err: Console = field(default_factory=lambda: Console(stderr=True))
+    out: Console = field(default_factory=SafeConsole)
+    err: Console = field(default_factory=lambda: SafeConsole(stderr=True))
 
     @property
     def location(self) -> str | Path:
@@ -118,8 +119,10 @@ def describe_failure(exc: Exception) -> str | None:
     """One line naming what went wrong and what to do about it, for the errors a user can
     cause or fix (backend, embedding model, store state); None for any other error."""
     from memory.backends import BackendUnavailableError
-    from memory.store import StoreConfigError
+    from memory.store import StoreBusyError, StoreConfigError
 
+    if isinstance(exc, StoreBusyError):
+        return str(exc)
     if isinstance(exc, BackendUnavailableError):
         return f"{exc}. Check the --store-url (host, port, credentials) or drop it."
     if isinstance(exc, StoreConfigError):
@@ -168,7 +171,7 @@ class _CliGroup(TyperGroup):
             message = error_message(exc, state)
             if state is not None and state.verbose:
                 logger.error("%s", message, exc_info=exc)
-            err = state.err if state is not None else Console(stderr=True)
+            err = state.err if state is not None else SafeConsole(stderr=True)
             err.print(f"[bold red]Error:[/bold red] {escape(message)}", soft_wrap=True)
             raise typer.Exit(EXIT_RUNTIME_ERROR) from exc
 
@@ -210,6 +213,20 @@ def _check_team(value: str) -> str:
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
     return value
+
+
+def _check_data_dir(value: str) -> Path:
+    """A data directory path: not empty (that would mean the current directory), not a file."""
+    if not isinstance(value, str):
+        return Path(value)
+    if not value.strip():
+        raise typer.BadParameter("the data directory is empty; give a directory path")
+    if any(ord(c) < 32 for c in value):
+        raise typer.BadParameter(f"{value!r} holds control characters")
+    path = Path(value).expanduser()
+    if path.exists() and not path.is_dir():
+        raise typer.BadParameter(f"{value!r} is a file; give a directory")
+    return path
 
 
 def _check_store_url(value: str | None) -> str | None:
@@ -289,7 +306,7 @@ def global_options(
         typer.Option(
             "--data-dir",
             envvar="A2A_MEMORY_DIR",
-            file_okay=False,
+            parser=_check_data_dir,
             help="Directory of the embedded store, checkpoints and demo desk.",
         ),
     ] = Path(".a2a-memory"),
@@ -372,11 +389,21 @@ def _status(console: Console, message: str) -> Iterator[None]:
 
 
 @contextmanager
-def open_memory(state: CliState) -> Iterator[BaseStore]:
-    """The team's store (FAISS in the data directory, or PostgreSQL), closed on exit."""
-    from memory.backends import open_store
+def open_memory(state: CliState, *, read_only: bool = False) -> Iterator[BaseStore]:
+    """The team's store (FAISS in the data directory, or PostgreSQL), closed on exit.
+
+    Read-only commands open it without writing (so a busy writer never blocks them) and
+    refuse a data directory that does not exist rather than create an empty one.
+    """
+    from memory.backends import STORE_DIR, open_store
     from memory.embeddings import embedding_model_name, memory_index
 
+    if read_only and state.store_url is None and not (state.data_dir / STORE_DIR).is_dir():
+        what = "does not exist" if not state.data_dir.exists() else "holds no memory store"
+        raise CliFailure(
+            f"the data directory {state.data_dir} {what}: check --data-dir "
+            "(a store is created by `memories add`, `chat` or `demo`)"
+        )
     embeddings = state.embeddings()
     with ExitStack() as stack:
         with _status(state.err, f"Opening the memory at {state.location_display}"):
@@ -385,6 +412,7 @@ def open_memory(state: CliState) -> Iterator[BaseStore]:
                     state.location,
                     index=memory_index(embeddings),
                     embedding_model=embedding_model_name(embeddings),
+                    read_only=read_only,
                 )
             )
         yield store
@@ -453,7 +481,7 @@ def list_memories(
       a2a-memory memories list --json > memories.json
     """
     state = _state(ctx)
-    with open_memory(state) as store:
+    with open_memory(state, read_only=True) as store:
         rows = team_memories(
             store, state, agent=agent, scope=scope, include_invalid=include_invalid
         )
@@ -498,7 +526,7 @@ def search_memories(
     state = _state(ctx)
     agent = agent or coordinator_name()
     warm_embedder(state)
-    with open_memory(state) as store:
+    with open_memory(state, read_only=True) as store:
         hits = _manager(store, state, agent).search(
             query, limit=limit, min_confidence=min_confidence
         )
@@ -942,7 +970,7 @@ def _read_log(
 ) -> list[A2AMessage]:
     from memory.bridge import A2ALog
 
-    with open_memory(state) as store:
+    with open_memory(state, read_only=True) as store:
         messages = A2ALog(store, state.team).read(
             agent=agent, content_type=content_type, since=since, limit=sys.maxsize
         )
@@ -973,7 +1001,10 @@ def show_info(ctx: typer.Context) -> None:
         ("embedding model", f"{embedding_model_name(embeddings)} ({dims or '?'} dims)"),
         ("chat model", describe_llm_choice(state.llm)),
     ]
-    if state.store_url is None and not (state.data_dir / STORE_DIR).exists():
+    if state.store_url is None and not state.data_dir.is_dir():
+        # info describes the configuration too, so it reports a missing directory plainly.
+        rows.append(("store", "empty: nothing stored yet; the data directory does not exist"))
+    elif state.store_url is None and not (state.data_dir / STORE_DIR).exists():
         rows.append(("store", "empty: nothing stored yet (created on first use)"))
     else:
         rows += _store_rows(state)
@@ -983,7 +1014,7 @@ def show_info(ctx: typer.Context) -> None:
 def _store_rows(state: CliState) -> list[tuple[str, str]]:
     from memory.bridge import A2ALog
 
-    with open_memory(state) as store:
+    with open_memory(state, read_only=True) as store:
         stats = getattr(store, "stats", None)
         rows = [(f"store {k}", str(v)) for k, v in stats().items()] if callable(stats) else []
         counts: dict[str, int] = {}

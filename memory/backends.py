@@ -233,15 +233,19 @@ def open_store(
     *,
     index: IndexConfig | None,
     embedding_model: str | None = None,
+    read_only: bool = False,
 ) -> Iterator[BaseStore]:
     """The store at `location`, set up and ready; closed on exit.
+
+    With `read_only` a local store is opened without writing (a missing one is a
+    FileNotFoundError, never created) so it neither waits for nor blocks a writer.
 
     Raises ValueError for a bad location, BackendUnavailableError when Postgres cannot be
     reached (the URL is named, password masked) and memory.store.StoreConfigError when the
     store holds vectors of another embedding model.
     """
     where = parse_location(location)
-    with where.backend.open_store(where, index, embedding_model) as store:
+    with where.backend.open_store(where, index, embedding_model, read_only) as store:
         yield store
 
 
@@ -277,12 +281,15 @@ async def aopen_checkpointer(location: str | Path) -> AsyncIterator[BaseCheckpoi
 # ---- local: FaissStore + SQLite checkpointer in a data directory -----------------------
 @contextmanager
 def _open_local_store(
-    where: Location, index: IndexConfig | None, embedding_model: str | None
+    where: Location, index: IndexConfig | None, embedding_model: str | None, read_only: bool
 ) -> Iterator[BaseStore]:
     from memory.store import FaissStore
 
     assert where.path is not None
-    with FaissStore(where.path / STORE_DIR, index=index, embedding_model=embedding_model) as store:
+    path = where.path / STORE_DIR
+    with FaissStore(
+        path, index=index, embedding_model=embedding_model, read_only=read_only
+    ) as store:
         yield store
 
 
@@ -356,8 +363,9 @@ def _prepare_postgres(
 
 @contextmanager
 def _open_postgres_store(
-    where: Location, index: IndexConfig | None, embedding_model: str | None
+    where: Location, index: IndexConfig | None, embedding_model: str | None, read_only: bool
 ) -> Iterator[BaseStore]:
+    # read_only is not needed here: PostgreSQL readers never wait for writers.
     from langgraph.store.postgres import PostgresStore
 
     assert where.url is not None
@@ -418,8 +426,9 @@ async def _aopen_postgres_checkpointer(
 
 # ---- the registry ------------------------------------------------------------------------
 StoreOpener = Callable[
-    [Location, "IndexConfig | None", "str | None"], AbstractContextManager["BaseStore"]
+    [Location, "IndexConfig | None", "str | None", bool], AbstractContextManager["BaseStore"]
 ]
+"""(location, index, embedding model, read only) -> the store, closed on exit."""
 AsyncStoreOpener = Callable[
     [Location, "IndexConfig | None", "str | None"], AbstractAsyncContextManager["BaseStore"]
 ]

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final, Literal, get_args
@@ -467,6 +467,7 @@ class A2ABridge:
         max_hops: int = DEFAULT_MAX_HOPS,
         decay: float = SYNC_DECAY,
         min_copy_confidence: float = DEFAULT_MIN_CONFIDENCE,
+        agents: Collection[str] | None = None,
     ) -> None:
         if not isinstance(max_hops, int) or max_hops < 1:
             raise ValueError(f"max_hops must be an integer >= 1, got {max_hops!r}")
@@ -481,6 +482,8 @@ class A2ABridge:
         self.max_hops = max_hops
         self.decay = decay
         self.min_copy_confidence = min_copy_confidence
+        self.agents = frozenset(agents) if agents is not None else None
+        """The team's agents: a sync to or from anyone else is refused (None: unchecked)."""
         self.log = A2ALog(store, team)
         self.copies_namespace = sync_copies_namespace(team)
         self._managers: dict[str, MemoryManager] = {}
@@ -563,9 +566,11 @@ class A2ABridge:
         copy gets the new one (see `follow`).
         """
         _check_agent("source_agent", source_agent)
+        chosen = _distinct_targets(targets)
+        self._check_members(source_agent, *chosen)
         current = self.manager(source_agent).get(memory.memory_id)
         outcomes: list[SyncOutcome] = []
-        for target in _distinct_targets(targets):
+        for target in chosen:
             if current is None:
                 outcomes.append(SyncOutcome(target, memory.memory_id, "skipped", "unknown memory"))
                 continue
@@ -628,6 +633,17 @@ class A2ABridge:
             return "synced"
         return None if self._followed(copy, memory, target) != copy else "synced"
 
+    def _check_members(self, *names: str) -> None:
+        """Refuse agents outside the team: a typo must not create a new agent's namespace."""
+        if self.agents is None:
+            return
+        unknown = sorted({name for name in names if name not in self.agents})
+        if unknown:
+            raise ValueError(
+                f"unknown agent(s) {unknown} in team {self.team!r}; "
+                f"known: {', '.join(sorted(self.agents))}"
+            )
+
     # ---- receiving -------------------------------------------------------------------
     def receive(self, message: A2AMessage) -> SyncReport:
         """Apply a memory-sync message to its target; a message_id seen before is a no-op.
@@ -639,6 +655,7 @@ class A2ABridge:
         """
         payload = _sync_payload(message)
         target = message.target_agent
+        self._check_members(message.source_agent, target)
         if self.log.get(message.message_id) is not None:
             return SyncReport(
                 tuple(

@@ -38,7 +38,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel
-from langgraph.store.base import BaseStore, Item
+from langgraph.store.base import BaseStore
 
 from memory.models import (
     DECLARATIVE_TYPES,
@@ -57,6 +57,7 @@ from memory.models import (
 )
 from memory.namespaces import Namespace, memory_namespace, readable_namespaces
 from memory.notes import annotate
+from memory.reading import read_memory
 from memory.retrieval import Fused, hybrid_search
 from memory.store_filters import matches_filter
 
@@ -94,21 +95,12 @@ def memories_in(
     while True:
         page = store.search(namespace, limit=500, offset=offset)
         for item in page:
-            memory = readable(item)
+            memory = read_memory(item)
             if memory is not None and matches_filter(memory.to_store_value(), filter):
                 out.append(memory)
         if len(page) < 500:
             return out
         offset += len(page)
-
-
-def readable(item: Item) -> Memory | None:
-    """The memory of a store item, or None (logged) for an item that is not one."""
-    try:
-        return Memory.from_item(item)
-    except ValueError as error:
-        logger.warning("skipping a store item: %s", error)
-        return None
 
 
 def reinforced_confidence(current: float, incoming: float) -> float:
@@ -153,6 +145,34 @@ class AddResult:
     previous: Memory | None = None
 
 
+def check_search_args(
+    query: object,
+    *,
+    limit: object,
+    min_confidence: object,
+    types: Collection[MemoryType] | None,
+) -> None:
+    """Refuse search arguments that would otherwise fail deep inside or match nothing."""
+    if not isinstance(query, str):
+        raise ValueError(f"search query must be a string, got {type(query).__name__}")
+    if not query.strip():
+        raise ValueError("search query must not be empty")
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
+        raise ValueError(f"limit must be a non-negative integer, got {limit!r}")
+    if (
+        isinstance(min_confidence, bool)
+        or not isinstance(min_confidence, int | float)
+        or not 0.0 <= min_confidence <= 1.0
+    ):
+        raise ValueError(f"min_confidence must be a number in [0, 1], got {min_confidence!r}")
+    if types is not None:
+        if isinstance(types, str):
+            raise ValueError(f"types must be a collection of memory types, got {types!r}")
+        unknown = sorted(str(t) for t in types if t not in MEMORY_TYPES)
+        if unknown:
+            raise ValueError(f"unknown memory type(s) {unknown}; known: {', '.join(MEMORY_TYPES)}")
+
+
 class MemoryManager:
     """One agent's view of the team memory. See the module docstring."""
 
@@ -186,7 +206,8 @@ class MemoryManager:
     def _find(self, memory_id: str) -> tuple[Memory, Namespace] | None:
         for namespace in self.namespaces:
             item = self.store.get(namespace, memory_id)
-            if item is not None and (memory := readable(item)) is not None:
+            memory = read_memory(item) if item is not None else None
+            if memory is not None:
                 return memory, namespace
         return None
 
@@ -218,7 +239,7 @@ class MemoryManager:
             filter={"content_key": content_key(memory.content), "type": memory.type, "valid": True},
             limit=1,
         )
-        return Memory.from_store_value(hits[0].value) if hits else None
+        return read_memory(hits[0]) if hits else None
 
     def _slot_holder(self, memory: Memory, namespace: Namespace) -> Memory | None:
         if not (memory.subject and memory.attribute):
@@ -228,14 +249,16 @@ class MemoryManager:
             filter={"subject": memory.subject, "attribute": memory.attribute, "valid": True},
             limit=1,
         )
-        return Memory.from_store_value(hits[0].value) if hits else None
+        return read_memory(hits[0]) if hits else None
 
     def _near_duplicate(self, memory: Memory, namespace: Namespace) -> Memory | None:
         hits = self.store.search(
             namespace, query=memory.content, filter={"type": memory.type, "valid": True}, limit=1
         )
         if hits and hits[0].score is not None and hits[0].score >= self.merge_threshold:
-            candidate = Memory.from_store_value(hits[0].value)
+            candidate = read_memory(hits[0])
+            if candidate is None:
+                return None
             # Different slot values are a supersession, never a merge.
             if not (candidate.subject and memory.subject and candidate.subject != memory.subject):
                 return candidate
@@ -290,8 +313,9 @@ class MemoryManager:
             ):
                 if hit.key == memory.memory_id or hit.score is None:
                     continue
-                if hit.score >= self.link_threshold:
-                    found.append((hit.score, Memory.from_store_value(hit.value), namespace))
+                linked = read_memory(hit) if hit.score >= self.link_threshold else None
+                if linked is not None:
+                    found.append((hit.score, linked, namespace))
         found.sort(key=lambda f: f[0], reverse=True)
         return [(m, ns) for _, m, ns in found[: self.max_links]]
 
@@ -329,9 +353,8 @@ class MemoryManager:
         follow_links: bool = False,
     ) -> builtins.list[ScoredMemory]:
         """The memories that best answer `query` (see the module docstring for the score)."""
-        if not query.strip():
-            raise ValueError("search query must not be empty")
-        if limit <= 0:
+        check_search_args(query, limit=limit, min_confidence=min_confidence, types=types)
+        if limit == 0:
             return []
         wanted = frozenset(types) if types else types_for_query(query)
         filter: dict[str, object] = {"confidence": {"$gte": min_confidence}}
@@ -348,7 +371,7 @@ class MemoryManager:
         pool += self._plain_items(query, limit, min_confidence)
         scored: builtins.list[ScoredMemory] = []
         for fused in pool:
-            memory = readable(fused.item)
+            memory = read_memory(fused.item)
             if memory is None or memory.type not in wanted:
                 continue
             relevance = 0.5 * fused.relevance + 0.5 * max(fused.similarity or 0.0, 0.0)

@@ -12,10 +12,18 @@ import json
 import re
 import uuid
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from langgraph.store.base import Item
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 MemoryType = Literal["semantic", "entity", "episodic", "skill", "workflow"]
 MemoryFamily = Literal["declarative", "procedural"]
@@ -34,6 +42,33 @@ INFERRED_CONFIDENCE = 0.60
 """A fact the LLM concluded rather than read."""
 SYNC_DECAY = 0.9
 """A copy received from another agent is trusted 0.9 times its source, per hop."""
+
+
+MAX_CONTENT_CHARS = 4000
+"""The longest memory content accepted: a memory is one self-contained statement, and
+embedding and extraction slow down with length (a 5 MB memory took 93 s to add)."""
+MAX_FIELD_CHARS = 500
+"""subject, attribute, value, ids and names."""
+MAX_CONTEXT_CHARS = 1000
+MAX_LIST_ITEMS = 64
+"""keywords, tags and links each."""
+
+_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@-]*$"
+Name = Annotated[str, StringConstraints(pattern=_NAME_PATTERN, max_length=MAX_FIELD_CHARS)]
+"""An id or agent name: no spaces, no control characters, not empty."""
+ShortText = Annotated[str, StringConstraints(max_length=MAX_FIELD_CHARS)]
+Tag = Annotated[str, StringConstraints(max_length=200)]
+
+
+def check_text(text: str, what: str) -> str:
+    """`text` if it is valid Unicode without control characters (newline and tab aside)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError(f"{what} is not valid Unicode (it holds a lone surrogate)") from None
+    if any((ord(c) < 32 and c not in "\n\t\r") or c == "\x7f" for c in text):
+        raise ValueError(f"{what} holds control characters")
+    return text
 
 
 def family_of(memory_type: MemoryType) -> MemoryFamily:
@@ -64,17 +99,17 @@ class Provenance(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    source_agent: str
+    source_agent: Name
     """The agent that wrote this copy (for a synced copy: the sender)."""
-    thread_id: str | None = None
+    thread_id: ShortText | None = None
     """The conversation thread it was learned in."""
-    message_id: str | None = None
+    message_id: ShortText | None = None
     """The message it was extracted from, or the A2A message that delivered it."""
-    origin_memory_id: str | None = None
+    origin_memory_id: Name | None = None
     """For a synced copy: the memory it was copied from (the first one in the chain)."""
-    origin_agent: str | None = None
+    origin_agent: Name | None = None
     """For a synced copy: the agent that first learned it."""
-    hops: int = Field(default=0, ge=0)
+    hops: int = Field(default=0, ge=0, le=1000, strict=True)
     """How many A2A syncs separate this copy from the original (0 for an original)."""
 
 
@@ -83,43 +118,56 @@ class Memory(BaseModel):
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
-    memory_id: str = Field(default_factory=new_memory_id)
-    content: str
+    memory_id: Name = Field(default_factory=new_memory_id)
+    content: str = Field(max_length=MAX_CONTENT_CHARS)
     """The memory in one self-contained sentence."""
     type: MemoryType
     scope: Scope = "shared"
     mechanism: Mechanism = "implicit"
     confidence: float = IMPLICIT_CONFIDENCE
     """How far to trust it, in [0, 1]."""
-    subject: str | None = None
+    subject: ShortText | None = None
     """What it is about, normalised, e.g. "customer:12345"."""
-    attribute: str | None = None
+    attribute: ShortText | None = None
     """Which slot of the subject it fills, e.g. "contact_preference"."""
-    value: str | None = None
+    value: ShortText | None = None
     """The slot's value, e.g. "email": a new value for the same slot supersedes the old."""
     provenance: Provenance
-    created_at: datetime = Field(default_factory=utcnow)
-    updated_at: datetime = Field(default_factory=utcnow)
-    valid_from: datetime = Field(default_factory=utcnow)
-    invalidated_at: datetime | None = None
+    created_at: AwareDatetime = Field(default_factory=utcnow)
+    """Times are timezone-aware: a naive one is refused (it cannot be compared)."""
+    updated_at: AwareDatetime = Field(default_factory=utcnow)
+    valid_from: AwareDatetime = Field(default_factory=utcnow)
+    invalidated_at: AwareDatetime | None = None
     """Set when superseded or retracted; the memory is kept but hidden by default."""
-    superseded_by: str | None = None
-    mention_count: int = Field(default=1, ge=1)
+    superseded_by: Name | None = None
+    mention_count: int = Field(default=1, ge=1, strict=True)
     """How often it was stated; restating a fact reinforces it."""
-    keywords: list[str] = Field(default_factory=list)
-    tags: list[str] = Field(default_factory=list)
-    context: str = ""
+    keywords: list[Tag] = Field(default_factory=list, max_length=MAX_LIST_ITEMS)
+    tags: list[Tag] = Field(default_factory=list, max_length=MAX_LIST_ITEMS)
+    context: str = Field(default="", max_length=MAX_CONTEXT_CHARS)
     """A one-line summary of the situation it belongs to (A-MEM)."""
-    links: list[str] = Field(default_factory=list)
+    links: list[Name] = Field(default_factory=list, max_length=MAX_LIST_ITEMS)
     """memory_ids of related memories (A-MEM)."""
 
     @field_validator("content")
     @classmethod
     def _content_not_empty(cls, content: str) -> str:
-        content = content.strip()
+        content = check_text(content, "memory content").strip()
         if not content:
             raise ValueError("memory content must not be empty")
         return content
+
+    @field_validator("context", "subject", "attribute", "value")
+    @classmethod
+    def _valid_text(cls, text: str | None) -> str | None:
+        return None if text is None else check_text(text, "text")
+
+    @field_validator("confidence", mode="before")
+    @classmethod
+    def _confidence_is_a_number(cls, confidence: Any) -> Any:
+        if isinstance(confidence, bool) or not isinstance(confidence, int | float):
+            raise ValueError(f"confidence must be a number in [0, 1], got {confidence!r}")
+        return confidence
 
     @field_validator("confidence")
     @classmethod

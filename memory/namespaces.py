@@ -8,6 +8,7 @@ An agent reads the shared namespace and its own, never another agent's.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from memory.models import Scope
@@ -15,11 +16,19 @@ from memory.models import Scope
 Namespace = tuple[str, ...]
 
 
+_LABEL = re.compile(r"[^\s.\x00-\x1f\x7f]{1,64}")
+"""A team or agent name: 1-64 characters, no '.', whitespace or control characters
+(`' sam '` is not `sam`: it would make a second, invisible namespace)."""
+
+
 def _check_label(kind: str, label: str) -> str:
     if not isinstance(label, str) or not label.strip():
         raise ValueError(f"{kind} name must be a non-empty string, got {label!r}")
-    if "." in label or "\x00" in label:
-        raise ValueError(f"{kind} name {label!r} must not contain '.' or NUL")
+    if not _LABEL.fullmatch(label):
+        raise ValueError(
+            f"{kind} name {label!r} must not contain '.', whitespace or control "
+            "characters, and must be at most 64 characters"
+        )
     return label
 
 

@@ -60,6 +60,7 @@ from memory.lexical import fts_candidates, fts_query
 from memory.store_db import (
     DB_FILE,
     ItemRow,
+    StoreBusyError,
     StoreDB,
     decode_namespace,
     encode_namespace,
@@ -74,7 +75,14 @@ logger = logging.getLogger(__name__)
 INDEX_FILE = "vectors.faiss"
 INDEX_CHECKSUM_KEY = "index_checksum"
 """meta key: the checksum of the index file this store saved last."""
-__all__ = ["DB_FILE", "INDEX_FILE", "FaissStore", "StoreConfigError", "fts_query"]
+__all__ = [
+    "DB_FILE",
+    "INDEX_FILE",
+    "FaissStore",
+    "StoreBusyError",
+    "StoreConfigError",
+    "fts_query",
+]
 
 
 class StoreConfigError(ValueError):
@@ -90,11 +98,24 @@ def _check_value(op: PutOp) -> str | None:
             f"got {type(op.value).__name__}"
         )
     try:
-        return json.dumps(dict(op.value), allow_nan=False, ensure_ascii=False)
+        text = json.dumps(dict(op.value), allow_nan=False, ensure_ascii=False)
     except (TypeError, ValueError) as exc:
         raise ValueError(
             f"value for {op.namespace}/{op.key} is not JSON-serializable: {exc}"
         ) from exc
+    _check_unicode(text, f"value for {op.namespace}/{op.key}")
+    return text
+
+
+def _check_unicode(text: str, what: str) -> None:
+    """SQLite and the embedders need valid UTF-8: a lone surrogate is refused by name."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError(f"{what} is not valid Unicode (it holds a lone surrogate)") from None
+
+
+MAX_KEY_CHARS = 1024
 
 
 def _check_op(op: Op) -> None:
@@ -104,8 +125,19 @@ def _check_op(op: Op) -> None:
             raise InvalidNamespaceError("Namespace cannot be empty.")
         if not isinstance(op.key, str):
             raise ValueError(f"key must be a string, got {type(op.key).__name__}")
+        if not op.key or len(op.key) > MAX_KEY_CHARS:
+            raise ValueError(f"key must hold 1 to {MAX_KEY_CHARS} characters, got {op.key!r:.60}")
+        _check_unicode(op.key, "key")
     if isinstance(op, SearchOp):
         validate_filter(op.filter)
+        if op.query is not None:
+            if not isinstance(op.query, str):
+                raise ValueError(f"query must be a string, got {type(op.query).__name__}")
+            _check_unicode(op.query, "query")
+        for name in ("limit", "offset"):
+            number = getattr(op, name)
+            if isinstance(number, bool) or not isinstance(number, int) or number < 0:
+                raise ValueError(f"{name} must be a non-negative integer, got {number!r}")
     if isinstance(op, PutOp) and op.namespace[0] == "langgraph":
         raise InvalidNamespaceError(f'Root label cannot be "langgraph": {op.namespace}')
 
@@ -125,6 +157,8 @@ class FaissStore(BaseStore):
             copy first and re-score its candidates exactly (see vector_index.py).
         hnsw_threshold: above this many vectors the FAISS index is HNSW (approximate).
         exact_limit: restricted searches over at most this many vectors are exact.
+        read_only: open without writing anything (no schema, no index save): a reader
+            never waits for a writer; the directory must hold a store already.
     """
 
     supports_ttl = True
@@ -139,9 +173,12 @@ class FaissStore(BaseStore):
         hnsw_threshold: int = 2_000_000,
         quantize_threshold: int = 50_000,
         exact_limit: int = 20_000,
+        read_only: bool = False,
     ) -> None:
         self.path = Path(path)
-        self.path.mkdir(parents=True, exist_ok=True)
+        self.read_only = read_only
+        if not read_only:
+            self.path.mkdir(parents=True, exist_ok=True)
         self._hnsw_threshold = hnsw_threshold
         self._quantize_threshold = quantize_threshold
         self._exact_limit = exact_limit
@@ -153,7 +190,7 @@ class FaissStore(BaseStore):
         self.embeddings: Embeddings | None = None
         self._fields: list[tuple[str, Any]] = []
         self.embedding_model: str | None = None
-        self._db = StoreDB(self.path)
+        self._db = StoreDB(self.path, read_only=read_only)
         self._lock = self._db.lock
         if index:
             self._configure_index(index, embedding_model)
@@ -177,21 +214,23 @@ class FaissStore(BaseStore):
         model = embedding_model or _model_name(embed)
         fields = index.get("fields") or ["$"]
         self._fields = [(f, f if f == "$" else tokenize_path(f)) for f in fields]
-        with self._db.write() as conn:
-            stored = self._db.meta()
-            if "embedding_model" in stored:
-                if stored["embedding_model"] != model or int(stored["dims"]) != dims:
-                    raise StoreConfigError(
-                        f"store at {self.path} holds vectors of embedding model "
-                        f"{stored['embedding_model']!r} ({stored['dims']} dims); it cannot be "
-                        f"opened with {model!r} ({dims} dims): vectors of two models "
-                        "must not be mixed. Use another directory or the same model."
-                    )
-            else:
+        stored = self._db.meta()
+        if "embedding_model" not in stored and not self.read_only:
+            with self._db.write() as conn:
                 conn.executemany(
-                    "INSERT INTO meta (key, value) VALUES (?, ?)",
+                    "INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)",
                     [("embedding_model", model), ("dims", str(dims))],
                 )
+            stored = self._db.meta()
+        if "embedding_model" in stored and (
+            stored["embedding_model"] != model or int(stored["dims"]) != dims
+        ):
+            raise StoreConfigError(
+                f"store at {self.path} holds vectors of embedding model "
+                f"{stored['embedding_model']!r} ({stored['dims']} dims); it cannot be "
+                f"opened with {model!r} ({dims} dims): vectors of two models "
+                "must not be mixed. Use another directory or the same model."
+            )
         self.embedding_model = model
 
     @property
@@ -404,6 +443,8 @@ class FaissStore(BaseStore):
                     results.append(self._list_namespaces(op))
                 else:
                     results.append(None)
+            if puts and self.read_only:
+                raise PermissionError(f"the store at {self.path} was opened read-only")
             if puts:
                 self._apply_puts(puts, put_vectors)
         return results
@@ -709,7 +750,7 @@ class FaissStore(BaseStore):
         """
         with self._lock:
             self._ensure_open()
-            if self._vectors is None or not self.embedding_model:
+            if self._vectors is None or not self.embedding_model or self.read_only:
                 return
             with self._db.write() as conn:
                 checksum = self._vectors.save(self.path / INDEX_FILE, model=self.embedding_model)

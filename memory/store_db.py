@@ -78,20 +78,48 @@ def text_hash(text: str) -> str:
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
-class StoreDB:
-    """One SQLite connection to a store's database, with the lock that serialises it."""
+class StoreBusyError(RuntimeError):
+    """Another process holds the store's SQLite write lock for longer than we wait."""
 
-    def __init__(self, directory: Path) -> None:
+
+class StoreDB:
+    """One SQLite connection to a store's database, with the lock that serialises it.
+
+    With `read_only` the file is opened ``mode=ro`` and nothing is ever written: in WAL
+    mode a reader neither waits for a writer nor makes one wait.
+    """
+
+    def __init__(self, directory: Path, *, read_only: bool = False) -> None:
         self.path = directory / DB_FILE
+        self.read_only = read_only
         self.lock = threading.RLock()
+        if read_only and not self.path.exists():
+            raise FileNotFoundError(f"no memory store at {directory} ({DB_FILE} is missing)")
+        target = f"file:{self.path}?mode=ro" if read_only else str(self.path)
         self.conn = sqlite3.connect(
-            self.path, check_same_thread=False, isolation_level=None, timeout=BUSY_TIMEOUT_S
+            target,
+            uri=read_only,
+            check_same_thread=False,
+            isolation_level=None,
+            timeout=BUSY_TIMEOUT_S,
         )
-        self.conn.execute("PRAGMA journal_mode=WAL")
-        self.conn.execute("PRAGMA synchronous=FULL")
         self.conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
-        with self.lock:
-            self.conn.executescript(SCHEMA)  # runs in its own transaction
+        if read_only:
+            return
+        with self.busy_guard():
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA synchronous=FULL")
+            if not self._has_schema():
+                with self.lock:
+                    self.conn.executescript(SCHEMA)  # runs in its own transaction
+
+    def _has_schema(self) -> bool:
+        names = {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master")}
+        return {"meta", "items", "vectors", "vector_deletions", "items_fts"} <= names
+
+    def busy_guard(self) -> _BusyGuard:
+        """Turns SQLite's "database is locked" into a StoreBusyError naming the file."""
+        return _BusyGuard(self.path)
 
     def close(self) -> None:
         self.conn.close()
@@ -184,8 +212,8 @@ class StoreDB:
 
     # ---- TTL ---------------------------------------------------------------------------
     def refresh_ttl(self, item_ids: list[int]) -> None:
-        if not item_ids:
-            return
+        if not item_ids or self.read_only:
+            return  # a read-only reader leaves expiry to the writers
         moment = now().timestamp()
         with self.write() as conn:
             conn.executemany(
@@ -241,9 +269,12 @@ class Transaction:
         self.db = db
 
     def __enter__(self) -> sqlite3.Connection:
+        if self.db.read_only:
+            raise PermissionError(f"the store at {self.db.path.parent} was opened read-only")
         self.db.lock.acquire()
         try:
-            self.db.conn.execute("BEGIN IMMEDIATE")
+            with self.db.busy_guard():
+                self.db.conn.execute("BEGIN IMMEDIATE")
         except BaseException:
             self.db.lock.release()
             raise
@@ -259,6 +290,27 @@ class Transaction:
             self.db.conn.execute("ROLLBACK" if exc_type else "COMMIT")
         finally:
             self.db.lock.release()
+
+
+class _BusyGuard:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+            raise StoreBusyError(
+                f"the memory store {self.path} is busy: another process has held its "
+                f"SQLite write lock for over {BUSY_TIMEOUT_S:.0f} s ({exc}); wait for that "
+                "writer to finish, or read with a read-only command"
+            ) from exc
 
 
 def live_clause(live_after: float | None) -> tuple[str, tuple[Any, ...]]:

@@ -36,6 +36,7 @@ from memory.namespaces import (
     readable_namespaces,
     team_prefix,
 )
+from memory.reading import read_memory
 
 logger = logging.getLogger(__name__)
 
@@ -162,8 +163,9 @@ class TeamMemory:
         """The memory with exactly this id, wherever it lives in the team."""
         for location in self.locations():
             item = self.store.get(location.namespace, memory_id)
-            if item is not None:
-                return TeamMemoryRow(Memory.from_item(item), location)
+            memory = read_memory(item) if item is not None else None
+            if memory is not None:
+                return TeamMemoryRow(memory, location)
         return None
 
     def resolve(self, id_or_prefix: str, *, agent: str | None = None) -> TeamMemoryRow:
@@ -484,8 +486,8 @@ def _merge_duplicates(
         for hit in store.search(
             namespace, query=memory.content, filter={"valid": True, "type": memory.type}, limit=5
         ):
-            other = Memory.from_store_value(hit.value)
-            if other.memory_id == memory.memory_id or other.memory_id in absorbed:
+            other = read_memory(hit)
+            if other is None or other.memory_id in (memory.memory_id, *absorbed):
                 continue
             same_slot = (other.subject, other.attribute) == (memory.subject, memory.attribute)
             close = hit.score is not None and hit.score >= threshold

@@ -150,7 +150,8 @@ def sync_memories(state: TeamState, runtime: Runtime[TeamContext], *, team: Team
     """A2A sync: what one agent learned this turn goes to the others who worked on it;
     copies made before follow their source when it was reinforced or superseded."""
     ctx = runtime.context
-    bridge = seams.bridge(runtime.store, _team(ctx, team))
+    agents = [agent.name for agent in team.agents]
+    bridge = seams.bridge(runtime.store, _team(ctx, team), agents=agents)
     routing = state.get("routing")
     involved = [team.coordinator.name, *routing.specialists] if routing else []
     correlation_id = state.get("correlation_id")

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -153,8 +153,9 @@ def manager(store: BaseStore | None, team: str, agent: str) -> MemoryManager:
     return MemoryManager(require_store(store), team=team, agent=agent, llm=None)
 
 
-def bridge(store: BaseStore | None, team: str) -> A2ABridge:
-    return A2ABridge(require_store(store), team)
+def bridge(store: BaseStore | None, team: str, agents: Collection[str] | None = None) -> A2ABridge:
+    """The team's A2A bridge; with `agents`, syncs to or from anyone else are refused."""
+    return A2ABridge(require_store(store), team, agents=agents)
 
 
 def a2a_log(store: BaseStore | None, team: str) -> A2ALog:
