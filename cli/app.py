@@ -719,6 +719,29 @@ def consolidate_memories(ctx: typer.Context) -> None:
     state.out.print(render.consolidation_view(report))
 
 
+@app.command("prepare")
+def prepare_command(ctx: typer.Context) -> None:
+    """Load the seed's shared memories (customer profiles, refund policy, workflows, skills)
+    into the data directory: the step before a first run in LangGraph Studio.
+
+    `langgraph dev` serves the memory in $A2A_MEMORY_DIR (default .a2a-memory), the same
+    directory as --data-dir. Idempotent: memories already there stay as they are.
+
+    Example:
+
+      a2a-memory --data-dir .a2a-memory prepare && make dev
+    """
+    from teams.support.memories import load_demo_memories
+
+    state = _state(ctx)
+    warm_embedder(state)
+    with open_memory(state) as store:
+        added = load_demo_memories(store, state.team)
+    state.out.print(
+        f"Seed memories ready in {state.location_display} ({added} added, team {state.team})."
+    )
+
+
 # ---- the graphs: demo and chat -----------------------------------------------------------
 @contextmanager
 def open_team(state: CliState) -> Iterator[TeamApp]:

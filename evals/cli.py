@@ -45,6 +45,24 @@ def bench_store(
     )
 
 
+@app.command("grounding")
+def grounding(
+    llm: Annotated[
+        str, typer.Option(help="Chat model: embedded, ollama, auto or none.")
+    ] = "embedded",
+    quick: Annotated[bool, typer.Option("--quick", help="5 chat turns and the demo.")] = False,
+    json_out: JsonOut = None,
+    reports: ReportsDir = Path("reports"),
+) -> None:
+    """Invented facts in user-visible texts: 30 chat turns, 6 team requests, the demo."""
+    from evals.grounding import run_grounding_eval
+
+    if llm not in ("embedded", "ollama", "auto", "none"):
+        typer.echo(f"error: --llm must be embedded, ollama, auto or none; got {llm!r}", err=True)
+        raise typer.Exit(2)
+    run_grounding_eval(llm=llm, quick=quick, json_out=json_out, reports=reports)  # type: ignore[arg-type]
+
+
 @app.command("extraction")
 def extraction(json_out: JsonOut = None, reports: ReportsDir = Path("reports")) -> None:
     """Precision, recall and F1 of memory extraction on the labeled utterances."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from typing import NoReturn
 
 import pytest
@@ -16,33 +17,44 @@ def embeddings() -> DeterministicEmbeddings:
     return DeterministicEmbeddings()
 
 
-@pytest.fixture(autouse=True)
-def no_real_models_in_unit_tests(
-    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A unit test that loads the embedded chat model or the ONNX embedder fails here.
+_REAL_MODELS_ALLOWED = {"now": False}
 
-    Unit tests use tests/fakes.py; the real models belong to tests marked integration.
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Before any fixture of a test (module-scoped ones too): may it load real models?"""
+    _REAL_MODELS_ALLOWED["now"] = item.get_closest_marker("integration") is not None
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_real_models_in_unit_tests() -> Iterator[None]:
+    """A unit test (or a fixture it uses) that loads the embedded chat model or the ONNX
+    embedder fails here. Unit tests use tests/fakes.py; the real models belong to tests
+    marked integration.
     """
-    if request.node.get_closest_marker("integration") is not None:
-        return
+    from memory import embeddings, llm
 
     def refuse(what: str) -> NoReturn:
         pytest.fail(
             f"a unit test loaded the real {what}: use tests/fakes.py or mark it integration"
         )
 
-    from memory import embeddings, llm
-
     load_llama = llm._load_llama
+    create_runtime = embeddings.MiniLMEmbeddings._create_runtime
 
     def guarded_load_llama(*args: object, **kwargs: object) -> object:
-        if sys.modules.get("llama_cpp", True) is None:  # the import is blocked: nothing loads
+        blocked = sys.modules.get("llama_cpp", True) is None  # import blocked: nothing loads
+        if _REAL_MODELS_ALLOWED["now"] or blocked:
             return load_llama(*args, **kwargs)  # type: ignore[arg-type]
         refuse("embedded chat model")
 
+    def guarded_runtime(self: embeddings.MiniLMEmbeddings) -> object:
+        if _REAL_MODELS_ALLOWED["now"]:
+            return create_runtime(self)
+        refuse("MiniLM embedder")
+
     guarded_load_llama.cache_clear = load_llama.cache_clear  # type: ignore[attr-defined]
-    monkeypatch.setattr(llm, "_load_llama", guarded_load_llama)
-    monkeypatch.setattr(
-        embeddings.MiniLMEmbeddings, "_create_runtime", lambda self: refuse("MiniLM embedder")
-    )
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(llm, "_load_llama", guarded_load_llama)
+        patch.setattr(embeddings.MiniLMEmbeddings, "_create_runtime", guarded_runtime)
+        yield

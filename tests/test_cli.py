@@ -37,11 +37,13 @@ CLEAN_ENV = {
 }
 
 
-@pytest.fixture(scope="module")
-def minilm() -> Embeddings:
-    embeddings = make_embeddings("embedded")
-    embeddings.embed_query("load the model once for the module")
-    return embeddings
+@pytest.fixture
+def minilm(request: pytest.FixtureRequest) -> Embeddings:
+    """The real MiniLM for integration tests; the deterministic embedder (at MiniLM's 384
+    dimensions) for unit tests, which never load a real model."""
+    if request.node.get_closest_marker("integration") is None:
+        return DeterministicEmbeddings(384)
+    return make_embeddings("embedded")
 
 
 @pytest.fixture
@@ -375,6 +377,13 @@ def test_logs_filter_by_agent_type_time_and_limit(cli: Any, store_of: Any) -> No
     assert "Customer #12345 had 3 delivery delays." in table
 
 
+def test_prepare_loads_the_seed_memories_once(cli: Any) -> None:
+    assert "12 added" in flat(ok(cli("prepare")).stdout)
+    assert "0 added" in flat(ok(cli("prepare")).stdout)
+    found = as_json(cli("memories", "search", "refund window for premium members", "--json"))
+    assert any("48 hours" in hit["memory"]["content"] for hit in found)
+
+
 def test_logs_rejects_a_bad_time(cli: Any) -> None:
     message = failed_cleanly(cli("logs", "--since", "last tuesday"), 2)
     assert "not an ISO 8601 time" in message
@@ -385,7 +394,8 @@ def test_info_describes_without_creating_the_data_dir(cli: Any, tmp_path: Path) 
     fresh = tmp_path / "never-created"
     shown = flat(ok(cli("--llm", "none", "info", data_dir=fresh)).stdout)
     assert not fresh.exists()
-    assert "nothing stored yet" in shown and "all-MiniLM-L6-v2" in shown
+    # the embedder in use is named (the deterministic one in unit tests)
+    assert "nothing stored yet" in shown and "test-hash-embeddings" in shown
     assert "deterministic fallback" in shown and "alex, sam, jordan" in shown
 
 

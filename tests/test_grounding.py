@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from nodes.grounding import claims, grounded, missing, unsupported
+from tests.fakes import DeterministicEmbeddings
 
 FACTS = [
     "Order ORD-1004 is delayed with the carrier FastShip: a regional backlog.",
@@ -64,3 +67,15 @@ def test_a_reply_dropping_a_required_fact_is_replaced() -> None:
 
 def test_no_text_is_the_composed_text() -> None:
     assert grounded(None, FACTS, "composed") == ("composed", ["no text"])
+
+
+def test_grounding_eval_counts_texts_and_invented_claims(tmp_path: Path) -> None:
+    """The eval's plumbing on the composed texts (no model): nothing invented there."""
+    from evals.grounding import CHAT_TURNS, TEAM_REQUESTS, run_grounding_eval
+
+    assert len(CHAT_TURNS) >= 30 and len(TEAM_REQUESTS) >= 6
+    result = run_grounding_eval(
+        llm="none", quick=True, reports=tmp_path, embeddings=DeterministicEmbeddings(64)
+    )
+    assert result["texts"] == 6 and result["invented"] == 0
+    assert (tmp_path / "grounding.md").is_file() and (tmp_path / "grounding.json").is_file()

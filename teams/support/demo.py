@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 
 from graphs.app import TeamApp
 from nodes.context import ChatContext, LLMChoice, TeamContext
-from teams.support.memories import demo_memories
+from teams.support.memories import load_demo_memories
 
 DEMO_REQUEST = (
     "A customer reports their recent order never arrived and asks for a refund. They "
@@ -57,13 +57,7 @@ class DemoSummary(BaseModel):
 
 def prepare_demo(app: TeamApp) -> int:
     """Load the demo's shared memories; returns how many were new (idempotent)."""
-    manager = app.manager("alex")
-    added = 0
-    for memory in demo_memories(app.team):
-        if manager.get(memory.memory_id) is None:
-            manager.add(memory)
-            added += 1
-    return added
+    return load_demo_memories(app.store, app.team)
 
 
 def _stream(

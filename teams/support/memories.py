@@ -15,6 +15,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
+from langgraph.store.base import BaseStore
+
+from memory.manager import MemoryManager
 from memory.models import EXPLICIT_CONFIDENCE, Memory, MemoryType, Provenance
 from memory.namespaces import memory_namespace
 
@@ -191,3 +194,16 @@ def demo_memories(team: str = "support") -> list[Memory]:
         )
         for seed in _SEEDS
     ]
+
+
+def load_demo_memories(store: BaseStore, team: str = "support") -> int:
+    """Put the demo's shared memories into `store` (the seed's
+    ``/api/memory/demo/prepare``); returns how many were new. Idempotent: a memory
+    already there (by its stable id) is left as it is."""
+    manager = MemoryManager(store, team=team, agent=DEMO_SOURCE_AGENT)
+    added = 0
+    for memory in demo_memories(team):
+        if manager.get(memory.memory_id) is None:
+            manager.add(memory)
+            added += 1
+    return added
