@@ -32,13 +32,13 @@ import asyncio
 import builtins
 import logging
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel
-from langgraph.store.base import BaseStore
+from langgraph.store.base import BaseStore, PutOp
 
 from memory.models import (
     DECLARATIVE_TYPES,
@@ -70,7 +70,8 @@ MAX_CONFIDENCE = 0.99
 DEFAULT_MIN_CONFIDENCE = 0.7
 """Search leaves out memories below this confidence unless asked (the retrieval floor)."""
 
-AddAction = Literal["added", "reinforced", "merged", "superseded"]
+AddAction = Literal["added", "reinforced", "merged", "superseded", "unchanged"]
+"""What `add` did; "unchanged": the same message had already stated it (a replay)."""
 QueryIntent = Literal["question", "request", "how_to"]
 
 _REQUEST = re.compile(
@@ -107,6 +108,51 @@ def reinforced_confidence(current: float, incoming: float) -> float:
     """Confidence after a restatement: up by a share of the remaining gap, bounded."""
     base = max(current, incoming)
     return round(min(MAX_CONFIDENCE, base + (1.0 - base) * REINFORCE_RATE), 4)
+
+
+def _with_message(memory: Memory) -> Memory:
+    """`memory` with its own message recorded among the messages that stated it."""
+    message_id = memory.provenance.message_id
+    if message_id is None or message_id in memory.message_ids:
+        return memory
+    return memory.model_copy(update={"message_ids": [*memory.message_ids, message_id]})
+
+
+def _replayed(stored: Memory, incoming: Memory) -> bool:
+    """Whether `incoming` comes from a message that already stated `stored`."""
+    return bool(set(incoming.message_ids) & set(stored.message_ids))
+
+
+def _distinct_text_batches(
+    writes: Sequence[tuple[Memory, Namespace]],
+) -> builtins.list[builtins.list[tuple[Memory, Namespace]]]:
+    """`writes` in as few batches as possible, the first write's batch first, with no two
+    writes of one batch sharing their content: LangGraph's InMemoryStore miscounts
+    embeddings for a batch that indexes one text twice. Normally this is one batch (new,
+    invalidated and linked memories say different things)."""
+    batches: builtins.list[builtins.list[tuple[Memory, Namespace]]] = []
+    for write in writes:
+        for batch in batches:
+            if all(m.content != write[0].content for m, _ in batch):
+                batch.append(write)
+                break
+        else:
+            batches.append([write])
+    return batches
+
+
+def _reinforced(stored: Memory, incoming: Memory) -> Memory:
+    return stored.model_copy(
+        update={
+            "mention_count": stored.mention_count + incoming.mention_count,
+            "confidence": reinforced_confidence(stored.confidence, incoming.confidence),
+            "updated_at": utcnow(),
+            "keywords": list(dict.fromkeys(stored.keywords + incoming.keywords))[:12],
+            "tags": list(dict.fromkeys(stored.tags + incoming.tags))[:8],
+            "links": list(dict.fromkeys(stored.links + incoming.links)),
+            "message_ids": list(dict.fromkeys(stored.message_ids + incoming.message_ids)),
+        }
+    )
 
 
 def query_intent(query: str) -> QueryIntent:
@@ -216,40 +262,66 @@ class MemoryManager:
 
     # ---- add -------------------------------------------------------------------------
     def add(self, memory: Memory) -> AddResult:
-        """Store `memory`, reinforcing, merging or superseding as the module says."""
+        """Store `memory`, reinforcing, merging or superseding as the module says.
+
+        Each outcome is one store batch (on the FAISS store, one SQLite transaction): a
+        supersession writes the new memory, the old one's invalidation and the links
+        together, so a crash leaves either both or neither. A memory whose message
+        already stated it (`provenance.message_id` seen before) changes nothing
+        ("unchanged"), so replaying a turn is idempotent. After writing a new memory the
+        namespace is settled: when another process stored the same fact, or another value
+        for the same slot, at the same moment, the two converge on one (see `_settle`).
+        """
+        memory = _with_message(memory)
         namespace = self.namespace_for(memory.scope)
         duplicate = self._exact_duplicate(memory, namespace)
         if duplicate is not None:
-            return AddResult("reinforced", self._reinforce(duplicate, memory, namespace))
+            return self._restated(duplicate, memory, namespace, "reinforced")
         slot_holder = self._slot_holder(memory, namespace)
         if slot_holder is not None:
             if content_key(slot_holder.value or "") == content_key(memory.value or ""):
-                return AddResult("reinforced", self._reinforce(slot_holder, memory, namespace))
-            return self._supersede(slot_holder, memory, namespace)
+                return self._restated(slot_holder, memory, namespace, "reinforced")
+            if _replayed(slot_holder, memory):
+                return AddResult("unchanged", slot_holder)
+            return self._settle(self._supersede(slot_holder, memory, namespace), namespace)
         near = self._near_duplicate(memory, namespace)
         if near is not None:
-            merged = self._reinforce(near, memory, namespace)
-            return AddResult("merged", merged, previous=near)
-        stored = self._store_new(memory, namespace)
-        return AddResult("added", stored)
+            return self._restated(near, memory, namespace, "merged")
+        return self._settle(AddResult("added", self._store_new(memory, namespace)), namespace)
+
+    def _restated(
+        self, stored: Memory, incoming: Memory, namespace: Namespace, action: AddAction
+    ) -> AddResult:
+        if _replayed(stored, incoming):
+            return AddResult("unchanged", stored)
+        merged = self._reinforce(stored, incoming, namespace)
+        return AddResult(action, merged, previous=stored if action == "merged" else None)
 
     def _exact_duplicate(self, memory: Memory, namespace: Namespace) -> Memory | None:
+        hits = self._duplicates(memory, namespace, limit=1)
+        return hits[0] if hits else None
+
+    def _duplicates(self, memory: Memory, namespace: Namespace, limit: int) -> list[Memory]:
         hits = self.store.search(
             namespace,
             filter={"content_key": content_key(memory.content), "type": memory.type, "valid": True},
-            limit=1,
+            limit=limit,
         )
-        return read_memory(hits[0]) if hits else None
+        return [m for hit in hits if (m := read_memory(hit)) is not None]
 
-    def _slot_holder(self, memory: Memory, namespace: Namespace) -> Memory | None:
+    def _slot_holders(self, memory: Memory, namespace: Namespace, limit: int) -> list[Memory]:
         if not (memory.subject and memory.attribute):
-            return None
+            return []
         hits = self.store.search(
             namespace,
             filter={"subject": memory.subject, "attribute": memory.attribute, "valid": True},
-            limit=1,
+            limit=limit,
         )
-        return read_memory(hits[0]) if hits else None
+        return [m for hit in hits if (m := read_memory(hit)) is not None]
+
+    def _slot_holder(self, memory: Memory, namespace: Namespace) -> Memory | None:
+        holders = self._slot_holders(memory, namespace, limit=1)
+        return holders[0] if holders else None
 
     def _near_duplicate(self, memory: Memory, namespace: Namespace) -> Memory | None:
         hits = self.store.search(
@@ -265,44 +337,99 @@ class MemoryManager:
         return None
 
     def _reinforce(self, stored: Memory, incoming: Memory, namespace: Namespace) -> Memory:
-        now = utcnow()
-        updated = stored.model_copy(
-            update={
-                "mention_count": stored.mention_count + incoming.mention_count,
-                "confidence": reinforced_confidence(stored.confidence, incoming.confidence),
-                "updated_at": now,
-                "keywords": list(dict.fromkeys(stored.keywords + incoming.keywords))[:12],
-                "tags": list(dict.fromkeys(stored.tags + incoming.tags))[:8],
-                "links": list(dict.fromkeys(stored.links + incoming.links)),
-            }
-        )
+        updated = _reinforced(stored, incoming)
         self._put(updated, namespace)
         return updated
 
     def _supersede(self, old: Memory, new: Memory, namespace: Namespace) -> AddResult:
         now = utcnow()
         new = new.model_copy(update={"links": list(dict.fromkeys([*new.links, old.memory_id]))})
-        stored = self._store_new(new, namespace)
         retired = old.model_copy(
-            update={"invalidated_at": now, "superseded_by": stored.memory_id, "updated_at": now}
+            update={
+                "invalidated_at": now,
+                "superseded_by": new.memory_id,
+                "updated_at": now,
+                "links": list(dict.fromkeys([*old.links, new.memory_id])),
+            }
         )
-        self._put(retired, namespace)
+        stored = self._store_new(new, namespace, also=[(retired, namespace)])
         return AddResult("superseded", stored, previous=retired)
 
-    def _store_new(self, memory: Memory, namespace: Namespace) -> Memory:
+    def _store_new(
+        self,
+        memory: Memory,
+        namespace: Namespace,
+        also: Sequence[tuple[Memory, Namespace]] = (),
+    ) -> Memory:
+        """Write `memory`, the back-links of its related memories and `also`, in one batch."""
         memory = annotate(memory, self.llm)
-        related = self._related(memory)
+        replaced = {m.memory_id for m, _ in also}
+        related = [(m, ns) for m, ns in self._related(memory) if m.memory_id not in replaced]
         memory = memory.model_copy(
             update={
                 "links": list(dict.fromkeys([*memory.links, *(r.memory_id for r, _ in related)]))
             }
         )
-        self._put(memory, namespace)
+        writes: builtins.list[tuple[Memory, Namespace]] = [(memory, namespace)]
         for other, other_ns in related:  # A-MEM memory evolution: links go both ways
-            if memory.memory_id not in other.links:
-                linked = other.model_copy(update={"links": [*other.links, memory.memory_id]})
-                self._put(linked, other_ns)
+            # Read again just before writing: another process may have changed or removed
+            # it since the search (the store has no compare-and-set; this narrows the gap).
+            item = self.store.get(other_ns, other.memory_id)
+            current = read_memory(item) if item is not None else None
+            if current is not None and memory.memory_id not in current.links:
+                linked = current.model_copy(update={"links": [*current.links, memory.memory_id]})
+                writes.append((linked, other_ns))
+        writes += also
+        for batch in _distinct_text_batches(writes):
+            self.store.batch([PutOp(ns, m.memory_id, m.to_store_value()) for m, ns in batch])
         return memory
+
+    def _settle(self, result: AddResult, namespace: Namespace) -> AddResult:
+        """Converge with writers that raced this one (another process, the same moment).
+
+        Every writer checks after its write and settles what it sees; the later writer
+        always sees both, and settling twice changes nothing more. The same fact twice:
+        the earliest record (created_at, then memory_id) keeps it, the other's statements
+        are folded into it and the other is deleted. Two valid values in one slot: the
+        latest statement (valid_from, then memory_id) stays valid, the others are retired.
+        """
+        mine = result.memory
+        twins = self._duplicates(mine, namespace, limit=10)
+        if len(twins) > 1:
+            keeper = min(twins, key=lambda m: (m.created_at, m.memory_id))
+            ops: builtins.list[PutOp] = []
+            for twin in twins:
+                if twin.memory_id == keeper.memory_id:
+                    continue
+                # Folding is idempotent: a writer that folds what another already folded
+                # finds the twin's messages in the keeper and only deletes the twin.
+                if not set(twin.message_ids) <= set(keeper.message_ids) or not twin.message_ids:
+                    keeper = _reinforced(keeper, twin)
+                ops.append(PutOp(namespace, twin.memory_id, None))
+            ops.append(PutOp(namespace, keeper.memory_id, keeper.to_store_value()))
+            self.store.batch(ops)
+            if keeper.memory_id != mine.memory_id:
+                return AddResult("reinforced", keeper)
+            mine = keeper
+        holders = self._slot_holders(mine, namespace, limit=10)
+        if len(holders) > 1:
+            latest = max(holders, key=lambda m: (m.valid_from, m.memory_id))
+            now = utcnow()
+            retired = [
+                m.model_copy(
+                    update={
+                        "invalidated_at": now,
+                        "superseded_by": latest.memory_id,
+                        "updated_at": now,
+                    }
+                )
+                for m in holders
+                if m.memory_id != latest.memory_id
+            ]
+            self.store.batch([PutOp(namespace, m.memory_id, m.to_store_value()) for m in retired])
+            if latest.memory_id != mine.memory_id:
+                return AddResult("superseded", latest, previous=result.previous)
+        return AddResult(result.action, mine, previous=result.previous)
 
     def _related(self, memory: Memory) -> list[tuple[Memory, Namespace]]:
         """The closest valid memories this agent can read, above the link threshold."""

@@ -148,6 +148,9 @@ class Memory(BaseModel):
     """A one-line summary of the situation it belongs to (A-MEM)."""
     links: list[Name] = Field(default_factory=list, max_length=MAX_LIST_ITEMS)
     """memory_ids of related memories (A-MEM)."""
+    message_ids: list[str] = Field(default_factory=list)
+    """The messages that stated it (the first one and each reinforcement): a message
+    replayed (a resumed turn, a redelivery) is recognised and never counted twice."""
 
     @field_validator("content")
     @classmethod

@@ -53,7 +53,7 @@ def fact(content: str, subject: str, attribute: str | None, value: str | None) -
         subject=subject,
         attribute=attribute,
         value=value,
-        provenance=Provenance(source_agent="sam", thread_id="t1", message_id="m1"),
+        provenance=Provenance(source_agent="sam", thread_id="t1", message_id=f"m-{content}"),
     )
 
 
