@@ -92,6 +92,9 @@ class TeamState(TypedDict, total=False):
     """The conversation; compaction replaces old turns by a summary."""
     request: str
     """The latest user request, as text."""
+    customer_id: str | None
+    """The customer this turn is about (run input, e.g. an A2A data part, or the run
+    context), checked against the caller by `start_turn` (nodes/customer.py)."""
     correlation_id: str
     """Ties this turn's A2A messages together."""
     retrieved: list[RetrievedMemory]
