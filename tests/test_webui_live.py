@@ -1,0 +1,316 @@
+"""The web UI in a real browser and A2A with the official client, against `langgraph dev`.
+
+One dev server (tests/test_langgraph_server.py's ``DevServer``: offline, ``A2A_LLM=none``,
+the embedded MiniLM) serves the project's graphs, store and the UI's custom routes. The
+seed's shared memories are loaded through the server's store API, as an operator would.
+
+Browser: Debian's ``chromium`` (``make install`` installs it when missing) driven by
+Playwright for Python; screenshots of each page go to ``reports/webui-*.png``.
+A2A: ``a2a-sdk`` (the version pinned in pyproject.toml) finds the team's card at the
+server's root, and sends, streams and gets tasks; the reply comes back as an artifact.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import uuid
+from collections.abc import Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from graphs.demo import DEMO_CUSTOMER_ID, DEMO_REQUEST
+from memory.namespaces import memory_namespace
+from nodes.demo_memories import demo_memories
+from tests.test_langgraph_server import RUN_TIMEOUT_S, DevServer, dev_server_in
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[1]
+REPORTS = ROOT / "reports"
+UI_TIMEOUT_MS = RUN_TIMEOUT_S * 1000
+LAPTOP = {"width": 1366, "height": 900}
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture(scope="module")
+def ui_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
+    dev = dev_server_in(tmp_path_factory.mktemp("webui-dev"))
+    try:
+        dev.start()
+        client = dev.client()
+        shared = list(memory_namespace("support", "shared"))
+        for memory in demo_memories("support"):
+            client.store.put_item(shared, memory.memory_id, memory.to_store_value())
+        yield dev
+    finally:
+        dev.stop()
+
+
+@pytest.fixture
+def show_log(ui_server: DevServer) -> Iterator[None]:
+    yield
+    print(f"--- langgraph dev output (tail) ---\n{ui_server.log_tail()}")
+
+
+def _chromium() -> str:
+    found = os.environ.get("CHROMIUM") or shutil.which("chromium")
+    if not found:
+        pytest.fail(
+            "the browser tests need Debian's chromium: make install (or apt-get install chromium)"
+        )
+    return found
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=_chromium(), args=["--no-sandbox"])
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def _failed(request: Any, errors: list[str]) -> None:
+    # Chromium reports a fetch whose body was read as a stream as ERR_ABORTED once read to
+    # the end; the tests check what the stream delivered instead.
+    if not (request.url.endswith("/runs/stream") and request.failure == "net::ERR_ABORTED"):
+        errors.append(f"failed: {request.url} {request.failure}")
+
+
+def _open(browser: Any, url: str, viewport: dict[str, int]) -> Any:
+    page = browser.new_page(viewport=viewport)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("requestfailed", lambda r: _failed(r, errors))
+    page.errors = errors
+    page.goto(url)
+    page.wait_for_selector("body[data-ready=true]")
+    return page
+
+
+def _lane_texts(page: Any, lane: str) -> list[str]:
+    return [
+        t.strip() for t in page.locator(f".turn >> nth=0 >> .entry.lane-{lane}").all_inner_texts()
+    ]
+
+
+# ---- the browser -----------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def team_page(ui_server: DevServer, browser: Any) -> Any:
+    """The Team page after the seed's request, sent as customer #12345 with the keyboard."""
+    REPORTS.mkdir(exist_ok=True)
+    page = _open(browser, f"{ui_server.url}/", LAPTOP)
+    assert page.url.endswith("/ui/")
+    page.click("#use-demo")
+    assert page.input_value("#customer") == DEMO_CUSTOMER_ID
+    assert page.input_value("#message") == DEMO_REQUEST
+    page.focus("#message")
+    page.keyboard.press("Control+Enter")
+    page.wait_for_function(
+        "document.querySelector('#send') && !document.querySelector('#send').disabled"
+        " && document.querySelector('.msg-agent .msg-text:not([aria-busy])')",
+        timeout=UI_TIMEOUT_MS,
+    )
+    return page
+
+
+@pytest.mark.usefixtures("show_log")
+def test_the_reply_streams_into_the_team_page(team_page: Any) -> None:
+    reply = team_page.inner_text(".msg-agent .msg-text")
+    assert "3rd delivery delay" in reply and "email" in reply and "48 hours" in reply, reply
+    assert team_page.inner_text(".msg-user .msg-who") == f"Customer #{DEMO_CUSTOMER_ID}"
+    assert "routed to Sam and Jordan" in team_page.inner_text("#activity")
+    team_page.screenshot(path=str(REPORTS / "webui-team.png"), full_page=True)
+    assert not team_page.errors, team_page.errors
+
+
+@pytest.mark.usefixtures("show_log")
+def test_the_live_log_shows_the_team_collaborating(team_page: Any) -> None:
+    page = team_page
+    page.click("nav a[data-page=log]")
+    turn = page.locator(".turn").first
+    routing = turn.locator(".kind-routing").inner_text()
+    assert "Sam" in routing and "Jordan" in routing and "router" in routing
+    alex, sam, jordan = (_lane_texts(page, n) for n in ("alex", "sam", "jordan"))
+    assert any("A2A TASK" in t.upper() and "Alex → Sam" in t for t in alex)
+    assert any("A2A TASK" in t.upper() and "Alex → Jordan" in t for t in alex)
+    assert any("A2A RESULT" in t.upper() and "Sam → Alex" in t for t in sam)
+    assert any("A2A RESULT" in t.upper() and "Jordan → Alex" in t for t in jordan)
+    written = [t for t in sam if "MEMORY ADDED" in t.upper() and "3rd occurrence" in t]
+    assert written, sam
+    syncs = [t for t in sam if "MEMORY SYNC" in t.upper() and "3rd occurrence" in t]
+    assert any("Sam → Alex" in t for t in syncs) and any("Sam → Jordan" in t for t in syncs)
+    assert any("READ" in t.upper() and "confidence 0.95" in t for t in alex)
+    assert any("READ" in t.upper() and "score" in t for t in jordan)
+    assert turn.locator(".kind-fallback").count() >= 1  # no LLM: every fallback is shown
+    assert "ms" in turn.locator(".kind-node").first.inner_text()
+    assert "in parallel" in turn.locator(".timeline").inner_text()
+    assert "3rd delivery delay" in turn.locator(".kind-reply").inner_text()
+    page.screenshot(path=str(REPORTS / "webui-log.png"), full_page=True)
+    assert not page.errors, page.errors
+
+
+@pytest.mark.usefixtures("show_log")
+def test_the_memory_page_shows_the_episode_and_its_copies(team_page: Any) -> None:
+    page = team_page
+    page.click("nav a[data-page=memory]")
+    page.fill("#memory-query", "delivery delay customer 12345")
+    page.click("#memory-form button[type=submit]")
+    page.wait_for_selector(".memory")
+    cards = page.locator(".memory", has_text="3rd occurrence")
+    assert cards.count() == 3, page.inner_text("#memory-list")  # shared + Alex's + Jordan's
+    assert cards.filter(has_text="copy from Sam").count() == 2
+    shared = cards.filter(has_text="shared · by Sam").first
+    shared.locator("summary").click()
+    fields = shared.locator(".fields").inner_text()
+    assert "Source" in fields and "Event time" in fields and "Thread" in fields
+    page.screenshot(path=str(REPORTS / "webui-memory.png"), full_page=True)
+    assert not page.errors, page.errors
+
+
+@pytest.mark.usefixtures("show_log")
+def test_past_turns_are_browsable_by_thread_at_phone_width(
+    ui_server: DevServer, browser: Any, team_page: Any
+) -> None:
+    thread_id = team_page.inner_text("#thread-id")
+    page = _open(browser, f"{ui_server.url}/ui/#log", PHONE)
+    page.locator(f'.thread[data-thread="{thread_id}"]').click()
+    page.wait_for_selector(".turn")
+    turn = page.locator(".turn").first
+    assert DEMO_REQUEST in turn.locator(".request").inner_text()
+    text = turn.inner_text()
+    for expected in (
+        "Alex → Sam",
+        "Alex → Jordan",
+        "Sam → Alex",
+        "Jordan → Alex",
+        "3rd occurrence",
+    ):
+        assert expected in text, expected
+    assert "memory sync" in text.lower()
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    page.screenshot(path=str(REPORTS / "webui-log-phone.png"), full_page=True)
+    assert not page.errors, page.errors
+
+
+@pytest.mark.usefixtures("show_log")
+def test_talking_to_one_agent_and_forgetting_a_memory(ui_server: DevServer, browser: Any) -> None:
+    page = _open(browser, f"{ui_server.url}/ui/#team", LAPTOP)
+    page.select_option("#target", "jordan")
+    assert page.is_disabled("#customer")
+    page.fill("#message", "Remember that customer #8080 prefers carrier pigeons")
+    page.click("#send")
+    page.wait_for_function("!document.querySelector('#send').disabled", timeout=UI_TIMEOUT_MS)
+    assert page.locator(".msg-agent .msg-who").inner_text() == "Jordan"
+
+    page.click("nav a[data-page=memory]")
+    page.fill("#memory-query", "customer 8080 pigeons")
+    page.click("#memory-form button[type=submit]")
+    card = page.locator(".memory", has_text="8080").first
+    card.wait_for()
+    page.once("dialog", lambda dialog: dialog.accept())
+    card.locator("button", has_text="Forget").click()
+    page.wait_for_selector("#notice:not([hidden])")
+    assert "Forgot the memory" in page.inner_text("#notice")
+    hits = ui_server.client().store.search_items(["team", "support"], query="customer 8080 pigeons")
+    assert not [h for h in hits["items"] if "8080" in h["value"].get("content", "")]
+
+
+# ---- A2A with the official client ------------------------------------------------------------
+def _a2a_message(text: str, customer_id: str | None = None) -> Any:
+    from a2a.types import Message, Part, Role
+    from google.protobuf.json_format import ParseDict
+    from google.protobuf.struct_pb2 import Value
+
+    parts = [Part(text=text)]
+    if customer_id:
+        parts.append(Part(data=ParseDict({"customer_id": customer_id}, Value())))
+    return Message(role=Role.ROLE_USER, message_id=uuid.uuid4().hex, parts=parts)
+
+
+def _texts(artifacts: Any) -> str:
+    return "\n".join(part.text for artifact in artifacts for part in artifact.parts if part.text)
+
+
+def _in_own_loop(coroutine: Coroutine[Any, Any, None]) -> None:
+    """Run an async check on a thread of its own: Playwright's sync API holds this one's loop."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, coroutine).result()
+
+
+@pytest.mark.usefixtures("show_log")
+def test_the_official_a2a_client_sends_streams_and_gets_tasks(ui_server: DevServer) -> None:
+    _in_own_loop(_send_stream_and_get(ui_server))
+
+
+@pytest.mark.usefixtures("show_log")
+def test_a2a_without_a_customer_names_no_customer(ui_server: DevServer) -> None:
+    _in_own_loop(_send_without_customer(ui_server))
+
+
+async def _send_stream_and_get(ui_server: DevServer) -> None:
+    from a2a.client import A2ACardResolver, ClientConfig, ClientFactory
+    from a2a.types import GetTaskRequest, SendMessageRequest, TaskState
+
+    # The client's default 5 s timeout is shorter than a team turn: give it a real one.
+    async with httpx.AsyncClient(timeout=RUN_TIMEOUT_S) as http:
+        card = await A2ACardResolver(http, ui_server.url).get_agent_card()
+        assert card.name == "A2A Memory support team"
+        assert {s.id for s in card.skills} >= {
+            "support-team",
+            "specialist-sam",
+            "specialist-jordan",
+        }
+        [interface] = card.supported_interfaces
+        assert interface.protocol_version == "0.3.0" and "/a2a/" in interface.url
+
+        sender = ClientFactory(ClientConfig(httpx_client=http, streaming=False)).create(card)
+        request = SendMessageRequest(message=_a2a_message(DEMO_REQUEST, DEMO_CUSTOMER_ID))
+        [sent] = [event async for event in sender.send_message(request)]
+        task = sent.task
+        assert task.status.state == TaskState.TASK_STATE_COMPLETED
+        reply = _texts(task.artifacts)
+        assert "customer #12345" in reply and "3rd delivery delay" in reply, reply
+
+        fetched = await sender.get_task(GetTaskRequest(id=task.id))
+        assert fetched.status.state == TaskState.TASK_STATE_COMPLETED
+        assert _texts(fetched.artifacts) == reply
+
+        streamer = ClientFactory(ClientConfig(httpx_client=http, streaming=True)).create(card)
+        request = SendMessageRequest(message=_a2a_message(DEMO_REQUEST, DEMO_CUSTOMER_ID))
+        events = [event async for event in streamer.send_message(request)]
+        kinds = [event.WhichOneof("payload") for event in events]
+        assert kinds[0] == "task" and "artifact_update" in kinds, kinds
+        streamed = _texts(
+            e.artifact_update.artifact for e in events if e.HasField("artifact_update")
+        )
+        assert "3rd delivery delay" in streamed
+        final = [e.status_update.status.state for e in events if e.HasField("status_update")]
+        assert final[-1] == TaskState.TASK_STATE_COMPLETED
+
+
+async def _send_without_customer(ui_server: DevServer) -> None:
+    from a2a.client import A2ACardResolver, ClientConfig, ClientFactory
+    from a2a.types import SendMessageRequest
+
+    async with httpx.AsyncClient(timeout=RUN_TIMEOUT_S) as http:
+        card = await A2ACardResolver(http, ui_server.url).get_agent_card()
+        client = ClientFactory(ClientConfig(httpx_client=http, streaming=False)).create(card)
+        [sent] = [
+            e
+            async for e in client.send_message(
+                SendMessageRequest(message=_a2a_message("My order is late"))
+            )
+        ]
+        state = ui_server.client().threads.get_state(sent.task.context_id)["values"]
+        assert state["customer_id"] is None
+        assert "customer #12345" not in _texts(sent.task.artifacts)

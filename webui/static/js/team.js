@@ -1,0 +1,149 @@
+// Team page: send a request to the team as a customer, or talk to one agent; the reply
+// streams in while the live log fills.
+
+import { getConfig, streamRun, threads } from "./api.js";
+import { clear, h, notify } from "./dom.js";
+import { applyStreamEvent, finishTurn, newTurn } from "./events.js";
+import { showLive, update } from "./log.js";
+
+const STREAM_MODES = ["custom", "updates", "messages-tuple"];
+let conversation = { threadId: null, target: null, turns: [] };
+let running = null;
+
+function el(id) {
+  return document.getElementById(id);
+}
+
+function agentName(name) {
+  const agent = getConfig().agents.find((a) => a.name === name);
+  return agent ? agent.display_name : name;
+}
+
+function resetConversation() {
+  conversation = { threadId: null, target: el("target").value, turns: [] };
+  el("thread-id").textContent = "new";
+  clear(el("conversation"));
+  clear(el("activity"));
+}
+
+function bubble(role, who, text) {
+  const item = h("li", { class: `msg msg-${role}` },
+    h("div", { class: "msg-who" }, who),
+    h("div", { class: "msg-text" }, text));
+  el("conversation").appendChild(item);
+  item.scrollIntoView({ block: "nearest" });
+  return item.querySelector(".msg-text");
+}
+
+function activitySummary(turn) {
+  const box = clear(el("activity"));
+  const steps = [];
+  const routing = turn.entries.find((e) => e.kind === "routing");
+  if (routing) steps.push(`${agentName(turn.coordinator)} routed to ${routing.specialists.map(agentName).join(" and ")} (${routing.method})`);
+  const tasks = turn.entries.filter((e) => e.kind === "a2a" && e.contentType.endsWith("task+json")).length;
+  const results = turn.entries.filter((e) => e.kind === "a2a" && e.contentType.endsWith("result+json")).length;
+  if (tasks) steps.push(`${tasks} A2A task(s), ${results} result(s)`);
+  const reads = turn.entries.filter((e) => e.kind === "memory_read").length;
+  if (reads) steps.push(`${reads} memories read`);
+  const writes = turn.entries.filter((e) => e.kind === "memory_write").length;
+  if (writes) steps.push(`${writes} written`);
+  const syncs = turn.entries.filter((e) => e.kind === "a2a" && e.contentType.endsWith("memory-sync+json")).length;
+  if (syncs) steps.push(`${syncs} synced`);
+  if (!steps.length) steps.push(turn.done ? "done" : "working…");
+  box.appendChild(h("p", { class: "muted small" }, steps.join(" · "), " ",
+    h("a", { href: "#log" }, "Open the live log")));
+}
+
+async function ensureThread(graph, agent) {
+  if (conversation.threadId) return conversation.threadId;
+  const metadata = { graph_id: graph, source: "web-ui" };
+  if (agent) metadata.agent = agent;
+  const thread = await threads.create(metadata);
+  conversation.threadId = thread.thread_id;
+  el("thread-id").textContent = thread.thread_id;
+  return thread.thread_id;
+}
+
+async function send(event) {
+  event.preventDefault();
+  const text = el("message").value.trim();
+  if (!text || running) return;
+  const target = el("target").value;
+  if (conversation.target !== target) resetConversation();
+  const customer = el("customer").value.trim().replace(/^#/, "");
+  const isTeam = target === "team";
+  const graph = isTeam ? "team" : "chat";
+  const config = getConfig();
+  const coordinator = config.agents.find((a) => a.coordinator).name;
+  const threadId = await ensureThread(graph, isTeam ? null : target).catch((error) => {
+    notify(`Could not start a conversation: ${error.message}`);
+    return null;
+  });
+  if (!threadId) return;
+
+  bubble("user", customer ? `Customer #${customer}` : "You", text);
+  const replyBox = bubble("agent", isTeam ? `${agentName(coordinator)} (for the team)` : agentName(target), "…");
+  replyBox.setAttribute("aria-busy", "true");
+  el("message").value = "";
+  const turn = newTurn({ threadId, graph, agent: isTeam ? null : target, request: text, customer, coordinator });
+  showLive(turn, conversation.turns);
+  conversation.turns.push(turn);
+
+  const input = { messages: [{ role: "user", content: text }] };
+  if (customer && isTeam) input.customer_id = customer;
+  const body = { assistant_id: graph, input, stream_mode: STREAM_MODES };
+  if (!isTeam) body.context = { agent: target };
+  running = new AbortController();
+  el("send").disabled = true;
+  try {
+    for await (const ev of streamRun(threadId, body, running.signal)) {
+      applyStreamEvent(turn, ev);
+      replyBox.textContent = turn.reply || turn.streamedReply || "…";
+      activitySummary(turn);
+      update();
+    }
+    if (turn.error) throw new Error(turn.error);
+  } catch (error) {
+    turn.error = turn.error || error.message;
+    replyBox.textContent = `The run failed: ${turn.error}`;
+    replyBox.parentElement.classList.add("msg-error");
+  } finally {
+    finishTurn(turn);
+    replyBox.removeAttribute("aria-busy");
+    if (!turn.error) replyBox.textContent = turn.reply || turn.streamedReply || "(no reply)";
+    activitySummary(turn);
+    update();
+    running = null;
+    el("send").disabled = false;
+    el("message").focus();
+  }
+}
+
+export function initTeam() {
+  const config = getConfig();
+  const target = el("target");
+  target.appendChild(h("option", { value: "team" }, "The team (Alex coordinates Sam and Jordan)"));
+  for (const agent of config.agents) {
+    target.appendChild(h("option", { value: agent.name }, `${agent.display_name} alone (${agent.role})`));
+  }
+  el("customers").appendChild(h("option", { value: config.demo.customer_id }));
+  el("customer").value = config.demo.customer_id;
+  target.addEventListener("change", () => {
+    resetConversation();
+    el("customer").disabled = target.value !== "team";
+  });
+  el("use-demo").addEventListener("click", () => {
+    target.value = "team";
+    if (conversation.target !== "team") resetConversation();
+    el("customer").disabled = false;
+    el("customer").value = config.demo.customer_id;
+    el("message").value = config.demo.request;
+    el("message").focus();
+  });
+  el("new-thread").addEventListener("click", resetConversation);
+  el("send-form").addEventListener("submit", send);
+  el("message").addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) el("send-form").requestSubmit();
+  });
+  resetConversation();
+}
