@@ -5,17 +5,18 @@ Python callers and the CLI) or the run input (``{"customer_id": "12345"}``: the 
 A2A clients, whose data part ``{"customer_id": ...}`` the server turns into that input key).
 Both given and different is an error, never a silent choice.
 
-Authorization (the server's, when it authenticates callers): the authenticated user of a
-run reaches the graph as ``configurable["langgraph_auth_user"]``. A caller whose user says
-it is a customer (``role == "customer"`` with its own ``customer_id``) may only speak about
-that customer: naming another is refused, naming none means themselves. Staff, agents and
-unauthenticated local callers (no auth configured) may name any customer.
+Authorization: the server (graphs/auth.py) authenticates every caller and hands a run its
+caller as ``configurable["langgraph_auth_permissions"]`` (``["role:customer"]``) and
+``configurable["langgraph_auth_user_id"]`` (``"customer"`` or ``"customer:<id>"``). A
+customer caller bound to an id may only speak about that customer (naming none means
+themselves); an unbound customer key may not name a customer at all. Staff and agents may
+name any customer; so may Python callers, which have no server caller.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from nodes.support_desk import normalize_customer_id
 
@@ -24,27 +25,33 @@ class CustomerNotAllowedError(PermissionError):
     """A customer caller named a customer other than themselves."""
 
 
-def _field(user: Any, name: str) -> Any:
-    if isinstance(user, Mapping):
-        return user.get(name)
-    return getattr(user, name, None)
+class RunCaller(NamedTuple):
+    """Who started a run on the server: its role and, when its key names one, its name."""
+
+    role: str
+    name: str | None
 
 
-def caller_customer(user: Any) -> str | None:
-    """The customer id of an authenticated customer caller (None for anyone else)."""
-    if user is None or _field(user, "role") != "customer":
+def run_caller(configurable: Mapping[str, Any]) -> RunCaller | None:
+    """The server's caller of a run, from its configurable (None outside the server)."""
+    roles = [
+        p.removeprefix("role:")
+        for p in configurable.get("langgraph_auth_permissions") or ()
+        if isinstance(p, str) and p.startswith("role:")
+    ]
+    if not roles:
         return None
-    own = _field(user, "customer_id")
-    if own is None:
-        raise CustomerNotAllowedError("this customer's API key names no customer_id")
-    return normalize_customer_id(own)
+    identity = str(configurable.get("langgraph_auth_user_id") or "")
+    return RunCaller(role=roles[0], name=identity.partition(":")[2] or None)
 
 
-def resolve_customer(stated: object, from_context: str | None, user: Any = None) -> str | None:
+def resolve_customer(
+    stated: object, from_context: str | None, caller: RunCaller | None = None
+) -> str | None:
     """The canonical id of the turn's customer, checked against the caller.
 
     ``stated``: the run input's ``customer_id`` (None when absent); ``from_context``: the
-    run context's; ``user``: the server's authenticated user, when there is one.
+    run context's; ``caller``: the server's caller of the run, when there is one.
     Raises ValueError on a malformed or conflicting id, CustomerNotAllowedError when a
     customer names someone else.
     """
@@ -55,11 +62,18 @@ def resolve_customer(stated: object, from_context: str | None, user: Any = None)
             f"the input names customer {named} but the run context names customer {context}"
         )
     customer = named or context
-    own = caller_customer(user)
-    if own is not None:
-        if customer is not None and customer != own:
+    if caller is None or caller.role != "customer":
+        return customer
+    if caller.name is None:
+        if customer is not None:
             raise CustomerNotAllowedError(
-                f"a customer may only ask about themselves (#{own}), not customer #{customer}"
+                f"this customer key is not bound to a customer id, so it cannot name customer "
+                f"#{customer}"
             )
-        return own
-    return customer
+        return None
+    own = normalize_customer_id(caller.name)
+    if customer is not None and customer != own:
+        raise CustomerNotAllowedError(
+            f"a customer may only ask about themselves (#{own}), not customer #{customer}"
+        )
+    return own

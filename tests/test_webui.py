@@ -9,13 +9,12 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
 
-from nodes.customer import CustomerNotAllowedError, resolve_customer
+from nodes.customer import CustomerNotAllowedError, RunCaller, resolve_customer, run_caller
 from nodes.specialists import COORDINATOR, SPECIALISTS
 from nodes.support_desk import InvalidIdError
 from webui.a2a_tasks import reply_artifact, with_reply_artifact
@@ -195,23 +194,36 @@ def test_conflicting_or_malformed_customers_are_refused() -> None:
         resolve_customer("robert'); drop table", None)
 
 
-@pytest.mark.parametrize(
-    "user",
-    [
-        {"role": "customer", "customer_id": "12345"},
-        SimpleNamespace(role="customer", customer_id="#12345"),
-    ],
-)
-def test_a_customer_caller_speaks_only_about_themselves(user: object) -> None:
-    assert resolve_customer(None, None, user) == "12345"
-    assert resolve_customer("12345", None, user) == "12345"
+def test_a_bound_customer_caller_speaks_only_about_themselves() -> None:
+    caller = run_caller(
+        {
+            "langgraph_auth_permissions": ["role:customer"],
+            "langgraph_auth_user_id": "customer:12345",
+        }
+    )
+    assert caller == RunCaller("customer", "12345")
+    assert resolve_customer(None, None, caller) == "12345"
+    assert resolve_customer("#12345", "12345", caller) == "12345"
     with pytest.raises(CustomerNotAllowedError, match="only ask about themselves"):
-        resolve_customer("23456", None, user)
+        resolve_customer("23456", None, caller)
 
 
-def test_staff_and_agents_may_name_any_customer() -> None:
-    assert resolve_customer("23456", None, {"role": "staff"}) == "23456"
-    assert resolve_customer("23456", None, {"identity": "agent-key", "role": "agent"}) == "23456"
+def test_an_unbound_customer_caller_cannot_name_a_customer() -> None:
+    caller = RunCaller("customer", None)
+    assert resolve_customer(None, None, caller) is None
+    with pytest.raises(CustomerNotAllowedError, match="not bound to a customer id"):
+        resolve_customer("12345", None, caller)
+
+
+def test_staff_agents_and_python_callers_may_name_any_customer() -> None:
+    staff = run_caller(
+        {"langgraph_auth_permissions": ["role:staff"], "langgraph_auth_user_id": "staff:ops"}
+    )
+    assert staff == RunCaller("staff", "ops")
+    assert resolve_customer("23456", None, staff) == "23456"
+    assert resolve_customer("23456", None, RunCaller("agent", "sam")) == "23456"
+    assert run_caller({}) is None
+    assert resolve_customer("23456", None, None) == "23456"
 
 
 def test_static_dir_is_packaged() -> None:

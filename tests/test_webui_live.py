@@ -27,7 +27,13 @@ import pytest
 from graphs.demo import DEMO_CUSTOMER_ID, DEMO_REQUEST
 from memory.namespaces import memory_namespace
 from nodes.demo_memories import demo_memories
-from tests.test_langgraph_server import RUN_TIMEOUT_S, DevServer, dev_server_in
+from tests.test_langgraph_server import (
+    BOUND_CUSTOMER_KEY,
+    RUN_TIMEOUT_S,
+    STAFF_KEY,
+    DevServer,
+    dev_server_in,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -86,7 +92,8 @@ def _failed(request: Any, errors: list[str]) -> None:
         errors.append(f"failed: {request.url} {request.failure}")
 
 
-def _open(browser: Any, url: str, viewport: dict[str, int]) -> Any:
+def _open(browser: Any, url: str, viewport: dict[str, int], api_key: str = STAFF_KEY) -> Any:
+    """A page of the UI, with `api_key` saved in the browser as a user enters it."""
     page = browser.new_page(viewport=viewport)
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
@@ -94,6 +101,9 @@ def _open(browser: Any, url: str, viewport: dict[str, int]) -> Any:
     page.errors = errors
     page.goto(url)
     page.wait_for_selector("body[data-ready=true]")
+    page.fill("#api-key", api_key)
+    page.click("#key-form button")
+    page.wait_for_selector("#notice:not([hidden])")
     return page
 
 
@@ -219,14 +229,15 @@ def test_talking_to_one_agent_and_forgetting_a_memory(ui_server: DevServer, brow
     card.wait_for()
     page.once("dialog", lambda dialog: dialog.accept())
     card.locator("button", has_text="Forget").click()
-    page.wait_for_selector("#notice:not([hidden])")
-    assert "Forgot the memory" in page.inner_text("#notice")
+    page.wait_for_function("document.querySelector('#notice').textContent.includes('Forgot')")
+    assert "0 synced copies" in page.inner_text("#notice")  # a chat turn syncs to no one
     hits = ui_server.client().store.search_items(["team", "support"], query="customer 8080 pigeons")
     assert not [h for h in hits["items"] if "8080" in h["value"].get("content", "")]
 
 
 # ---- A2A with the official client ------------------------------------------------------------
 def _a2a_message(text: str, customer_id: str | None = None) -> Any:
+    """A user message; the customer it is about goes in a data part {"customer_id": ...}."""
     from a2a.types import Message, Part, Role
     from google.protobuf.json_format import ParseDict
     from google.protobuf.struct_pb2 import Value
@@ -253,17 +264,36 @@ def test_the_official_a2a_client_sends_streams_and_gets_tasks(ui_server: DevServ
 
 
 @pytest.mark.usefixtures("show_log")
-def test_a2a_without_a_customer_names_no_customer(ui_server: DevServer) -> None:
-    _in_own_loop(_send_without_customer(ui_server))
+def test_a2a_messages_name_their_customer_under_the_servers_rules(ui_server: DevServer) -> None:
+    _in_own_loop(_customers_by_key(ui_server))
+
+
+async def _a2a_client(http: httpx.AsyncClient, url: str, *, streaming: bool) -> Any:
+    from a2a.client import A2ACardResolver, ClientConfig, ClientFactory
+
+    card = await A2ACardResolver(http, url).get_agent_card()
+    return card, ClientFactory(ClientConfig(httpx_client=http, streaming=streaming)).create(card)
+
+
+async def _send(client: Any, text: str, customer_id: str | None = None) -> Any:
+    from a2a.types import SendMessageRequest
+
+    request = SendMessageRequest(message=_a2a_message(text, customer_id))
+    events = [event async for event in client.send_message(request)]
+    assert len(events) == 1 and events[0].HasField("task"), events
+    return events[0].task
+
+
+def _keyed(api_key: str) -> httpx.AsyncClient:
+    # The client's default 5 s timeout is shorter than a team turn: give it a real one.
+    return httpx.AsyncClient(timeout=RUN_TIMEOUT_S, headers={"x-api-key": api_key})
 
 
 async def _send_stream_and_get(ui_server: DevServer) -> None:
-    from a2a.client import A2ACardResolver, ClientConfig, ClientFactory
     from a2a.types import GetTaskRequest, SendMessageRequest, TaskState
 
-    # The client's default 5 s timeout is shorter than a team turn: give it a real one.
-    async with httpx.AsyncClient(timeout=RUN_TIMEOUT_S) as http:
-        card = await A2ACardResolver(http, ui_server.url).get_agent_card()
+    async with _keyed(BOUND_CUSTOMER_KEY) as http:  # a customer channel, bound to #12345
+        card, sender = await _a2a_client(http, ui_server.url, streaming=False)
         assert card.name == "A2A Memory support team"
         assert {s.id for s in card.skills} >= {
             "support-team",
@@ -272,11 +302,10 @@ async def _send_stream_and_get(ui_server: DevServer) -> None:
         }
         [interface] = card.supported_interfaces
         assert interface.protocol_version == "0.3.0" and "/a2a/" in interface.url
+        scheme = card.security_schemes["apiKey"].api_key_security_scheme
+        assert scheme.name == "x-api-key" and scheme.location == "header"
 
-        sender = ClientFactory(ClientConfig(httpx_client=http, streaming=False)).create(card)
-        request = SendMessageRequest(message=_a2a_message(DEMO_REQUEST, DEMO_CUSTOMER_ID))
-        [sent] = [event async for event in sender.send_message(request)]
-        task = sent.task
+        task = await _send(sender, DEMO_REQUEST, DEMO_CUSTOMER_ID)
         assert task.status.state == TaskState.TASK_STATE_COMPLETED
         reply = _texts(task.artifacts)
         assert "customer #12345" in reply and "3rd delivery delay" in reply, reply
@@ -285,7 +314,7 @@ async def _send_stream_and_get(ui_server: DevServer) -> None:
         assert fetched.status.state == TaskState.TASK_STATE_COMPLETED
         assert _texts(fetched.artifacts) == reply
 
-        streamer = ClientFactory(ClientConfig(httpx_client=http, streaming=True)).create(card)
+        _, streamer = await _a2a_client(http, ui_server.url, streaming=True)
         request = SendMessageRequest(message=_a2a_message(DEMO_REQUEST, DEMO_CUSTOMER_ID))
         events = [event async for event in streamer.send_message(request)]
         kinds = [event.WhichOneof("payload") for event in events]
@@ -298,19 +327,19 @@ async def _send_stream_and_get(ui_server: DevServer) -> None:
         assert final[-1] == TaskState.TASK_STATE_COMPLETED
 
 
-async def _send_without_customer(ui_server: DevServer) -> None:
-    from a2a.client import A2ACardResolver, ClientConfig, ClientFactory
-    from a2a.types import SendMessageRequest
+async def _customers_by_key(ui_server: DevServer) -> None:
+    from a2a.types import TaskState
 
-    async with httpx.AsyncClient(timeout=RUN_TIMEOUT_S) as http:
-        card = await A2ACardResolver(http, ui_server.url).get_agent_card()
-        client = ClientFactory(ClientConfig(httpx_client=http, streaming=False)).create(card)
-        [sent] = [
-            e
-            async for e in client.send_message(
-                SendMessageRequest(message=_a2a_message("My order is late"))
-            )
-        ]
-        state = ui_server.client().threads.get_state(sent.task.context_id)["values"]
-        assert state["customer_id"] is None
-        assert "customer #12345" not in _texts(sent.task.artifacts)
+    staff_state = ui_server.client().threads.get_state
+    async with _keyed(STAFF_KEY) as http:  # staff may name any customer, or none
+        _, client = await _a2a_client(http, ui_server.url, streaming=False)
+        task = await _send(client, "My order is late")
+        assert staff_state(task.context_id)["values"]["customer_id"] is None
+        task = await _send(client, "Where is my order?", "#23456")
+        assert staff_state(task.context_id)["values"]["customer_id"] == "23456"
+    async with _keyed(BOUND_CUSTOMER_KEY) as http:  # bound to #12345: no one else
+        _, client = await _a2a_client(http, ui_server.url, streaming=False)
+        task = await _send(client, "Where is my order?", "23456")
+        assert task.status.state == TaskState.TASK_STATE_FAILED
+        values = staff_state(task.context_id)["values"]  # refused before anyone worked on it
+        assert not values.get("reply") and not values.get("routing")

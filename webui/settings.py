@@ -1,7 +1,7 @@
 """What the UI and the agent card need to know about the server and the team.
 
-One place for the API key header: the UI's scripts send the key under this header (read
-from ``/ui/config.json``), and the agent card declares it when the server authenticates.
+The API key header is the server's (graphs/auth.py): the UI's scripts send the key under
+it (read from ``/ui/config.json``), and the agent card declares it.
 """
 
 from __future__ import annotations
@@ -9,10 +9,11 @@ from __future__ import annotations
 import os
 from typing import Final, TypedDict
 
+from graphs.auth import API_KEY_HEADER
 from nodes.specialists import COORDINATOR, SPECIALISTS, Specialist
 
-API_KEY_HEADER: Final = "x-api-key"
-"""The header that carries a caller's API key (LangGraph's SDK sends the same)."""
+__all__ = ["API_KEY_HEADER", "auth_enabled", "ui_config"]
+
 TEAM: Final = "support"
 
 
