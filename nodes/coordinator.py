@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from memory.bridge import TASK, A2AMessage
 from nodes import services as seams
 from nodes.context import TeamContext
+from nodes.customer import RunCaller, resolve_customer, run_caller
 from nodes.events import A2AEvent, ReplyEvent, RoutingEvent, emit
 from nodes.grounding import grounded
 from nodes.prompts import routing_prompt, synthesis_prompt
@@ -38,6 +39,16 @@ logger = logging.getLogger(__name__)
 def team_name(ctx: TeamContext, team: TeamSpec) -> str:
     """The memory team of a run: the context's, else the declaration's."""
     return ctx.team or team.name
+
+
+def current_caller() -> RunCaller | None:
+    """The server's authenticated caller of this run (None outside the server)."""
+    from langgraph.config import get_config
+
+    try:
+        return run_caller(get_config().get("configurable", {}))
+    except RuntimeError:
+        return None
 
 
 class _Route(BaseModel):
@@ -97,7 +108,9 @@ def dispatch_tasks(
     log = seams.a2a_log(runtime.store, team_name(ctx, team))
     sends: list[Send] = []
     for agent in state["routing"].specialists:
-        task = team.agent(agent).task(state["request"], ctx.customer_id, team.subject_label)
+        task = team.agent(agent).task(
+            state["request"], state.get("customer_id"), team.subject_label
+        )
         message = A2AMessage(
             source_agent=team.coordinator.name,
             target_agent=agent,
@@ -111,7 +124,7 @@ def dispatch_tasks(
             "agent": agent,
             "task": task,
             "request": state["request"],
-            "customer_id": ctx.customer_id,
+            "customer_id": state.get("customer_id"),
             "correlation_id": state["correlation_id"],
             "task_message_id": message.message_id,
         }
@@ -160,7 +173,7 @@ def synthesize_reply(
     ctx = runtime.context
     retrieved = state.get("retrieved", [])
     findings = sorted(state.get("findings", []), key=lambda f: f.agent)
-    draft = compose_reply(retrieved, findings, team.subject(ctx.customer_id))
+    draft = compose_reply(retrieved, findings, team.subject(state.get("customer_id")))
     reply = text_call(
         seams.chat_model(ctx, services),
         synthesis_prompt(team, state["request"], findings, retrieved, draft),
@@ -179,14 +192,19 @@ def synthesize_reply(
     return {"reply": reply, "messages": [message], "fallbacks": fallbacks}
 
 
-def start_turn(state: TeamState) -> dict:
-    """Take the latest user message as this turn's request; reset per-turn lists."""
+def start_turn(state: TeamState, runtime: Runtime[TeamContext]) -> dict:
+    """Take the latest user message as this turn's request and settle whom it is about
+    (nodes/customer.py); reset per-turn lists."""
     last = latest_user_message(state.get("messages", []))
     request = str(last.content) if last is not None else ""
     if not request.strip():
         raise ValueError("the team graph needs a user message: {'messages': [('user', '...')]}")
+    customer = resolve_customer(
+        state.get("customer_id"), runtime.context.customer_id, current_caller()
+    )
     return {
         "request": request,
+        "customer_id": customer,
         "correlation_id": uuid.uuid4().hex,
         "findings": None,
         "written": None,

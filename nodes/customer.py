@@ -15,10 +15,25 @@ name any customer; so may Python callers, which have no server caller.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from nodes.support_desk import normalize_customer_id
+_SUBJECT_ID = re.compile(r"^(?:[a-z]+\s*[:#]\s*|#)?([A-Za-z0-9][A-Za-z0-9_-]{0,63})$")
+"""An id as people write it: "12345", "#12345", "customer:12345", "customer #12345"."""
+
+
+def normalize_customer_id(raw: object) -> str:
+    """The canonical id of whom a turn is about ("12345" for "#12345" or "customer:12345")."""
+    if isinstance(raw, bool) or not isinstance(raw, str | int):
+        raise ValueError(f"customer_id must be a string or an integer, got {type(raw).__name__}")
+    match = _SUBJECT_ID.match(str(raw).strip())
+    if match is None:
+        raise ValueError(
+            f'malformed customer_id {raw!r}: expected an id like "12345" or "#12345" '
+            "(letters, digits, - and _)"
+        )
+    return match.group(1)
 
 
 class CustomerNotAllowedError(PermissionError):
@@ -55,7 +70,7 @@ def resolve_customer(
     Raises ValueError on a malformed or conflicting id, CustomerNotAllowedError when a
     customer names someone else.
     """
-    named = None if stated is None or stated == "" else normalize_customer_id(stated)  # type: ignore[arg-type]
+    named = None if stated is None or stated == "" else normalize_customer_id(stated)
     context = None if not from_context else normalize_customer_id(from_context)
     if named and context and named != context:
         raise ValueError(

@@ -84,7 +84,7 @@ def retrieve_memories(state: TeamState, runtime: Runtime[TeamContext], *, team: 
     ctx = runtime.context
     coordinator = team.coordinator
     manager = seams.manager(runtime.store, _team(ctx, team), coordinator.name)
-    query = memory_query(state["request"], ctx.customer_id)
+    query = memory_query(state["request"], state.get("customer_id"))
     return {"retrieved": recall(manager, query, limit=6, scopes=coordinator.reads)}
 
 
@@ -127,7 +127,7 @@ def extract_turn_memories(
         source_agent=coordinator,
         thread_id=current_thread_id(),
         message_id=last.id if last else None,
-        speaker_subject=team.subject(ctx.customer_id) or "user",
+        speaker_subject=team.subject(state.get("customer_id")) or "user",
         scope=team.coordinator.writes,
     )
     model = seams.extraction_model(ctx, services)

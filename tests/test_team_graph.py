@@ -244,3 +244,32 @@ def test_context_schema_is_plain_json_for_studio() -> None:
     assert "services" not in team["properties"]
     chat = agent_chat.graph.get_context_jsonschema()
     assert chat is not None and "agent" in chat["properties"]
+
+
+def _team_turn(app: TeamApp, inputs: dict, thread: str, **configurable: object) -> dict:
+    config = {"configurable": {"thread_id": thread, **configurable}}
+    app.team_graph.invoke(inputs, config, context=TeamContext(llm="none"))
+    return app.team_graph.get_state(config).values
+
+
+def test_the_input_names_the_customer_as_an_a2a_data_part_does(app: TeamApp) -> None:
+    prepare_demo(app)
+    inputs = {"messages": [("user", DEMO_REQUEST)], "customer_id": "#12345"}
+    state = _team_turn(app, inputs, "by-input")
+    assert state["customer_id"] == "12345"
+    tasks = app.log.read(correlation_id=state["correlation_id"], content_type=TASK)
+    assert any("customer #12345" in str(m.payload["task"]) for m in tasks)
+    assert "3rd delivery delay" in state["reply"]
+
+
+def test_a_customer_caller_cannot_ask_about_another_customer(app: TeamApp) -> None:
+    # what the server puts in a run's configurable for a customer key bound to #23456
+    caller = {
+        "langgraph_auth_permissions": ["role:customer"],
+        "langgraph_auth_user_id": "customer:23456",
+    }
+    inputs = {"messages": [("user", "Where is my order?")], "customer_id": "12345"}
+    with pytest.raises(PermissionError, match="only ask about themselves"):
+        _team_turn(app, inputs, "intruder", **caller)
+    own = _team_turn(app, {"messages": [("user", "Where is my order?")]}, "own", **caller)
+    assert own["customer_id"] == "23456"

@@ -15,13 +15,15 @@ import pytest
 from starlette.testclient import TestClient
 
 from nodes.customer import CustomerNotAllowedError, RunCaller, resolve_customer, run_caller
-from nodes.specialists import COORDINATOR, SPECIALISTS
-from nodes.support_desk import InvalidIdError
+from teams.helpdesk.team import HELPDESK_TEAM
+from teams.support.team import SUPPORT_TEAM
 from webui.a2a_tasks import reply_artifact, with_reply_artifact
 from webui.agent_card import A2A_PROTOCOL_VERSION, build_agent_card
 from webui.app import STATIC_DIR, app, default_assistant_id
 
 TEAM_ID = default_assistant_id("team")
+COORDINATOR = SUPPORT_TEAM.coordinator
+SPECIALISTS = {s.name: s for s in SUPPORT_TEAM.specialists}
 
 
 @pytest.fixture
@@ -58,9 +60,13 @@ def test_every_asset_is_shipped_and_nothing_loads_from_the_network() -> None:
 
 def test_config_describes_the_team_from_its_declaration(client: TestClient) -> None:
     config = client.get("/ui/config.json").json()
-    names = [a["name"] for a in config["agents"]]
-    assert names == [COORDINATOR.name, *SPECIALISTS]
-    assert [a["name"] for a in config["agents"] if a["coordinator"]] == [COORDINATOR.name]
+    support, helpdesk = config["teams"]
+    assert (support["graph_id"], support["team"]) == ("team", "support")
+    assert [a["name"] for a in support["agents"]] == [COORDINATOR.name, *SPECIALISTS]
+    assert [a["name"] for a in support["agents"] if a["coordinator"]] == [COORDINATOR.name]
+    assert helpdesk["graph_id"] == "helpdesk"
+    assert [a["name"] for a in helpdesk["agents"]] == [a.name for a in HELPDESK_TEAM.agents]
+    assert (config["chat_graph"], config["chat_team"]) == ("chat", "support")
     assert config["api_key_header"] == "x-api-key"
     assert config["demo"]["customer_id"] == "12345"
     assert config["auth_required"] is False
@@ -86,6 +92,7 @@ def test_the_team_card_is_where_clients_look(client: TestClient, path: str) -> N
     assert card["capabilities"]["streaming"] is True
     skill_ids = [s["id"] for s in card["skills"]]
     assert skill_ids == ["support-team", *(f"specialist-{n}" for n in SPECIALISTS)]
+    assert card["skills"][0]["examples"]  # the seed's request
     for name, spec in SPECIALISTS.items():
         skill = next(s for s in card["skills"] if s["id"] == f"specialist-{name}")
         assert skill["description"] == spec.description
@@ -102,6 +109,16 @@ def test_the_chat_card_offers_one_skill_per_agent(client: TestClient) -> None:
     assert card["url"].endswith(f"/a2a/{default_assistant_id('chat')}")
 
 
+def test_another_team_gets_a_card_of_its_own(client: TestClient) -> None:
+    card = client.get(f"/a2a/{default_assistant_id('helpdesk')}/.well-known/agent-card.json").json()
+    assert card["name"] == "A2A Memory helpdesk team"
+    assert [s["id"] for s in card["skills"]] == [
+        "helpdesk-team",
+        *(f"specialist-{s.name}" for s in HELPDESK_TEAM.specialists),
+    ]
+    assert "which employee" in card["description"]
+
+
 def test_an_unknown_assistant_has_no_card(client: TestClient) -> None:
     response = client.get("/.well-known/agent-card.json?assistant_id=not-an-assistant")
     assert response.status_code == 404
@@ -109,7 +126,9 @@ def test_an_unknown_assistant_has_no_card(client: TestClient) -> None:
 
 
 def test_card_declares_the_api_key_when_the_server_authenticates() -> None:
-    card = build_agent_card("team", "http://h/a2a/x", version="1", api_key_header="x-api-key")
+    card = build_agent_card(
+        SUPPORT_TEAM, "team", "http://h/a2a/x", version="1", api_key_header="x-api-key"
+    )
     assert card["securitySchemes"] == {
         "apiKey": {"type": "apiKey", "in": "header", "name": "x-api-key"}
     }
@@ -119,7 +138,9 @@ def test_card_declares_the_api_key_when_the_server_authenticates() -> None:
 def test_card_parses_with_the_official_client_as_a_0_3_card() -> None:
     a2a = pytest.importorskip("a2a.client.card_resolver")
     card = a2a.parse_agent_card(
-        json.loads(json.dumps(build_agent_card("team", "http://h/a2a/x", version="1")))
+        json.loads(
+            json.dumps(build_agent_card(SUPPORT_TEAM, "team", "http://h/a2a/x", version="1"))
+        )
     )
     [interface] = card.supported_interfaces
     assert (interface.url, interface.protocol_binding) == ("http://h/a2a/x", "JSONRPC")
@@ -190,8 +211,11 @@ def test_the_customer_comes_from_the_input_or_the_context() -> None:
 def test_conflicting_or_malformed_customers_are_refused() -> None:
     with pytest.raises(ValueError, match="input names customer 12345 but the run context"):
         resolve_customer("12345", "23456")
-    with pytest.raises(InvalidIdError, match="malformed customer id"):
+    with pytest.raises(ValueError, match="malformed customer_id"):
         resolve_customer("robert'); drop table", None)
+    with pytest.raises(ValueError, match="must be a string or an integer"):
+        resolve_customer(["12345"], None)
+    assert resolve_customer(12345, "customer #12345") == "12345"
 
 
 def test_a_bound_customer_caller_speaks_only_about_themselves() -> None:

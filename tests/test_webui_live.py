@@ -24,9 +24,9 @@ from typing import Any
 import httpx
 import pytest
 
-from graphs.demo import DEMO_CUSTOMER_ID, DEMO_REQUEST
 from memory.namespaces import memory_namespace
-from nodes.demo_memories import demo_memories
+from teams.support.demo import DEMO_CUSTOMER_ID, DEMO_REQUEST
+from teams.support.memories import demo_memories
 from tests.test_langgraph_server import (
     BOUND_CUSTOMER_KEY,
     RUN_TIMEOUT_S,
@@ -215,7 +215,7 @@ def test_past_turns_are_browsable_by_thread_at_phone_width(
 @pytest.mark.usefixtures("show_log")
 def test_talking_to_one_agent_and_forgetting_a_memory(ui_server: DevServer, browser: Any) -> None:
     page = _open(browser, f"{ui_server.url}/ui/#team", LAPTOP)
-    page.select_option("#target", "jordan")
+    page.select_option("#target", "chat:jordan")
     assert page.is_disabled("#customer")
     page.fill("#message", "Remember that customer #8080 prefers carrier pigeons")
     page.click("#send")

@@ -1,4 +1,4 @@
-"""The team's A2A agent card, built from the team declaration (nodes/specialists.py).
+"""The team's A2A agent card, built from the team declaration (a ``TeamSpec``).
 
 The LangGraph server's own card is generic ("support_team assistant", one skill) and its
 root ``/.well-known/agent-card.json`` needs an ``?assistant_id=``. This card describes what
@@ -16,13 +16,14 @@ from __future__ import annotations
 
 from typing import Final, Literal, TypedDict
 
-from nodes.specialists import COORDINATOR, SPECIALISTS, Specialist
+from nodes.team import AgentSpec, TeamSpec
 
 A2A_PROTOCOL_VERSION: Final = "0.3.0"
 """The A2A version the server's endpoint speaks completely (see the module docstring)."""
 TEXT_MODES: Final = ("text/plain", "application/json")
 
-GraphId = Literal["team", "chat"]
+CardKind = Literal["team", "chat"]
+"""A team graph (the coordinator and its specialists) or the chat with one agent."""
 
 
 class AgentSkill(TypedDict):
@@ -56,78 +57,80 @@ class AgentCard(TypedDict, total=False):
     security: list[dict[str, list[str]]]
 
 
-CUSTOMER_DATA_PART: Final = (
-    'To say which customer a message is about, add a data part {"customer_id": "12345"}.'
-)
-
-_EXAMPLES: Final[dict[str, list[str]]] = {
-    COORDINATOR.name: [
-        "A customer reports their recent order never arrived and asks for a refund.",
-    ],
-    "sam": ["Where is order ORD-1004, and is it eligible for a refund?"],
-    "jordan": ["Are our notification and tracking systems working?"],
-}
+def subject_data_part(team: TeamSpec) -> str:
+    """How a message says whom it is about (the server turns the data part into input)."""
+    return (
+        f"To say which {team.subject_label} a message is about, add a data part "
+        '{"customer_id": "<id>"}.'
+    )
 
 
-def _skill(agent: Specialist, *, prefix: str = "") -> AgentSkill:
+def _skill(agent: AgentSpec, *, prefix: str, examples: list[str] | None = None) -> AgentSkill:
     return {
         "id": f"{prefix}{agent.name}",
         "name": f"{agent.display_name} ({agent.role})",
         "description": agent.description,
         "tags": [agent.role.lower(), *agent.keywords[:8]],
-        "examples": _EXAMPLES.get(agent.name, []),
+        "examples": examples or [],
         "inputModes": list(TEXT_MODES),
         "outputModes": ["text/plain"],
     }
 
 
-def team_skills() -> list[AgentSkill]:
-    """The team's skills: the coordinator's (the whole team at work), then each specialist's."""
-    team = _skill(COORDINATOR)
-    team["id"] = "support-team"
-    team["name"] = "Customer support team"
-    team["description"] = (
-        f"{COORDINATOR.description} Specialists: "
-        + "; ".join(f"{s.display_name}, {s.role}: {s.description}" for s in SPECIALISTS.values())
-        + f" {CUSTOMER_DATA_PART}"
+def team_skills(team: TeamSpec, examples: list[str] | None = None) -> list[AgentSkill]:
+    """The whole team at work (the coordinator's skill), then each specialist's."""
+    whole = _skill(team.coordinator, prefix="", examples=examples)
+    whole["id"] = f"{team.name}-team"
+    whole["name"] = f"The {team.name} team"
+    whole["description"] = (
+        f"{team.coordinator.description} Specialists: "
+        + "; ".join(f"{s.display_name}, {s.role}: {s.description}" for s in team.specialists)
+        + f" {subject_data_part(team)}"
     )
-    return [team, *(_skill(s, prefix="specialist-") for s in SPECIALISTS.values())]
+    return [whole, *(_skill(s, prefix="specialist-") for s in team.specialists)]
 
 
-def chat_skills() -> list[AgentSkill]:
+def chat_skills(team: TeamSpec) -> list[AgentSkill]:
     """One skill per agent one can talk to alone (the chat graph, context ``agent``)."""
-    return [_skill(agent, prefix="chat-") for agent in (COORDINATOR, *SPECIALISTS.values())]
+    return [_skill(agent, prefix="chat-") for agent in team.agents]
+
+
+def _team_description(team: TeamSpec) -> str:
+    helpers = "; ".join(f"{s.display_name}: {s.role}" for s in team.specialists)
+    return (
+        f"The {team.name} team with a shared memory: {team.coordinator.display_name} "
+        f"coordinates and routes each request to specialists who work in parallel "
+        f"({helpers}), then replies as one. What the team learns is remembered and shared "
+        f"between the agents. {subject_data_part(team)}"
+    )
 
 
 def build_agent_card(
-    graph_id: GraphId,
+    team: TeamSpec,
+    kind: CardKind,
     endpoint_url: str,
     *,
     version: str,
     api_key_header: str | None = None,
+    examples: list[str] | None = None,
 ) -> AgentCard:
-    """The card of the ``team`` or ``chat`` graph, served at ``endpoint_url``.
+    """The card of a team graph or of the chat graph over `team`, served at ``endpoint_url``.
 
     ``api_key_header``: when the server requires an API key, the header it is read from
     (declared as an apiKey security scheme, so clients know to send it).
     """
-    if graph_id == "team":
-        name = "A2A Memory support team"
-        description = (
-            "A customer support team with a shared memory: Alex coordinates and routes each "
-            "request to specialists who work in parallel (Sam: orders, shipping and refunds; "
-            "Jordan: systems and notifications), then replies as one. What the team learns "
-            f"is remembered and shared between the agents. {CUSTOMER_DATA_PART}"
-        )
-        skills = team_skills()
+    if kind == "team":
+        name = f"A2A Memory {team.name} team"
+        description = _team_description(team)
+        skills = team_skills(team, examples)
     else:
-        name = "A2A Memory agent chat"
+        name = f"A2A Memory {team.name} agent chat"
         description = (
-            "Talk to one agent of the support team with its memory (the shared memory and "
-            'its own). Choose the agent with the run context {"agent": "jordan"}; Alex by '
-            "default."
+            f"Talk to one agent of the {team.name} team with its memory (the shared memory "
+            "and its own). Choose the agent with the run context "
+            f'{{"agent": "<name>"}}; {team.coordinator.display_name} by default.'
         )
-        skills = chat_skills()
+        skills = chat_skills(team)
     card: AgentCard = {
         "protocolVersion": A2A_PROTOCOL_VERSION,
         "name": name,

@@ -33,14 +33,13 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from webui.a2a_tasks import TaskArtifactsMiddleware
-from webui.agent_card import GraphId, build_agent_card
-from webui.settings import API_KEY_HEADER, auth_enabled, ui_config
+from webui.agent_card import build_agent_card
+from webui.settings import API_KEY_HEADER, GRAPHS, auth_enabled, ui_config
 
 STATIC_DIR: Final = Path(__file__).resolve().parent / "static"
 GRAPH_NAMESPACE: Final = uuid.UUID("6ba7b821-9dad-11d1-80b4-00c04fd430c8")
 """langgraph-api's namespace for the default assistant of each graph: its id is
 uuid5(GRAPH_NAMESPACE, graph_id) (``langgraph_api.graph.NAMESPACE_GRAPH``)."""
-CARD_GRAPHS: Final[tuple[GraphId, ...]] = ("team", "chat")
 
 
 def default_assistant_id(graph_id: str) -> str:
@@ -61,7 +60,7 @@ def _error(status: int, message: str) -> JSONResponse:
 
 async def _graph_of(request: Request, assistant_id: str) -> str | None:
     """The graph of an assistant, asked of the server itself with the caller's credentials."""
-    for graph_id in CARD_GRAPHS:
+    for graph_id in GRAPHS:
         if assistant_id == default_assistant_id(graph_id):
             return graph_id
     from langgraph_sdk import get_client
@@ -74,6 +73,14 @@ async def _graph_of(request: Request, assistant_id: str) -> str | None:
     return str(assistant["graph_id"])
 
 
+def _examples(graph_id: str) -> list[str]:
+    if graph_id != "team":
+        return []
+    from teams.support.demo import DEMO_REQUEST
+
+    return [DEMO_REQUEST]
+
+
 async def agent_card(request: Request) -> Response:
     """The A2A card of an assistant (the team's default assistant when none is named)."""
     assistant_id = request.path_params.get("assistant_id") or request.query_params.get(
@@ -82,14 +89,17 @@ async def agent_card(request: Request) -> Response:
     graph_id = await _graph_of(request, assistant_id)
     if graph_id is None:
         return _error(404, f"no assistant {assistant_id!r} on this server")
-    if graph_id not in CARD_GRAPHS:
+    served = GRAPHS.get(graph_id)
+    if served is None:
         return _error(404, f"assistant {assistant_id!r} runs graph {graph_id!r}, which has no card")
     base = str(request.base_url).rstrip("/")
     card = build_agent_card(
-        "team" if graph_id == "team" else "chat",
+        served.team,
+        served.kind,
         f"{base}/a2a/{assistant_id}",
         version=_version(),
         api_key_header=API_KEY_HEADER if auth_enabled() else None,
+        examples=_examples(graph_id),
     )
     return JSONResponse(card, headers={"Cache-Control": "no-cache"})
 

@@ -1,4 +1,4 @@
-"""What the UI and the agent card need to know about the server and the team.
+"""What the UI and the agent card need to know about the server's graphs and teams.
 
 The API key header is the server's (graphs/auth.py): the UI's scripts send the key under
 it (read from ``/ui/config.json``), and the agent card declares it.
@@ -7,14 +7,31 @@ it (read from ``/ui/config.json``), and the agent card declares it.
 from __future__ import annotations
 
 import os
-from typing import Final, TypedDict
+from typing import Final, NamedTuple, TypedDict
 
 from graphs.auth import API_KEY_HEADER
-from nodes.specialists import COORDINATOR, SPECIALISTS, Specialist
+from nodes.team import AgentSpec, TeamSpec
+from teams.helpdesk.team import HELPDESK_TEAM
+from teams.support.team import SUPPORT_TEAM
+from webui.agent_card import CardKind
 
-__all__ = ["API_KEY_HEADER", "auth_enabled", "ui_config"]
+__all__ = ["API_KEY_HEADER", "GRAPHS", "auth_enabled", "ui_config"]
 
-TEAM: Final = "support"
+
+class ServedGraph(NamedTuple):
+    """A graph of langgraph.json, as the UI and the cards see it."""
+
+    team: TeamSpec
+    kind: CardKind
+
+
+GRAPHS: Final[dict[str, ServedGraph]] = {
+    "team": ServedGraph(SUPPORT_TEAM, "team"),
+    "chat": ServedGraph(SUPPORT_TEAM, "chat"),
+    "helpdesk": ServedGraph(HELPDESK_TEAM, "team"),
+}
+"""langgraph.json's graph ids -> the team each one runs."""
+CHAT_GRAPH: Final = "chat"
 
 
 class AgentInfo(TypedDict):
@@ -25,6 +42,14 @@ class AgentInfo(TypedDict):
     coordinator: bool
 
 
+class TeamInfo(TypedDict):
+    graph_id: str
+    team: str
+    """The memory team (namespaces ("team", team, ...))."""
+    subject_label: str
+    agents: list[AgentInfo]
+
+
 class DemoInfo(TypedDict):
     customer_id: str
     request: str
@@ -32,8 +57,9 @@ class DemoInfo(TypedDict):
 
 
 class UIConfig(TypedDict):
-    team: str
-    agents: list[AgentInfo]
+    teams: list[TeamInfo]
+    chat_graph: str
+    chat_team: str
     demo: DemoInfo
     api_key_header: str
     auth_required: bool
@@ -45,22 +71,33 @@ def auth_enabled() -> bool:
     return bool(os.environ.get("LANGGRAPH_AUTH", "").strip())
 
 
-def _agent(agent: Specialist) -> AgentInfo:
+def _agent(agent: AgentSpec, team: TeamSpec) -> AgentInfo:
     return {
         "name": agent.name,
         "display_name": agent.display_name,
         "role": agent.role,
         "description": agent.description,
-        "coordinator": agent.name == COORDINATOR.name,
+        "coordinator": agent.name == team.coordinator.name,
     }
 
 
 def ui_config() -> UIConfig:
-    from graphs.demo import DEMO_CUSTOMER_ID, DEMO_REQUEST, FOLLOW_UP
+    from teams.support.demo import DEMO_CUSTOMER_ID, DEMO_REQUEST, FOLLOW_UP
 
+    teams: list[TeamInfo] = [
+        {
+            "graph_id": graph_id,
+            "team": served.team.name,
+            "subject_label": served.team.subject_label,
+            "agents": [_agent(a, served.team) for a in served.team.agents],
+        }
+        for graph_id, served in GRAPHS.items()
+        if served.kind == "team"
+    ]
     return {
-        "team": TEAM,
-        "agents": [_agent(a) for a in (COORDINATOR, *SPECIALISTS.values())],
+        "teams": teams,
+        "chat_graph": CHAT_GRAPH,
+        "chat_team": GRAPHS[CHAT_GRAPH].team.name,
         "demo": {"customer_id": DEMO_CUSTOMER_ID, "request": DEMO_REQUEST, "follow_up": FOLLOW_UP},
         "api_key_header": API_KEY_HEADER,
         "auth_required": auth_enabled(),

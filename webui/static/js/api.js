@@ -15,6 +15,25 @@ export function getConfig() {
   return config;
 }
 
+// The team a graph runs: a team graph's own, and the chat graph's team for "chat".
+export function teamOf(graphId) {
+  const teams = config.teams;
+  const wanted = graphId === config.chat_graph ? config.chat_team : null;
+  return teams.find((t) => t.graph_id === graphId) || teams.find((t) => t.team === wanted) || teams[0];
+}
+
+export function agentName(name) {
+  for (const team of config.teams) {
+    const agent = team.agents.find((a) => a.name === name);
+    if (agent) return agent.display_name;
+  }
+  return name || "?";
+}
+
+export function coordinatorOf(team) {
+  return team.agents.find((a) => a.coordinator).name;
+}
+
 export function apiKey() {
   return localStorage.getItem(KEY_STORAGE) || "";
 }

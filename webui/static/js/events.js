@@ -10,10 +10,11 @@ export const A2A_TYPES = {
   sync: "application/vnd.a2a.memory-sync+json",
 };
 
-export function newTurn({ threadId, graph, agent, request, customer, coordinator }) {
+export function newTurn({ threadId, graph, chatGraph, agent, request, customer, coordinator }) {
   return {
     threadId,
     graph,
+    chat: graph === chatGraph,
     agent: agent || coordinator,
     coordinator,
     request,
@@ -33,7 +34,7 @@ export function newTurn({ threadId, graph, agent, request, customer, coordinator
 }
 
 function lead(turn) {
-  return turn.graph === "team" ? turn.coordinator : turn.agent;
+  return turn.chat ? turn.agent : turn.coordinator;
 }
 
 function at(turn, when) {
@@ -76,6 +77,11 @@ function fromCustom(turn, data) {
         kind: "a2a", lane: data.source, at: when, source: data.source, target: data.target,
         contentType: A2A_TYPES.sync, text: data.content || "", confidence: data.confidence,
         memoryId: data.memory_id,
+      });
+    case "tool_call":
+      return push(turn, {
+        kind: "tool_call", lane: data.agent, at: when, tool: data.tool, args: data.args || {},
+        ok: data.ok !== false, facts: data.facts || [],
       });
     case "reply":
       turn.reply = data.text || "";
@@ -160,12 +166,12 @@ function a2aFromLog(turn, messages) {
   }
 }
 
-export function turnsFromHistory({ threadId, graph, agent, coordinator, history, logFor }) {
+export function turnsFromHistory({ threadId, graph, chatGraph, agent, coordinator, history, logFor }) {
   const turns = [];
   for (const checkpoint of turnEnds(history)) {
     const v = checkpoint.values;
     const retrievedAgent = (v.retrieved && v.retrieved[0] && v.retrieved[0].agent) || agent;
-    const turn = newTurn({ threadId, graph, agent: retrievedAgent, request: v.request, coordinator });
+    const turn = newTurn({ threadId, graph, chatGraph, agent: retrievedAgent, request: v.request, customer: v.customer_id, coordinator });
     turn.live = false;
     turn.done = true;
     turn.createdAt = checkpoint.created_at;

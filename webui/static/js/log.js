@@ -2,7 +2,7 @@
 // by side; routing, A2A messages, memory reads/writes/syncs, fallbacks and timings.
 // Past turns come from a thread's saved states and the team's A2A log.
 
-import { getConfig, store, threads } from "./api.js";
+import { agentName, coordinatorOf, getConfig, store, teamOf, threads } from "./api.js";
 import { clear, fmt, h, notify, when } from "./dom.js";
 import { A2A_TYPES, turnsFromHistory } from "./events.js";
 
@@ -15,14 +15,9 @@ const TYPE_LABEL = {
 let shown = { threadId: null, turns: [] };
 let pending = false;
 
-function agentName(name) {
-  const agent = getConfig().agents.find((a) => a.name === name);
-  return agent ? agent.display_name : name || "?";
-}
-
 function lanesOf(turn) {
-  if (turn.graph !== "team") return [turn.agent];
-  const lanes = getConfig().agents.map((a) => a.name);
+  if (turn.graph === getConfig().chat_graph) return [turn.agent];
+  const lanes = teamOf(turn.graph).agents.map((a) => a.name);
   for (const e of turn.entries) if (e.lane && !lanes.includes(e.lane)) lanes.push(e.lane);
   return lanes;
 }
@@ -73,6 +68,13 @@ function entryBody(turn, e) {
         h("div", { class: "muted small node" },
           e.duration ? `worked ${e.ms} ms` : `${e.node} done at +${e.ms} ms`,
           e.tools && e.tools.length ? ` · tools: ${e.tools.join(", ")}` : ""),
+      ];
+    case "tool_call":
+      return [
+        h("div", { class: "entry-head" }, tag(e.ok ? "tool" : "fallback", e.ok ? "tool" : "tool failed"),
+          h("strong", {}, ` ${e.tool}`),
+          h("span", { class: "muted small" }, ` ${Object.entries(e.args).map(([k, v]) => `${k}=${v}`).join(", ")}`)),
+        e.facts.length ? h("div", { class: "text small" }, e.facts.join(" ")) : null,
       ];
     case "fallback":
       return [h("div", { class: "entry-head" }, tag("fallback", "fallback"), ` ${e.step}: deterministic fallback used`)];
@@ -136,7 +138,7 @@ function renderTurn(turn) {
   const head = h("header", { class: "turn-head" },
     h("div", {},
       h("span", { class: `status status-${turn.error ? "error" : turn.done ? "done" : "live"}` }, status),
-      " ", h("strong", {}, turn.graph === "team" ? "Team" : `Chat with ${agentName(turn.agent)}`),
+      " ", h("strong", {}, turn.graph === getConfig().chat_graph ? `Chat with ${agentName(turn.agent)}` : `Team ${teamOf(turn.graph).team}`),
       turn.customer ? h("span", { class: "muted" }, ` · customer #${turn.customer}`) : null,
       turn.totalMs !== null ? h("span", { class: "muted" }, ` · ${turn.totalMs} ms`) : null,
       turn.createdAt ? h("span", { class: "muted" }, ` · ${when(turn.createdAt)}`) : null),
@@ -181,8 +183,7 @@ export function update() {
   schedule();
 }
 
-async function a2aLogReader() {
-  const team = getConfig().team;
+async function a2aLogReader(team) {
   try {
     const found = await store.search(["team", team, "a2a"], { limit: 1000 });
     const messages = found.items.map((i) => i.value);
@@ -197,13 +198,15 @@ async function a2aLogReader() {
 export async function pastTurns(thread) {
   const history = await threads.history(thread.thread_id);
   const graph = (thread.metadata && thread.metadata.graph_id) || "team";
+  const team = teamOf(graph);
   return turnsFromHistory({
     threadId: thread.thread_id,
     graph,
+    chatGraph: getConfig().chat_graph,
     agent: thread.metadata && thread.metadata.agent,
-    coordinator: getConfig().agents.find((a) => a.coordinator).name,
+    coordinator: coordinatorOf(team),
     history,
-    logFor: await a2aLogReader(),
+    logFor: await a2aLogReader(team.team),
   });
 }
 
@@ -238,7 +241,9 @@ export async function refreshThreads() {
         "aria-current": thread.thread_id === shown.threadId ? "true" : null,
         onclick: () => openThread(thread),
       },
-      h("span", { class: "thread-graph" }, graph === "team" ? "Team" : graph === "chat" ? "Chat" : graph),
+      h("span", { class: "thread-graph" }, graph === getConfig().chat_graph
+        ? `Chat${thread.metadata && thread.metadata.agent ? ` with ${agentName(thread.metadata.agent)}` : ""}`
+        : `Team ${teamOf(graph).team}`),
       h("span", { class: "thread-text" }, first || thread.thread_id),
       h("span", { class: "muted small" }, when(thread.updated_at)))));
   }

@@ -40,7 +40,7 @@ async function start() {
     notify(error.message);
     return;
   }
-  document.getElementById("team-name").textContent = `· team ${getConfig().team}`;
+  document.getElementById("team-name").textContent = `· ${getConfig().teams.map((t) => t.team).join(", ")}`;
   initKey();
   initTeam();
   initLog();

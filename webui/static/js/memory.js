@@ -2,7 +2,7 @@
 // store API; see type, confidence, trust and source, provenance, event time, links, the
 // supersede history and disputes; staff can forget a memory (the server decides who may).
 
-import { getConfig, store } from "./api.js";
+import { agentName, store } from "./api.js";
 import { clear, fmt, h, meter, notify, when } from "./dom.js";
 
 // Fields drawn in their own place; any other field a memory carries is listed as is, so
@@ -24,12 +24,9 @@ function el(id) {
 }
 
 function label(namespace) {
-  const [, , kind, agent] = namespace;
-  if (kind === "shared") return "Shared (the whole team)";
-  if (kind === "agent") {
-    const a = getConfig().agents.find((x) => x.name === agent);
-    return `${a ? a.display_name : agent} (private and synced copies)`;
-  }
+  const [, team, kind, agent] = namespace;
+  if (kind === "shared") return `${team}: shared (the whole team)`;
+  if (kind === "agent") return `${team}: ${agentName(agent)} (private and synced copies)`;
   return namespace.join(" / ");
 }
 
@@ -75,7 +72,7 @@ async function showHistory(item, box) {
 
 async function forget(item, card) {
   const v = item.value;
-  const team = getConfig().team;
+  const team = item.namespace[1];
   if (!window.confirm(`Forget this memory and the copies synced from it?\n\n${v.content}`)) return;
   try {
     const copies = await store.search(["team", team, "agent"], {
@@ -95,11 +92,6 @@ function owner(item) {
   const p = item.value.provenance || {};
   const where = item.namespace[2] === "shared" ? "shared" : `${agentName(item.namespace[3])}'s`;
   return p.origin_memory_id ? `${where} · copy from ${agentName(p.origin_agent)}` : `${where} · by ${agentName(p.source_agent)}`;
-}
-
-function agentName(name) {
-  const a = getConfig().agents.find((x) => x.name === name);
-  return a ? a.display_name : name || "?";
 }
 
 function card(item) {
@@ -145,9 +137,8 @@ function card(item) {
 
 async function search(event) {
   if (event) event.preventDefault();
-  const team = getConfig().team;
   const ns = el("namespace").value;
-  const prefix = ns ? JSON.parse(ns) : ["team", team];
+  const prefix = ns ? JSON.parse(ns) : ["team"];
   const filter = {};
   if (!el("show-invalid").checked) filter.valid = true;
   if (el("memory-type").value) filter.type = el("memory-type").value;
@@ -164,12 +155,11 @@ async function search(event) {
 }
 
 export async function refreshNamespaces() {
-  const team = getConfig().team;
   const select = el("namespace");
   const current = select.value;
-  clear(select).appendChild(h("option", { value: "" }, "All of the team"));
+  clear(select).appendChild(h("option", { value: "" }, "Every team"));
   try {
-    const namespaces = await store.namespaces(["team", team]);
+    const namespaces = await store.namespaces(["team"]);
     for (const ns of namespaces.namespaces || namespaces) {
       if (ns[ns.length - 1] === "a2a") continue; // the A2A log lives beside the memories
       select.appendChild(h("option", { value: JSON.stringify(ns) }, label(ns)));

@@ -1,7 +1,7 @@
 // Team page: send a request to the team as a customer, or talk to one agent; the reply
 // streams in while the live log fills.
 
-import { getConfig, streamRun, threads } from "./api.js";
+import { agentName, coordinatorOf, getConfig, streamRun, teamOf, threads } from "./api.js";
 import { clear, h, notify } from "./dom.js";
 import { applyStreamEvent, finishTurn, newTurn } from "./events.js";
 import { showLive, update } from "./log.js";
@@ -12,11 +12,6 @@ let running = null;
 
 function el(id) {
   return document.getElementById(id);
-}
-
-function agentName(name) {
-  const agent = getConfig().agents.find((a) => a.name === name);
-  return agent ? agent.display_name : name;
 }
 
 function resetConversation() {
@@ -71,28 +66,32 @@ async function send(event) {
   const target = el("target").value;
   if (conversation.target !== target) resetConversation();
   const customer = el("customer").value.trim().replace(/^#/, "");
-  const isTeam = target === "team";
-  const graph = isTeam ? "team" : "chat";
   const config = getConfig();
-  const coordinator = config.agents.find((a) => a.coordinator).name;
-  const threadId = await ensureThread(graph, isTeam ? null : target).catch((error) => {
+  const [kind, name] = target.split(":");
+  const isTeam = kind === "team";
+  const graph = isTeam ? name : config.chat_graph;
+  const coordinator = coordinatorOf(teamOf(graph));
+  const threadId = await ensureThread(graph, isTeam ? null : name).catch((error) => {
     notify(`Could not start a conversation: ${error.message}`);
     return null;
   });
   if (!threadId) return;
 
   bubble("user", customer ? `Customer #${customer}` : "You", text);
-  const replyBox = bubble("agent", isTeam ? `${agentName(coordinator)} (for the team)` : agentName(target), "…");
+  const replyBox = bubble("agent", isTeam ? `${agentName(coordinator)} (for the team)` : agentName(name), "…");
   replyBox.setAttribute("aria-busy", "true");
   el("message").value = "";
-  const turn = newTurn({ threadId, graph, agent: isTeam ? null : target, request: text, customer, coordinator });
+  const turn = newTurn({
+    threadId, graph, chatGraph: config.chat_graph, agent: isTeam ? null : name, request: text,
+    customer: isTeam ? customer : null, coordinator,
+  });
   showLive(turn, conversation.turns);
   conversation.turns.push(turn);
 
   const input = { messages: [{ role: "user", content: text }] };
   if (customer && isTeam) input.customer_id = customer;
   const body = { assistant_id: graph, input, stream_mode: STREAM_MODES };
-  if (!isTeam) body.context = { agent: target };
+  if (!isTeam) body.context = { agent: name };
   running = new AbortController();
   el("send").disabled = true;
   try {
@@ -122,19 +121,24 @@ async function send(event) {
 export function initTeam() {
   const config = getConfig();
   const target = el("target");
-  target.appendChild(h("option", { value: "team" }, "The team (Alex coordinates Sam and Jordan)"));
-  for (const agent of config.agents) {
-    target.appendChild(h("option", { value: agent.name }, `${agent.display_name} alone (${agent.role})`));
+  for (const team of config.teams) {
+    const lead = team.agents.find((a) => a.coordinator);
+    const others = team.agents.filter((a) => !a.coordinator).map((a) => a.display_name);
+    target.appendChild(h("option", { value: `team:${team.graph_id}` },
+      `The ${team.team} team (${lead.display_name} coordinates ${others.join(" and ")})`));
+  }
+  for (const agent of teamOf(config.chat_graph).agents) {
+    target.appendChild(h("option", { value: `chat:${agent.name}` }, `${agent.display_name} alone (${agent.role})`));
   }
   el("customers").appendChild(h("option", { value: config.demo.customer_id }));
   el("customer").value = config.demo.customer_id;
   target.addEventListener("change", () => {
     resetConversation();
-    el("customer").disabled = target.value !== "team";
+    el("customer").disabled = !target.value.startsWith("team:");
   });
   el("use-demo").addEventListener("click", () => {
-    target.value = "team";
-    if (conversation.target !== "team") resetConversation();
+    target.value = `team:${config.teams[0].graph_id}`;
+    if (conversation.target !== target.value) resetConversation();
     el("customer").disabled = false;
     el("customer").value = config.demo.customer_id;
     el("message").value = config.demo.request;
