@@ -184,6 +184,12 @@ def test_the_memory_page_shows_the_episode_and_its_copies(team_page: Any) -> Non
     fields = shared.locator(".fields").inner_text()
     assert "Source" in fields and "Event time" in fields and "Thread" in fields
     page.screenshot(path=str(REPORTS / "webui-memory.png"), full_page=True)
+    link = shared.locator("button.link-id").first
+    linked_id = link.get_attribute("title").removeprefix("Show memory ")
+    link.click()
+    page.wait_for_function("document.querySelector('#memory-count').textContent.includes('Linked')")
+    assert linked_id in page.inner_text("#memory-count")
+    assert page.locator(".memory").count() >= 1
     assert not page.errors, page.errors
 
 
@@ -233,6 +239,28 @@ def test_talking_to_one_agent_and_forgetting_a_memory(ui_server: DevServer, brow
     assert "0 synced copies" in page.inner_text("#notice")  # a chat turn syncs to no one
     hits = ui_server.client().store.search_items(["team", "support"], query="customer 8080 pigeons")
     assert not [h for h in hits["items"] if "8080" in h["value"].get("content", "")]
+
+
+@pytest.mark.usefixtures("show_log")
+def test_a_customer_key_works_under_the_servers_rules(ui_server: DevServer, browser: Any) -> None:
+    page = _open(browser, f"{ui_server.url}/ui/#team", LAPTOP, api_key=BOUND_CUSTOMER_KEY)
+    page.fill("#customer", "23456")  # bound to #12345: asking about another customer
+    page.fill("#message", "Where is my order?")
+    page.click("#send")
+    page.wait_for_selector(".msg-error", timeout=UI_TIMEOUT_MS)
+    assert "The run failed" in page.inner_text(".msg-error")
+
+    page.click("#new-thread")
+    page.fill("#customer", DEMO_CUSTOMER_ID)
+    page.fill("#message", "Where is my order?")
+    page.click("#send")
+    page.wait_for_function("!document.querySelector('#send').disabled", timeout=UI_TIMEOUT_MS)
+    assert "ORD-1004" in page.inner_text(".msg-agent .msg-text")
+
+    page.click("nav a[data-page=memory]")
+    page.wait_for_selector("#memory-list li")
+    assert "not allowed" in page.inner_text("#memory-list")  # customers have no store access
+    assert not page.errors, page.errors
 
 
 # ---- A2A with the official client ------------------------------------------------------------

@@ -196,7 +196,11 @@ export function turnsFromHistory({ threadId, graph, chatGraph, agent, coordinato
       for (const m of f.memories_read || []) {
         push(turn, { kind: "memory_read", lane: f.agent, at: null, content: m.content, score: m.score, confidence: m.confidence, memoryId: m.memory_id });
       }
-      push(turn, { kind: "node", lane: f.agent, at: null, node: "run_specialist", ms: Math.round((f.finished - f.started) * 1000), tools: (f.tool_calls || []).map((c) => c.tool), duration: true });
+      for (const call of f.tool_calls || []) {
+        const result = call.result || {};
+        push(turn, { kind: "tool_call", lane: f.agent, at: null, tool: call.tool, args: call.args || {}, ok: !("error" in result), facts: [] });
+      }
+      push(turn, { kind: "node", lane: f.agent, at: null, node: f.agent, ms: Math.round((f.finished - f.started) * 1000), tools: [], duration: true });
       if (!(log && log.length)) {
         push(turn, { kind: "a2a", lane: f.agent, at: f.finished, source: f.agent, target: lead(turn), contentType: A2A_TYPES.result, text: f.summary });
       }

@@ -52,6 +52,19 @@ function row(name, ...content) {
   return [h("dt", {}, name), h("dd", {}, ...content)];
 }
 
+// A linked memory: found by its id in whichever namespace holds it.
+async function showLinked(memoryId) {
+  const list = clear(el("memory-list"));
+  try {
+    const found = await store.search(["team"], { filter: { memory_id: memoryId }, limit: 10 });
+    lastItems = found.items.filter((i) => isMemory(i.value));
+    el("memory-count").textContent = lastItems.length ? `Linked memory ${memoryId}` : `No memory ${memoryId} (forgotten?)`;
+    for (const item of lastItems) list.appendChild(card(item));
+  } catch (error) {
+    list.appendChild(h("li", { class: "muted" }, `Could not read the memory: ${error.message}`));
+  }
+}
+
 async function showHistory(item, box) {
   const v = item.value;
   try {
@@ -113,7 +126,9 @@ function card(item) {
     v.context ? row("Context", v.context) : null,
     (v.keywords && v.keywords.length) || (v.tags && v.tags.length)
       ? row("Keywords", [...(v.tags || []).map((t) => h("span", { class: "chip" }, t)), " ", (v.keywords || []).join(", ")]) : null,
-    v.links && v.links.length ? row("Links", v.links.map((id) => h("code", { class: "link-id" }, id.slice(0, 8)))) : null,
+    v.links && v.links.length ? row("Links", v.links.map((id) => h("button", {
+      type: "button", class: "link-id", title: `Show memory ${id}`, onclick: () => showLinked(id),
+    }, id.slice(0, 8)))) : null,
     ...extra.map(([k, value]) => row(k.replace(/_/g, " "), typeof value === "object" ? JSON.stringify(value) : String(value))),
   );
   const node = h("li", { class: `memory${v.invalidated_at ? " invalid" : ""}${isDisputed(v) ? " disputed" : ""}` },

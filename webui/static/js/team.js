@@ -71,11 +71,17 @@ async function send(event) {
   const isTeam = kind === "team";
   const graph = isTeam ? name : config.chat_graph;
   const coordinator = coordinatorOf(teamOf(graph));
+  running = new AbortController();
+  el("send").disabled = true; // one turn at a time, from the first click on
   const threadId = await ensureThread(graph, isTeam ? null : name).catch((error) => {
     notify(`Could not start a conversation: ${error.message}`);
     return null;
   });
-  if (!threadId) return;
+  if (!threadId) {
+    running = null;
+    el("send").disabled = false;
+    return;
+  }
 
   bubble("user", customer ? `Customer #${customer}` : "You", text);
   const replyBox = bubble("agent", isTeam ? `${agentName(coordinator)} (for the team)` : agentName(name), "…");
@@ -92,8 +98,6 @@ async function send(event) {
   if (customer && isTeam) input.customer_id = customer;
   const body = { assistant_id: graph, input, stream_mode: STREAM_MODES };
   if (!isTeam) body.context = { agent: name };
-  running = new AbortController();
-  el("send").disabled = true;
   try {
     for await (const ev of streamRun(threadId, body, running.signal)) {
       applyStreamEvent(turn, ev);
