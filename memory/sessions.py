@@ -462,9 +462,11 @@ def _llm_summary(
             f"Conversation excerpt to fold in:\n{transcript}"
         ),
     ]
-    text = llm.invoke(prompt).text.strip()
-    if not _usable(text):
-        raise ValueError(f"the model's summary is unusable: {text[:80]!r}")
+    from memory.llm import text_call  # the validated text call every LLM step uses
+
+    text = text_call(llm, prompt, step="summary")
+    if text is None or not _usable(text):
+        raise ValueError(f"the model's summary is unusable: {(text or '')[:80]!r}")
     return text
 
 

@@ -15,7 +15,7 @@ from memory.extraction.morphology import sentence_case
 from memory.extraction.rules import RuleExtractor, deduplicate, to_memory
 from memory.extraction.subjects import normalize_subject
 from memory.extraction.text import clean_end, expand, split_explicit, split_sentences, strip_fillers
-from memory.llm import first_json_object
+from memory.llm import structured_call
 from memory.models import Mechanism, Memory, MemoryType
 
 logger = logging.getLogger(__name__)
@@ -81,17 +81,19 @@ class LLMExtractor:
             raise TypeError(f"extraction needs text as a str, got {type(text).__name__}")
         if not text.strip():
             return []
-        try:
-            reply = self.llm.invoke([SystemMessage(EXTRACTION_PROMPT), HumanMessage(text)])
-        except Exception as error:  # any failure of the model must not break the workflow
-            logger.warning("extraction: LLM call failed (%s), using rules", error)
+        # The validated structured call every LLM step uses (memory.llm): a failed call or
+        # an invalid reply is logged there and comes back as None.
+        parsed = structured_call(
+            self.llm,
+            CandidateMemories,
+            [SystemMessage(EXTRACTION_PROMPT), HumanMessage(text)],
+            step="extraction",
+        )
+        if parsed is None:
+            logger.warning("extraction: LLM output invalid, using rules")
             return self.fallback.extract(text, ctx)
         try:
-            raw = first_json_object(reply.text)  # models wrap JSON in prose or fences
-            if raw is None:
-                raise ValueError("no JSON object in the reply")
-            candidates = CandidateMemories.model_validate_json(raw).memories
-            memories = [self._from_candidate(c, text, ctx) for c in candidates]
+            memories = [self._from_candidate(c, text, ctx) for c in parsed.memories]
         except (ValidationError, ValueError) as error:
             logger.warning("extraction: LLM output invalid, using rules (%s)", error)
             return self.fallback.extract(text, ctx)
