@@ -1055,7 +1055,8 @@ def describe_llm_choice(choice: LLMChoice) -> str:
     """What `--llm` would use, without loading a model or calling a server."""
     import os
 
-    from memory.llm import DEFAULT_OLLAMA_MODEL, GGUF_FILE, embedded_model_path, ollama_base_url
+    from memory.llama import GGUF_FILE, embedded_model_path
+    from memory.llm import DEFAULT_OLLAMA_MODEL, ollama_base_url
 
     if choice == "none":
         return "none: every LLM step uses its deterministic fallback"

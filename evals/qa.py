@@ -134,7 +134,7 @@ def qa_items(conversation: Conversation, answers: Mapping[tuple[str, str], str])
 
 def answer_question(llm: BaseChatModel, question: str, context: Sequence[str]) -> str | None:
     """The model's short answer from the retrieved excerpts, or None if it gave none."""
-    from memory.llm import structured_call
+    from memory.llm_calls import structured_call
 
     excerpts = "\n".join(f"- {line}" for line in context) or "(none)"
     reply = structured_call(
@@ -151,7 +151,7 @@ def answer_question(llm: BaseChatModel, question: str, context: Sequence[str]) -
 
 def llm_judge(llm: BaseChatModel) -> Callable[..., EvaluatorResult]:
     """An evaluator (shared signature) grading outputs["answer"] against the gold answer."""
-    from memory.llm import structured_call
+    from memory.llm_calls import structured_call
 
     def qa_correct(
         *,

@@ -156,7 +156,7 @@ def rule_context(memory: Memory) -> str:
 
 def llm_note(memory: Memory, llm: BaseChatModel) -> Note | None:
     """The LLM's note for `memory`, validated; None when its answer is unusable."""
-    from memory.llm import structured_call
+    from memory.llm_calls import structured_call
 
     return structured_call(
         llm,

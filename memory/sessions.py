@@ -462,7 +462,7 @@ def _llm_summary(
             f"Conversation excerpt to fold in:\n{transcript}"
         ),
     ]
-    from memory.llm import text_call  # the validated text call every LLM step uses
+    from memory.llm_calls import text_call  # the validated text call every LLM step uses
 
     text = text_call(llm, prompt, step="summary")
     if text is None or not _usable(text):

@@ -65,7 +65,7 @@ def reply_in_chat(
     state: ChatState, runtime: Runtime[ChatContext], *, team: TeamSpec, services: Services
 ) -> dict:
     """The agent answers from its memories (LLM when grounded, else a recall summary)."""
-    from memory.llm import text_call
+    from memory.llm_calls import text_call
 
     ctx = runtime.context
     spec = agent_spec(team, ctx.agent)

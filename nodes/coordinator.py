@@ -60,7 +60,7 @@ def route_request(
     state: TeamState, runtime: Runtime[TeamContext], *, team: TeamSpec, services: Services
 ) -> dict:
     """Decide which specialists to involve (LLM, checked; keyword and semantic backups)."""
-    from memory.llm import structured_call
+    from memory.llm_calls import structured_call
 
     request = state["request"]
     members = team.by_name
@@ -168,7 +168,7 @@ def synthesize_reply(
 ) -> dict:
     """The coordinator writes the reply from the findings and memory; if the model's reply
     states anything unsupported or drops a fact, the composed reply is used."""
-    from memory.llm import text_call
+    from memory.llm_calls import text_call
 
     ctx = runtime.context
     retrieved = state.get("retrieved", [])

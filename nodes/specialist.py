@@ -143,7 +143,7 @@ def run_specialist(
     services: Services,
 ) -> dict:
     """One specialist handles its A2A task; several run in parallel (Send)."""
-    from memory.llm import text_call
+    from memory.llm_calls import text_call
 
     started = time.time()
     ctx = runtime.context

@@ -32,14 +32,14 @@ def no_real_models_in_unit_tests() -> Iterator[None]:
     embedder fails here. Unit tests use tests/fakes.py; the real models belong to tests
     marked integration.
     """
-    from memory import embeddings, llm
+    from memory import embeddings, llama
 
     def refuse(what: str) -> NoReturn:
         pytest.fail(
             f"a unit test loaded the real {what}: use tests/fakes.py or mark it integration"
         )
 
-    load_llama = llm._load_llama
+    load_llama = llama._load_llama
     create_runtime = embeddings.MiniLMEmbeddings._create_runtime
 
     def guarded_load_llama(*args: object, **kwargs: object) -> object:
@@ -55,6 +55,6 @@ def no_real_models_in_unit_tests() -> Iterator[None]:
 
     guarded_load_llama.cache_clear = load_llama.cache_clear  # type: ignore[attr-defined]
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(llm, "_load_llama", guarded_load_llama)
+        patch.setattr(llama, "_load_llama", guarded_load_llama)
         patch.setattr(embeddings.MiniLMEmbeddings, "_create_runtime", guarded_runtime)
         yield

@@ -23,18 +23,11 @@ from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, Tool
 from langchain_ollama import ChatOllama
 from pydantic import BaseModel, Field
 
+from memory import llama as llama_module
 from memory import llm as llm_module
-from memory.llm import (
-    DEFAULT_OLLAMA_NUM_CTX,
-    EmbeddedChatModel,
-    context_window,
-    first_json_object,
-    make_chat_model,
-    model_label,
-    structured_call,
-    text_call,
-    to_llama_messages,
-)
+from memory.llama import EmbeddedChatModel, to_llama_messages
+from memory.llm import DEFAULT_OLLAMA_NUM_CTX, context_window, make_chat_model, model_label
+from memory.llm_calls import first_json_object, structured_call, text_call
 from tests.fakes import ScriptedChatModel
 
 ENV_VARS = ("A2A_LLM", "A2A_OLLAMA_MODEL", "OLLAMA_BASE_URL", "A2A_CONTEXT_TOKENS")
@@ -177,7 +170,7 @@ def test_unknown_kind_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_embedded_without_llama_cpp_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
-    llm_module._load_llama.cache_clear()
+    llama_module._load_llama.cache_clear()
     monkeypatch.setitem(sys.modules, "llama_cpp", None)  # makes `import llama_cpp` fail
     with pytest.raises(RuntimeError, match="pip install llama-cpp-python"):
         make_chat_model("embedded")
@@ -388,7 +381,7 @@ def test_parallel_branches_share_the_embedded_model_safely(smollm: EmbeddedChatM
 
 
 def test_text_call_cuts_loops_and_role_labels() -> None:
-    from memory.llm import text_call, without_repetition
+    from memory.llm_calls import text_call, without_repetition
     from tests.fakes import ScriptedChatModel
 
     reply = "Your refund is on its way. We will email you."

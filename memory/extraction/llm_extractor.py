@@ -15,7 +15,7 @@ from memory.extraction.morphology import sentence_case
 from memory.extraction.rules import RuleExtractor, deduplicate, to_memory
 from memory.extraction.subjects import normalize_subject
 from memory.extraction.text import clean_end, expand, split_explicit, split_sentences, strip_fillers
-from memory.llm import structured_call
+from memory.llm_calls import structured_call
 from memory.models import Mechanism, Memory, MemoryType
 
 logger = logging.getLogger(__name__)
