@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from langchain_core.embeddings import Embeddings
     from langchain_core.language_models import BaseChatModel
     from langchain_core.runnables import RunnableConfig
-    from langgraph.store.base import BaseStore
+    from langgraph.store.base import BaseStore, IndexConfig
     from typer._click.core import Context as ClickContext  # what TyperGroup.invoke takes
 
     from graphs.app import TeamApp
@@ -389,14 +389,17 @@ def _status(console: Console, message: str) -> Iterator[None]:
 
 
 @contextmanager
-def open_memory(state: CliState, *, read_only: bool = False) -> Iterator[BaseStore]:
+def open_memory(
+    state: CliState, *, read_only: bool = False, vectors: bool = True
+) -> Iterator[BaseStore]:
     """The team's store (FAISS in the data directory, or PostgreSQL), closed on exit.
 
     Read-only commands open it without writing (so a busy writer never blocks them) and
     refuse a data directory that does not exist rather than create an empty one.
+    `vectors=False` opens it for reading and listing only: no embedder, no vector index
+    loaded (the slow part of opening a large store), no model check.
     """
     from memory.backends import STORE_DIR, open_store
-    from memory.embeddings import embedding_model_name, memory_index
 
     if read_only and state.store_url is None and not (state.data_dir / STORE_DIR).is_dir():
         what = "does not exist" if not state.data_dir.exists() else "holds no memory store"
@@ -404,16 +407,17 @@ def open_memory(state: CliState, *, read_only: bool = False) -> Iterator[BaseSto
             f"the data directory {state.data_dir} {what}: check --data-dir "
             "(a store is created by `memories add`, `chat` or `demo`)"
         )
-    embeddings = state.embeddings()
+    index: IndexConfig | None = None
+    model: str | None = None
+    if vectors:
+        from memory.embeddings import embedding_model_name, memory_index
+
+        embeddings = state.embeddings()
+        index, model = memory_index(embeddings), embedding_model_name(embeddings)
     with ExitStack() as stack:
         with _status(state.err, f"Opening the memory at {state.location_display}"):
             store = stack.enter_context(
-                open_store(
-                    state.location,
-                    index=memory_index(embeddings),
-                    embedding_model=embedding_model_name(embeddings),
-                    read_only=read_only,
-                )
+                open_store(state.location, index=index, embedding_model=model, read_only=read_only)
             )
         yield store
 
@@ -481,7 +485,7 @@ def list_memories(
       a2a-memory memories list --json > memories.json
     """
     state = _state(ctx)
-    with open_memory(state, read_only=True) as store:
+    with open_memory(state, read_only=True, vectors=False) as store:
         rows = team_memories(
             store, state, agent=agent, scope=scope, include_invalid=include_invalid
         )
@@ -993,7 +997,7 @@ def _read_log(
 ) -> list[A2AMessage]:
     from memory.bridge import A2ALog
 
-    with open_memory(state, read_only=True) as store:
+    with open_memory(state, read_only=True, vectors=False) as store:
         messages = A2ALog(store, state.team).read(
             agent=agent, content_type=content_type, since=since, limit=sys.maxsize
         )

@@ -35,10 +35,9 @@ import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
-from langchain_core.language_models import BaseChatModel
-from langgraph.store.base import BaseStore, PutOp
+from langgraph.store.base import BaseStore, PutOp, SearchItem, SearchOp
 
 from memory.models import (
     DECLARATIVE_TYPES,
@@ -60,6 +59,9 @@ from memory.notes import annotate
 from memory.reading import read_memory
 from memory.retrieval import Fused, hybrid_search
 from memory.store_filters import matches_filter
+
+if TYPE_CHECKING:  # LangChain's model classes cost ~1 s of CLI start-up; annotations only
+    from langchain_core.language_models import BaseChatModel
 
 logger = logging.getLogger(__name__)
 
@@ -434,10 +436,13 @@ class MemoryManager:
     def _related(self, memory: Memory) -> list[tuple[Memory, Namespace]]:
         """The closest valid memories this agent can read, above the link threshold."""
         found: list[tuple[float, Memory, Namespace]] = []
-        for namespace in self.namespaces:
-            for hit in self.store.search(
-                namespace, query=memory.content, filter={"valid": True}, limit=self.max_links + 1
-            ):
+        # One batch for all namespaces: the store embeds the text once, not once each.
+        ops = [
+            SearchOp(ns, {"valid": True}, self.max_links + 1, 0, memory.content)
+            for ns in self.namespaces
+        ]
+        for namespace, hits in zip(self.namespaces, self.store.batch(ops), strict=True):
+            for hit in cast(list[SearchItem], hits):
                 if hit.key == memory.memory_id or hit.score is None:
                     continue
                 linked = read_memory(hit) if hit.score >= self.link_threshold else None

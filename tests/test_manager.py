@@ -193,3 +193,53 @@ def test_consolidate_merges_decays_and_resolves(store: BaseStore) -> None:
     assert sam.get(early.memory_id).is_valid is False  # type: ignore[union-attr]
     assert report.changed == len(report.merged) + len(report.decayed) + len(report.resolved)
     assert team.consolidate(merge_threshold=0.8).changed == 0  # idempotent
+
+
+# ---- embeddings on the hot path ----------------------------------------------------------
+
+
+def _embedder(store: BaseStore) -> DeterministicEmbeddings:
+    embeddings = getattr(store, "embeddings", None)  # both stores keep the embedder there
+    assert isinstance(embeddings, DeterministicEmbeddings)
+    return embeddings
+
+
+def test_a_search_embeds_its_query_once_whatever_the_namespaces(store: BaseStore) -> None:
+    alex = MemoryManager(store, team=TEAM, agent="alex")
+    alex.add(mem("Refunds for damaged parcels are approved within 24 hours", scope="shared"))
+    alex.add(mem("Alex noted that order 881 was refunded", scope="private", agent="alex"))
+    embedder = _embedder(store)
+    embedder.embedded_texts.clear()
+    hits = alex.search("refund for a damaged parcel")
+    assert hits, "the search should find the refund memories"
+    assert len(alex.namespaces) == 2
+    # The store sees the question's topic words (question words stripped), once.
+    assert len(embedder.embedded_texts) == 1
+
+
+def test_an_add_embeds_its_text_once_as_query_and_once_as_document(store: BaseStore) -> None:
+    sam = MemoryManager(store, team=TEAM, agent="sam")
+    sam.add(mem("Customer #5 prefers email"))
+    embedder = _embedder(store)
+    embedder.embedded_texts.clear()
+    text = "Order 4411 shipped with DHL on Monday"
+    assert sam.add(mem(text)).action == "added"
+    # Near-duplicate check and links share one batch (one query embedding); the put embeds
+    # the document. MiniLMEmbeddings caches the first, so its model runs once per add.
+    assert embedder.embedded_texts.count(text) == 2
+    assert set(embedder.embedded_texts) == {text}
+
+
+@pytest.mark.integration
+def test_with_the_embedded_model_a_search_and_an_add_each_run_it_once(tmp_path: Path) -> None:
+    from memory.embeddings import MiniLMEmbeddings, memory_index
+
+    minilm = MiniLMEmbeddings()
+    with FaissStore(tmp_path / "store", index=memory_index(minilm)) as faiss_store:
+        sam = MemoryManager(faiss_store, team=TEAM, agent="sam")
+        sam.add(mem("Customer #5 prefers email"))
+        runs = minilm.model_runs
+        sam.add(mem("Order 4411 shipped with DHL on Monday"))
+        assert minilm.model_runs == runs + 1
+        sam.search("which carrier shipped order 4411?")
+        assert minilm.model_runs == runs + 2
