@@ -8,11 +8,14 @@ memory reads the same whichever path stored it.
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
-from langchain_core.language_models import BaseChatModel
 from pydantic import BaseModel, Field
 
 from memory.models import Mechanism, Memory
+
+if TYPE_CHECKING:  # LangChain's model classes cost ~1 s of start-up; only annotations here
+    from langchain_core.language_models import BaseChatModel
 
 MAX_KEYWORDS = 12
 MAX_TAGS = 8

@@ -30,7 +30,7 @@ class DeterministicEmbeddings(Embeddings):
     def __init__(self, dims: int = 64, model_name: str = "test-hash-embeddings") -> None:
         self.dims = dims
         self.model_name = model_name
-        self.embedded: list[str] = []
+        self.embedded_texts: list[str] = []
         """Every text embedded, in order: tests count how often the hot path embeds."""
 
     def _bucket(self, token: str) -> tuple[int, float]:
@@ -39,7 +39,7 @@ class DeterministicEmbeddings(Embeddings):
         return value % self.dims, 1.0 if (value >> 32) & 1 else -1.0
 
     def _embed(self, text: str) -> list[float]:
-        self.embedded.append(text)
+        self.embedded_texts.append(text)
         vector = np.zeros(self.dims, dtype=np.float64)
         words = _WORD.findall(text.lower())
         for word in words:
