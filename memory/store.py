@@ -56,7 +56,7 @@ from langgraph.store.base import (
     validate_op_namespace,
 )
 
-from memory.lexical import fts_candidates, fts_query
+from memory.lexical import bounded_fts_query, fts_candidates, fts_query
 from memory.store_db import (
     DB_FILE,
     ItemRow,
@@ -83,6 +83,10 @@ __all__ = [
     "StoreConfigError",
     "fts_query",
 ]
+
+
+Found = tuple[ItemRow, dict[str, Any], float | None]
+"""A search hit: its row, its value (parsed once) and its score."""
 
 
 class StoreConfigError(ValueError):
@@ -196,6 +200,10 @@ class FaissStore(BaseStore):
             self._configure_index(index, embedding_model)
         self._data_version = self._db.data_version()
         self._vectors: VectorIndex | None = None
+        self._saved_marks: tuple[int, int] | None = None
+        """The index's (max vec_id, max deletion seq) when it matched the saved file: a
+        store that took in nothing since then does not save again on close (a 100k index
+        is ~190 MB, 1.4 s to write)."""
         if self.index_config:
             self._vectors = self._open_vector_index()
         if ttl and ttl.get("sweep_interval_minutes"):
@@ -258,10 +266,12 @@ class FaissStore(BaseStore):
         if loaded is not None:
             problem = self._disagreement(loaded)
             if problem is None:
+                self._saved_marks = _marks(loaded)
                 self._catch_up(loaded)
                 problem = self._count_disagreement(loaded)
             if problem is None:
                 return loaded
+            self._saved_marks = None
             integrity_log.warning(
                 "vector index %s disagrees with SQLite (%s); rebuilding it from SQLite",
                 self.path / INDEX_FILE,
@@ -470,19 +480,17 @@ class FaissStore(BaseStore):
         if op.query and query_vector is not None and self._vectors is not None:
             found = self._vector_search(op, query_vector)
         else:
-            found = [(row, None) for row in self._scan(op, op.offset, op.limit)]
+            found = [(row, value, None) for row, value in self._scan(op, op.offset, op.limit)]
         if op.refresh_ttl:
-            self._db.refresh_ttl([row[0] for row, _ in found])
-        return [_search_item(row, score) for row, score in found]
+            self._db.refresh_ttl([row[0] for row, _, _ in found])
+        return [_search_item(row, value, score) for row, value, score in found]
 
-    def _vector_search(
-        self, op: SearchOp, query_vector: np.ndarray
-    ) -> list[tuple[ItemRow, float | None]]:
+    def _vector_search(self, op: SearchOp, query_vector: np.ndarray) -> list[Found]:
         assert self._vectors is not None
         need = op.offset + op.limit
         prefix = encode_namespace(op.namespace_prefix)
         live_after = self._live_after()
-        ranked: list[tuple[ItemRow, float | None]] = []
+        ranked: list[Found] = []
         seen: set[int] = set()
         for hits in self._vectors.ranked(query_vector, prefix):
             fresh = []
@@ -504,20 +512,23 @@ class FaissStore(BaseStore):
                     row = rows.get(hit.item_id)
                     if row is None or not row[1].startswith(prefix):
                         continue
-                    if matches_filter(json.loads(row[3]), op.filter):
-                        ranked.append((row, hit.score))
+                    value = json.loads(row[3])  # parsed once: filtered, then returned
+                    if matches_filter(value, op.filter):
+                        ranked.append((row, value, hit.score))
             if len(ranked) >= need:
                 break
         page = ranked[op.offset : need]
         if len(page) < op.limit:
             # Items that have no vector (index=False) come last, unscored, as in LangGraph.
             missing = op.limit - len(page)
-            page.extend((row, None) for row in self._scan(op, 0, missing, vectorless=True))
+            page.extend(
+                (row, value, None) for row, value in self._scan(op, 0, missing, vectorless=True)
+            )
         return page
 
     def _scan(
         self, op: SearchOp, offset: int, limit: int, *, vectorless: bool = False
-    ) -> list[ItemRow]:
+    ) -> list[tuple[ItemRow, dict[str, Any]]]:
         pre_sql, pre_args = sql_prefilter(op.filter)
         rows = self._db.scan(
             encode_namespace(op.namespace_prefix),
@@ -526,15 +537,16 @@ class FaissStore(BaseStore):
             self._live_after(),
             vectorless=vectorless,
         )
-        out: list[ItemRow] = []
+        out: list[tuple[ItemRow, dict[str, Any]]] = []
         skipped = 0
         for row in rows:
-            if not matches_filter(json.loads(row[3]), op.filter):
+            value = json.loads(row[3])
+            if not matches_filter(value, op.filter):
                 continue
             if skipped < offset:
                 skipped += 1
                 continue
-            out.append(row)
+            out.append((row, value))
             if len(out) >= limit:
                 break
         return out
@@ -662,19 +674,23 @@ class FaissStore(BaseStore):
         """Items ranked by BM25 (SQLite FTS5) over their indexed text; score = -bm25.
 
         The words of `query` are OR-ed, so any shared word makes a hit and rarer words
-        weigh more. Namespace prefix and filter apply as in `search`; `within` further
-        keeps only items under one of those namespaces (one ranking for several scopes).
+        weigh more; words found in more than `MAX_TERM_DOCS` documents are left out while a
+        rarer one is there (lexical.bounded_fts_query), so the cost stays bounded at scale.
+        Namespace prefix and filter apply as in `search`; `within` further keeps only
+        items under one of those namespaces (one ranking for several scopes).
         """
         _check_op(SearchOp(namespace_prefix, filter, limit, offset, query))
-        match = fts_query(query)
-        if not match or limit <= 0:
+        if not fts_query(query) or limit <= 0:
             return []
         prefix = encode_namespace(namespace_prefix)
         scopes = tuple(encode_namespace(ns) for ns in within) if within else (prefix,)
         need = offset + limit
-        ranked: list[tuple[ItemRow, float]] = []
+        ranked: list[Found] = []
         with self._lock:
             self._ensure_open()
+            match = bounded_fts_query(self._db.conn, query)
+            if not match:
+                return []
             live_after = self._live_after()
             for candidates in fts_candidates(self._db.conn, match, first=4 * need):
                 rows = self._db.rows([item_id for item_id, _ in candidates], live_after)
@@ -684,11 +700,12 @@ class FaissStore(BaseStore):
                         continue
                     if not row[1].startswith(scopes):
                         continue
-                    if matches_filter(json.loads(row[3]), filter):
-                        ranked.append((row, -float(rank)))
+                    value = json.loads(row[3])
+                    if matches_filter(value, filter):
+                        ranked.append((row, value, -float(rank)))
                 if len(ranked) >= need:
                     break
-        return [_search_item(row, score) for row, score in ranked[offset:need]]
+        return [_search_item(row, value, score) for row, value, score in ranked[offset:need]]
 
     async def alexical_search(
         self,
@@ -752,12 +769,15 @@ class FaissStore(BaseStore):
             self._ensure_open()
             if self._vectors is None or not self.embedding_model or self.read_only:
                 return
+            if self._saved_marks == _marks(self._vectors):
+                return  # the file on disk already holds exactly these vectors
             with self._db.write() as conn:
                 checksum = self._vectors.save(self.path / INDEX_FILE, model=self.embedding_model)
                 conn.execute(
                     "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
                     (INDEX_CHECKSUM_KEY, checksum),
                 )
+            self._saved_marks = _marks(self._vectors)
 
     def close(self) -> None:
         if self._closed:
@@ -793,6 +813,11 @@ class FaissStore(BaseStore):
         }
 
 
+def _marks(index: VectorIndex) -> tuple[int, int]:
+    """What the index has taken in from SQLite: its highest vec_id and deletion seq."""
+    return index.max_vec_id, index.max_deletion_seq
+
+
 def _matches(condition: Any, namespace: tuple[str, ...]) -> bool:
     path = tuple(condition.path)
     if len(namespace) < len(path):
@@ -815,11 +840,11 @@ def _item(row: ItemRow) -> Item:
     )
 
 
-def _search_item(row: ItemRow, score: float | None) -> SearchItem:
+def _search_item(row: ItemRow, value: dict[str, Any], score: float | None) -> SearchItem:
     return SearchItem(
         namespace=decode_namespace(row[1]),
         key=row[2],
-        value=json.loads(row[3]),
+        value=value,
         created_at=datetime.fromisoformat(row[4]),
         updated_at=datetime.fromisoformat(row[5]),
         score=score,

@@ -357,3 +357,20 @@ def test_quantized_index_is_saved_and_reloaded(tmp_path: Path) -> None:
         assert snapshot(store) == before
         fill(store, 90)  # later vectors go into the trained quantized copy too
         assert len(store.search(("team",), query="refund", limit=100)) == 90
+
+
+def test_an_unchanged_store_does_not_save_its_index_again(tmp_path: Path) -> None:
+    path = tmp_path / "store"
+    with faiss_store(path) as store:
+        store.put(("team", "t"), "a", {"text": "the parcel arrived damaged"})
+    index_file = path / INDEX_FILE
+    saved = index_file.stat().st_mtime_ns, index_file.read_bytes()
+    with faiss_store(path) as store:  # reads only
+        assert store.search(("team",), query="damaged parcel", limit=1)[0].key == "a"
+    assert (index_file.stat().st_mtime_ns, index_file.read_bytes()) == saved
+    with faiss_store(path) as store:  # a write: the file is saved again, and reloads
+        store.put(("team", "t"), "b", {"text": "the customer prefers email"})
+    assert index_file.read_bytes() != saved[1]
+    with faiss_store(path) as store:
+        assert store.search(("team",), query="prefers email", limit=1)[0].key == "b"
+        assert store.stats()["vectors"] == 2
