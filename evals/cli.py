@@ -122,6 +122,35 @@ def latency(
     )
 
 
+@app.command("bench-hotpath")
+def bench_hotpath(
+    sizes: Annotated[str, typer.Option(help="Comma-separated memory counts.")] = (
+        "1000,10000,100000"
+    ),
+    systems: Annotated[
+        str,
+        typer.Option(help="Comma-separated systems (default: all)."),
+    ] = "floor,floor-dense,faiss,inmemory,sqlite,postgres,mem0",
+    queries: Annotated[int, typer.Option(help="Timed searches per system and size.")] = 30,
+    adds: Annotated[int, typer.Option(help="Timed MemoryManager.add calls, largest size.")] = 30,
+    budget: Annotated[float, typer.Option(help="Seconds per system and size.")] = 20.0,
+    json_out: JsonOut = None,
+    reports: ReportsDir = Path("reports"),
+) -> None:
+    """Search end to end against its floor and its peers, interleaved; add throughput."""
+    from evals.hotpath import run_hotpath
+
+    run_hotpath(
+        sizes=[int(s) for s in sizes.split(",") if s.strip()],
+        systems=[s.strip() for s in systems.split(",") if s.strip()],
+        queries=queries,
+        adds=adds,
+        budget_s=budget,
+        json_out=json_out,
+        reports=reports,
+    )
+
+
 @app.command("locomo")
 def locomo(
     mode: Annotated[

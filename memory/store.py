@@ -490,6 +490,7 @@ class FaissStore(BaseStore):
         need = op.offset + op.limit
         prefix = encode_namespace(op.namespace_prefix)
         live_after = self._live_after()
+        pre_sql, pre_args = sql_prefilter(op.filter)  # rows that cannot match stay in SQLite
         ranked: list[Found] = []
         seen: set[int] = set()
         for hits in self._vectors.ranked(query_vector, prefix):
@@ -505,7 +506,7 @@ class FaissStore(BaseStore):
             while start < len(fresh) and len(ranked) < need:
                 part = fresh[start : start + max(2 * (need - len(ranked)), 16)]
                 start += len(part)
-                rows = self._db.rows([h.item_id for h in part], live_after)
+                rows = self._db.rows([h.item_id for h in part], live_after, pre_sql, pre_args)
                 for hit in part:
                     # SQLite has the last word on namespace and filter: a damaged index
                     # may cost speed, never isolation.
@@ -692,17 +693,23 @@ class FaissStore(BaseStore):
             if not match:
                 return []
             live_after = self._live_after()
-            for candidates in fts_candidates(self._db.conn, match, first=4 * need):
-                rows = self._db.rows([item_id for item_id, _ in candidates], live_after)
-                for item_id, rank in candidates:
-                    row = rows.get(item_id)
-                    if row is None or not row[1].startswith(prefix):
-                        continue
-                    if not row[1].startswith(scopes):
-                        continue
-                    value = json.loads(row[3])
-                    if matches_filter(value, filter):
-                        ranked.append((row, value, -float(rank)))
+            pre_sql, pre_args = sql_prefilter(filter)
+            for candidates in fts_candidates(self._db.conn, match, first=2 * need):
+                # Rows read in slices near what is still missing, as in vector search.
+                start = 0
+                while start < len(candidates) and len(ranked) < need:
+                    part = candidates[start : start + max(2 * (need - len(ranked)), 16)]
+                    start += len(part)
+                    rows = self._db.rows([i for i, _ in part], live_after, pre_sql, pre_args)
+                    for item_id, rank in part:
+                        row = rows.get(item_id)
+                        if row is None or not row[1].startswith(prefix):
+                            continue
+                        if not row[1].startswith(scopes):
+                            continue
+                        value = json.loads(row[3])
+                        if matches_filter(value, filter):
+                            ranked.append((row, value, -float(rank)))
                 if len(ranked) >= need:
                     break
         return [_search_item(row, value, score) for row, value, score in ranked[offset:need]]

@@ -145,16 +145,23 @@ class StoreDB:
         ).fetchone()
         return row
 
-    def rows(self, item_ids: list[int], live_after: float | None) -> dict[int, ItemRow]:
-        """Item rows by id (missing or expired ids are absent)."""
+    def rows(
+        self,
+        item_ids: list[int],
+        live_after: float | None,
+        where: Sequence[str] = (),
+        where_args: Sequence[Any] = (),
+    ) -> dict[int, ItemRow]:
+        """Item rows by id (missing or expired ids, and rows failing `where`, are absent)."""
         live, args = live_clause(live_after)
+        extra = "".join(f" AND {clause}" for clause in where)
         found: dict[int, ItemRow] = {}
         for start in range(0, len(item_ids), 10_000):  # under SQLite's variable limit
             chunk = item_ids[start : start + 10_000]
             marks = ",".join("?" * len(chunk))
             rows = self.conn.execute(
-                f"SELECT {ITEM_COLUMNS} FROM items WHERE item_id IN ({marks}){live}",
-                (*chunk, *args),
+                f"SELECT {ITEM_COLUMNS} FROM items WHERE item_id IN ({marks}){extra}{live}",
+                (*chunk, *where_args, *args),
             ).fetchall()
             found.update((row[0], row) for row in rows)
         return found

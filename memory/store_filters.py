@@ -8,6 +8,7 @@ item never satisfies a comparison operator (InMemoryStore raises there instead).
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 OPERATORS = frozenset({"$eq", "$ne", "$gt", "$gte", "$lt", "$lte"})
@@ -68,16 +69,47 @@ def validate_filter(filter: dict[str, Any] | None) -> None:
                     )
 
 
+_SQL_COMPARISONS = {"$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}
+_NUMERIC_JSON = "('integer', 'real', 'true', 'false')"
+
+
 def sql_prefilter(filter: dict[str, Any] | None) -> tuple[list[str], list[Any]]:
     """SQL conditions every match must meet (a necessary condition, not sufficient).
 
-    Only plain top-level string equality is pushed into SQLite (json_extract), which is
-    exact for strings; everything else is checked by `matches_filter` on the rows.
+    Pushed into SQLite (json_extract) where SQL agrees with `matches_filter`, so rows that
+    cannot match are never read into Python nor parsed: top-level equality to a string,
+    a boolean or a number, and numeric comparisons (``$gt $gte $lt $lte``) on numeric
+    JSON values (a string value is left for Python, which compares it as a number).
+    Everything else is checked by `matches_filter` on the rows.
     """
     clauses: list[str] = []
     args: list[Any] = []
     for key, expected in (filter or {}).items():
-        if isinstance(expected, str):
+        path = f"$.{json.dumps(key)}"
+        if isinstance(expected, str | bool | int | float) and _finite(expected):
+            # JSON true/false read as 1/0, and Python's True == 1 == 1.0 agrees.
             clauses.append("json_extract(value, ?) = ?")
-            args += [f"$.{json.dumps(key)}", expected]
+            args += [path, expected]
+            continue
+        if not isinstance(expected, dict):
+            continue
+        for operator, operand in expected.items():
+            if operator == "$eq" and isinstance(operand, str | bool | int | float):
+                if _finite(operand):
+                    clauses.append("json_extract(value, ?) = ?")
+                    args += [path, operand]
+            elif operator in _SQL_COMPARISONS and _is_number(operand):
+                clauses.append(
+                    f"(json_type(value, ?) NOT IN {_NUMERIC_JSON} "
+                    f"OR json_extract(value, ?) {_SQL_COMPARISONS[operator]} ?)"
+                )
+                args += [path, path, float(operand)]
     return clauses, args
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and _finite(value)
+
+
+def _finite(value: Any) -> bool:
+    return not isinstance(value, float) or math.isfinite(value)
