@@ -17,10 +17,15 @@ Recalling (`search`): hybrid retrieval (dense + BM25, RRF; see retrieval.py) ove
 readable namespaces, then
 
     relevance = 0.5 * fused_rank_score + 0.5 * max(cosine, 0)
-    score     = relevance * (0.5 + 0.5 * confidence) * recency
+    score     = relevance * (0.5 + 0.5 * confidence) * recency * window
     recency   = 0.85 + 0.15 * 0.5 ** (age_days / 30)
+    window    = 1.5 inside the period the query names, 1/1.5 outside, else 1
 
-so relevance dominates, trust scales it, and age only breaks near-ties. Memories below
+so relevance dominates, trust scales it, and age only breaks near-ties. Age counts from
+the memory's event time when it has one (when it happened), else from its last update.
+A query naming a period ("last week", "in March", "yesterday") prefers events dated in
+it. Episodes (type episodic) are events: never superseded or merged by a later one, so
+two occurrences stay two. Memories below
 `min_confidence` (default 0.7) and invalidated ones are excluded unless asked. Search is
 type-aware: a plain question wants declarative memories; a request ("I want a refund")
 or a how-to also wants the procedures (workflows, skills).
@@ -39,6 +44,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 
 from langgraph.store.base import BaseStore, PutOp, SearchItem, SearchOp
 
+from memory.extraction.dates import query_window
 from memory.models import (
     DECLARATIVE_TYPES,
     EXPLICIT_CONFIDENCE,
@@ -69,6 +75,8 @@ REINFORCE_RATE = 0.3
 """Each restatement closes this share of the gap to certainty."""
 MAX_CONFIDENCE = 0.99
 """Nothing said in conversation is ever certain."""
+MAX_MESSAGE_IDS = 256
+"""How many stating messages a memory remembers for replay detection (the latest)."""
 DEFAULT_MIN_CONFIDENCE = 0.7
 """Search leaves out memories below this confidence unless asked (the retrieval floor)."""
 
@@ -152,7 +160,9 @@ def _reinforced(stored: Memory, incoming: Memory) -> Memory:
             "keywords": list(dict.fromkeys(stored.keywords + incoming.keywords))[:12],
             "tags": list(dict.fromkeys(stored.tags + incoming.tags))[:8],
             "links": list(dict.fromkeys(stored.links + incoming.links)),
-            "message_ids": list(dict.fromkeys(stored.message_ids + incoming.message_ids)),
+            "message_ids": list(dict.fromkeys(stored.message_ids + incoming.message_ids))[
+                -MAX_MESSAGE_IDS:
+            ],
         }
     )
 
@@ -170,6 +180,18 @@ def types_for_query(query: str) -> frozenset[MemoryType]:
     if query_intent(query) == "question":
         return DECLARATIVE_TYPES
     return frozenset(MEMORY_TYPES)
+
+
+IN_WINDOW = 1.5
+"""A question names a period ("last week", "in March"): an event inside it counts this
+much more, one dated outside it this much less (1 / IN_WINDOW); undated ones are as is."""
+
+
+def window_factor(memory: Memory, window: tuple[datetime, datetime] | None) -> float:
+    if window is None or memory.event_time is None:
+        return 1.0
+    start, end = window
+    return IN_WINDOW if start <= memory.event_time < end else 1.0 / IN_WINDOW
 
 
 def recency_factor(updated_at: datetime, now: datetime) -> float:
@@ -279,14 +301,16 @@ class MemoryManager:
         duplicate = self._exact_duplicate(memory, namespace)
         if duplicate is not None:
             return self._restated(duplicate, memory, namespace, "reinforced")
-        slot_holder = self._slot_holder(memory, namespace)
+        # Episodes are events: a later one never supersedes or absorbs an earlier one.
+        episode = memory.type == "episodic"
+        slot_holder = None if episode else self._slot_holder(memory, namespace)
         if slot_holder is not None:
             if content_key(slot_holder.value or "") == content_key(memory.value or ""):
                 return self._restated(slot_holder, memory, namespace, "reinforced")
             if _replayed(slot_holder, memory):
                 return AddResult("unchanged", slot_holder)
             return self._settle(self._supersede(slot_holder, memory, namespace), namespace)
-        near = self._near_duplicate(memory, namespace)
+        near = None if episode else self._near_duplicate(memory, namespace)
         if near is not None:
             return self._restated(near, memory, namespace, "merged")
         return self._settle(AddResult("added", self._store_new(memory, namespace)), namespace)
@@ -497,6 +521,7 @@ class MemoryManager:
         elif wanted == PROCEDURAL_TYPES:
             filter["family"] = "procedural"
         now = utcnow()
+        window = query_window(query, now)
         pool = hybrid_search(
             self.store, self.namespaces, query, limit=limit * 4, filter=filter, candidates=limit * 6
         )
@@ -508,7 +533,10 @@ class MemoryManager:
                 continue
             relevance = 0.5 * fused.relevance + 0.5 * max(fused.similarity or 0.0, 0.0)
             score = (
-                relevance * (0.5 + 0.5 * memory.confidence) * recency_factor(memory.updated_at, now)
+                relevance
+                * (0.5 + 0.5 * memory.confidence)
+                * recency_factor(memory.event_time or memory.updated_at, now)
+                * window_factor(memory, window)
             )
             scored.append(ScoredMemory(memory, score, relevance, tuple(fused.item.namespace)))
         scored.sort(key=lambda s: s.score, reverse=True)

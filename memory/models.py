@@ -137,6 +137,10 @@ class Memory(BaseModel):
     """Times are timezone-aware: a naive one is refused (it cannot be compared)."""
     updated_at: AwareDatetime = Field(default_factory=utcnow)
     valid_from: AwareDatetime = Field(default_factory=utcnow)
+    """When the record took effect (record time)."""
+    event_time: AwareDatetime | None = None
+    """When it happened or became true, if the text said ("yesterday", "on Jan 5"): event
+    time, resolved against the message's time. Recency counts from it when known."""
     invalidated_at: AwareDatetime | None = None
     """Set when superseded or retracted; the memory is kept but hidden by default."""
     superseded_by: Name | None = None
@@ -148,7 +152,7 @@ class Memory(BaseModel):
     """A one-line summary of the situation it belongs to (A-MEM)."""
     links: list[Name] = Field(default_factory=list, max_length=MAX_LIST_ITEMS)
     """memory_ids of related memories (A-MEM)."""
-    message_ids: list[str] = Field(default_factory=list)
+    message_ids: list[ShortText] = Field(default_factory=list)
     """The messages that stated it (the first one and each reinforcement): a message
     replayed (a resumed turn, a redelivery) is recognised and never counted twice."""
 

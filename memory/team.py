@@ -489,7 +489,11 @@ def _merge_duplicates(
             other = read_memory(hit)
             if other is None or other.memory_id in (memory.memory_id, *absorbed):
                 continue
-            same_slot = (other.subject, other.attribute) == (memory.subject, memory.attribute)
+            # Two similar episodes are two occurrences, not a duplicate (unless word for word).
+            same_slot = memory.type != "episodic" and (other.subject, other.attribute) == (
+                memory.subject,
+                memory.attribute,
+            )
             close = hit.score is not None and hit.score >= threshold
             exact = content_key(other.content) == content_key(memory.content)
             if not (exact or (close and same_slot)) or other.created_at < memory.created_at:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
-from memory.models import MemoryType, Scope
+from memory.models import MemoryType, Scope, utcnow
 
 
 @dataclass(frozen=True)
@@ -18,6 +19,12 @@ class ExtractionContext:
     speaker_subject: str = "user"
     """The subject of the speaker's own facts ("my email is ..."), e.g. "customer:12345"."""
     scope: Scope = "shared"
+    message_time: datetime | None = None
+    """When the text was said: dates in it ("yesterday") resolve against this (None: now)."""
+
+    @property
+    def reference_time(self) -> datetime:
+        return self.message_time or utcnow()
 
     def __post_init__(self) -> None:
         if not isinstance(self.source_agent, str) or not self.source_agent.strip():
@@ -28,6 +35,8 @@ class ExtractionContext:
             )
         if self.scope not in ("private", "shared"):
             raise ValueError(f"scope must be 'private' or 'shared', got {self.scope!r}")
+        if self.message_time is not None and self.message_time.tzinfo is None:
+            raise ValueError("message_time must be timezone-aware (UTC)")
 
 
 @dataclass(frozen=True)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import datetime
 
 from memory.extraction.contact import detect_contact_instruction
 from memory.extraction.context import ExtractionContext, Found
+from memory.extraction.dates import resolve_dates
+from memory.extraction.episodes import date_found, detect_occurrence, event_time
 from memory.extraction.events import detect_event
 from memory.extraction.facts import detect_person_fact, detect_speaker_fact, detect_subject_fact
 from memory.extraction.morphology import render
@@ -66,6 +69,7 @@ def _detect(clause: str, ctx: ExtractionContext) -> Found | None:
         return None
     detectors: tuple[Detector, ...] = (
         detect_event,
+        detect_occurrence,
         detect_speaker_fact,
         detect_subject_fact,
         detect_person_fact,
@@ -96,17 +100,30 @@ class RuleExtractor:
             return []
         mechanism: Mechanism = "explicit" if explicit else "implicit"
         memories = []
+        reference = ctx.reference_time
         for clause in split_clauses(body) or [body]:
             clause = clean_end(strip_fillers(clause))
-            found = _detect(clause, ctx)
+            # The rules read the clause without its date phrases; the date comes back,
+            # absolute, in the content (memory/extraction/episodes.py).
+            dated = resolve_dates(clause, reference)
+            plain = dated.undated if dated.event else clause
+            found = _detect(plain, ctx)
             if found is None and explicit and not (is_hedged(clause) or is_hypothetical(clause)):
-                found = _fallback_explicit(clause, ctx)
+                found = _fallback_explicit(plain, ctx)
             if found is not None:
-                memories.append(to_memory(found, mechanism, ctx))
+                when = event_time(found, dated.event, reference)
+                found = date_found(found, dated.event, reference)
+                memories.append(to_memory(found, mechanism, ctx, event_time=when))
         return memories
 
 
-def to_memory(found: Found, mechanism: Mechanism, ctx: ExtractionContext) -> Memory:
+def to_memory(
+    found: Found,
+    mechanism: Mechanism,
+    ctx: ExtractionContext,
+    *,
+    event_time: datetime | None = None,
+) -> Memory:
     tags = [found.tag] + (["negated"] if is_negated(found.content) else [])
     memory = Memory(
         content=found.content,
@@ -121,6 +138,7 @@ def to_memory(found: Found, mechanism: Mechanism, ctx: ExtractionContext) -> Mem
             source_agent=ctx.source_agent, thread_id=ctx.thread_id, message_id=ctx.message_id
         ),
         tags=tags,
+        event_time=event_time,
     )
     return annotate(memory)
 

@@ -1,0 +1,159 @@
+"""Time: dates resolved against the message's time, episodes as events, time-aware search."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from langgraph.store.base import BaseStore
+from langgraph.store.memory import InMemoryStore
+
+from memory.extraction import ExtractionContext, extract_memories
+from memory.extraction.dates import find_dates, query_window, resolve_dates
+from memory.manager import MemoryManager, recency_factor
+from memory.models import utcnow
+from memory.store import FaissStore
+from tests.fakes import DeterministicEmbeddings
+
+MONDAY = datetime(2025, 3, 3, 15, 30, tzinfo=UTC)
+TEAM = "support"
+
+
+@pytest.mark.parametrize(
+    ("phrase", "day", "granularity"),
+    [
+        ("it broke on 2024-05-01", date(2024, 5, 1), "day"),
+        ("on Jan 5 it broke", date(2025, 1, 5), "day"),
+        ("March 3rd it broke", date(2025, 3, 3), "day"),
+        ("on Dec 24 it broke", date(2024, 12, 24), "day"),  # not in the future
+        ("on 5 January 2024 it broke", date(2024, 1, 5), "day"),
+        ("yesterday it broke", date(2025, 3, 2), "day"),
+        ("it broke the day before yesterday", date(2025, 3, 1), "day"),
+        ("it broke today", date(2025, 3, 3), "day"),
+        ("it broke two weeks ago", date(2025, 2, 17), "day"),
+        ("it broke 3 days ago", date(2025, 2, 28), "day"),
+        ("it broke last Friday", date(2025, 2, 28), "day"),
+        ("it breaks next Friday", date(2025, 3, 7), "day"),
+        ("it broke last week", date(2025, 2, 24), "week"),
+        ("it broke last month", date(2025, 2, 1), "month"),
+        ("it broke in March", date(2025, 3, 1), "month"),
+        ("it broke in November", date(2024, 11, 1), "month"),
+        ("it broke last year", date(2024, 1, 1), "year"),
+    ],
+)
+def test_dates_resolve_against_the_message_time(phrase: str, day: date, granularity: str) -> None:
+    [mention] = find_dates(phrase, MONDAY)
+    assert (mention.when.date(), mention.granularity) == (day, granularity)
+
+
+def test_no_date_is_invented() -> None:
+    for text in ("May I ask something?", "My order #2025 is late", "I have 3 orders"):
+        assert find_dates(text, MONDAY) == [], text
+    with pytest.raises(ValueError, match="timezone-aware"):
+        find_dates("yesterday", datetime(2025, 3, 3))
+
+
+def test_content_states_the_absolute_date() -> None:
+    dated = resolve_dates("Yesterday my package arrived damaged", MONDAY)
+    assert dated.text == "On 2025-03-02 my package arrived damaged"
+    assert dated.undated == "my package arrived damaged"
+    assert query_window("what went wrong last week?", MONDAY) == (
+        datetime(2025, 2, 24, tzinfo=UTC),
+        datetime(2025, 3, 3, tzinfo=UTC),
+    )
+    assert query_window("what is my order status?", MONDAY) is None
+
+
+def extract(text: str, at: datetime = MONDAY) -> list[tuple[str, str, date | None]]:
+    ctx = ExtractionContext(source_agent="alex", speaker_subject="customer:12345", message_time=at)
+    return [
+        (m.type, m.content, m.event_time.date() if m.event_time else None)
+        for m in extract_memories(text, ctx)
+    ]
+
+
+def test_the_seeds_episodes_are_extracted_as_dated_episodes() -> None:
+    assert extract("On Jan 5 we resolved John's shipping issue by reshipping with express") == [
+        (
+            "episodic",
+            "We resolved John's shipping issue by reshipping with express (on 2025-01-05).",
+            date(2025, 1, 5),
+        )
+    ]
+    explicit = extract(
+        "Remember that on Jan 5 we resolved John's shipping issue by reshipping with express"
+    )
+    assert [(t, d) for t, _, d in explicit] == [("episodic", date(2025, 1, 5))]
+    assert extract("Customer #12345 had a 3rd delivery delay") == [
+        (
+            "episodic",
+            "Customer #12345 had a 3rd delivery delay (reported on 2025-03-03).",
+            date(2025, 3, 3),
+        )
+    ]
+
+
+def test_relative_dates_are_stored_absolute() -> None:
+    [(kind, content, day)] = extract("Yesterday my package arrived damaged")
+    assert (kind, day) == ("episodic", date(2025, 3, 2))
+    assert "2025-03-02" in content and "esterday" not in content
+    [(kind, content, day)] = extract("Last month I was charged twice")
+    assert (kind, day) == ("episodic", date(2025, 2, 1)) and "February 2025" in content
+    [(kind, _, day)] = extract("My email is jo@example.com")
+    assert (kind, day) == ("entity", None)  # a fact, not an event
+
+
+def index() -> dict:
+    return {"dims": 64, "embed": DeterministicEmbeddings(64), "fields": ["content"]}
+
+
+@pytest.fixture(params=["inmemory", "faiss"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[BaseStore]:
+    if request.param == "inmemory":
+        yield InMemoryStore(index=index())  # type: ignore[arg-type]
+    else:
+        with FaissStore(tmp_path / "store", index=index()) as faiss_store:  # type: ignore[arg-type]
+            yield faiss_store
+
+
+def remember(manager: MemoryManager, text: str, at: datetime, message_id: str) -> str:
+    ctx = ExtractionContext(
+        source_agent="alex",
+        speaker_subject="customer:12345",
+        message_time=at,
+        message_id=message_id,
+    )
+    [memory] = extract_memories(text, ctx)
+    return manager.add(memory).memory.memory_id
+
+
+def test_two_occurrences_stay_two_and_none_supersedes(store: BaseStore) -> None:
+    alex = MemoryManager(store, team=TEAM, agent="alex")
+    first = remember(alex, "My order arrived late", MONDAY, "m1")
+    second = remember(alex, "My order arrived late", MONDAY + timedelta(days=9), "m2")
+    third = remember(alex, "Customer #12345 had a 3rd delivery delay", MONDAY, "m3")
+    fourth = remember(alex, "Customer #12345 had a 4th delivery delay", MONDAY, "m4")
+    episodes = alex.list()
+    assert {m.memory_id for m in episodes} == {first, second, third, fourth}
+    assert all(m.is_valid and m.mention_count == 1 for m in episodes)
+
+
+def test_a_named_period_is_preferred_and_recency_counts_from_event_time(
+    store: BaseStore,
+) -> None:
+    alex = MemoryManager(store, team=TEAM, agent="alex")
+    now = utcnow()
+    remember(alex, "My package arrived damaged", now - timedelta(days=40), "old")
+    remember(alex, "My router stopped working", now - timedelta(days=1), "new")
+    hits = alex.search("did I have a problem yesterday?", limit=2, min_confidence=0.0)
+    assert "router" in hits[0].memory.content
+    month_ago = alex.search("my package arrived damaged a month ago", limit=2, min_confidence=0.0)
+    assert "package" in month_ago[0].memory.content
+    [old] = [h for h in month_ago if "package" in h.memory.content]
+    assert old.memory.event_time is not None
+    assert recency_factor(old.memory.event_time, now) < recency_factor(old.memory.updated_at, now)
+    when = alex.search("when did my package arrive damaged?", limit=1, min_confidence=0.0)
+    expected = (now - timedelta(days=40)).date().isoformat()
+    assert expected in when[0].memory.content  # the answer to "when" is in the memory
