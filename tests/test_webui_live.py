@@ -242,6 +242,60 @@ def test_talking_to_one_agent_and_forgetting_a_memory(ui_server: DevServer, brow
 
 
 @pytest.mark.usefixtures("show_log")
+def test_the_supersede_history_of_a_slot(ui_server: DevServer, browser: Any) -> None:
+    client = ui_server.client()
+    for channel in ("email", "SMS"):
+        thread = client.threads.create()["thread_id"]
+        text = f"Remember that customer #4545 prefers {channel}"
+        client.runs.wait(thread, "chat", input={"messages": [{"role": "user", "content": text}]})
+    page = _open(browser, f"{ui_server.url}/ui/#memory", LAPTOP)
+    page.fill("#memory-query", "customer 4545 prefers")
+    page.click("#memory-form button[type=submit]")
+    page.wait_for_selector(".memory")
+    current = page.locator(".memory", has_text="4545")
+    assert current.count() == 1 and "SMS" in current.inner_text()
+    page.check("#show-invalid")
+    page.wait_for_selector(".memory.invalid")
+    old = page.locator(".memory.invalid", has_text="4545")
+    assert "email" in old.inner_text() and "SUPERSEDED" in old.inner_text().upper()
+    page.locator(".memory:not(.invalid)", has_text="4545").locator(
+        "button", has_text="History"
+    ).click()
+    history = page.locator(".history li")
+    history.first.wait_for()
+    assert history.count() == 2
+    assert "email" in history.nth(0).inner_text() and "superseded" in history.nth(0).inner_text()
+    assert "SMS" in history.nth(1).inner_text() and "current" in history.nth(1).inner_text()
+    assert not page.errors, page.errors
+
+
+@pytest.mark.usefixtures("show_log")
+def test_every_control_is_labelled_and_reachable_by_keyboard(
+    ui_server: DevServer, browser: Any
+) -> None:
+    page = _open(browser, f"{ui_server.url}/ui/#team", LAPTOP)
+    unlabelled = page.evaluate(
+        """() => [...document.querySelectorAll('input, select, textarea')]
+            .filter((c) => !(c.labels && c.labels.length) && !c.getAttribute('aria-label'))
+            .map((c) => c.id || c.outerHTML)"""
+    )
+    assert unlabelled == []
+    page.focus("body")
+    reached = []
+    for _ in range(12):
+        page.keyboard.press("Tab")
+        reached.append(
+            page.evaluate("document.activeElement.id || document.activeElement.textContent.trim()")
+        )
+    assert {"Team", "Live log", "Memory", "api-key", "target", "message"} <= set(reached), reached
+    page.keyboard.press("Escape")
+    page.focus("nav a[data-page=memory]")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#page-memory:not([hidden])")
+    assert not page.errors, page.errors
+
+
+@pytest.mark.usefixtures("show_log")
 def test_a_customer_key_works_under_the_servers_rules(ui_server: DevServer, browser: Any) -> None:
     page = _open(browser, f"{ui_server.url}/ui/#team", LAPTOP, api_key=BOUND_CUSTOMER_KEY)
     page.fill("#customer", "23456")  # bound to #12345: asking about another customer

@@ -101,7 +101,10 @@ async function send(event) {
   try {
     for await (const ev of streamRun(threadId, body, running.signal)) {
       applyStreamEvent(turn, ev);
+      // Tokens of the reply node show as a draft until the checked reply arrives (the
+      // composed one replaces a model reply that states anything unsupported).
       replyBox.textContent = turn.reply || turn.streamedReply || "…";
+      replyBox.classList.toggle("drafting", !turn.reply && Boolean(turn.streamedReply));
       activitySummary(turn);
       update();
     }
@@ -114,6 +117,7 @@ async function send(event) {
     finishTurn(turn);
     replyBox.removeAttribute("aria-busy");
     if (!turn.error) replyBox.textContent = turn.reply || turn.streamedReply || "(no reply)";
+    replyBox.classList.remove("drafting");
     activitySummary(turn);
     update();
     running = null;
