@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -43,6 +44,8 @@ class OllamaStub:
     url: str
     reply: str = "Hello from the stub."
     requests: list[tuple[str, str, dict[str, Any] | None]] = field(default_factory=list)
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    """Assistant messages to answer /api/chat with, in order, before `reply`."""
 
 
 @pytest.fixture(autouse=True)
@@ -69,7 +72,9 @@ def ollama_stub() -> Iterator[OllamaStub]:
                 {
                     "model": body.get("model", ""),
                     "created_at": "2026-01-01T00:00:00Z",
-                    "message": {"role": "assistant", "content": stub.reply},
+                    "message": stub.messages.pop(0)
+                    if stub.messages
+                    else {"role": "assistant", "content": stub.reply},
                     "done": True,
                     "done_reason": "stop",
                 },
@@ -391,3 +396,42 @@ def test_text_call_cuts_loops_and_role_labels() -> None:
         "Your refund is on its way. We will email you."
     )
     assert without_repetition("Fine. Fine.") == "Fine."
+
+
+def test_a_specialist_agent_loop_over_ollamas_tool_calling_api(
+    ollama_stub: OllamaStub, tmp_path: Path
+) -> None:
+    """Ollama's /api/chat contract: tools sent with the request, tool_calls in the reply,
+    tool results sent back as role "tool" messages."""
+    from nodes.specialist import run_agent_loop, supports_tools
+    from teams.support.desk import SupportDesk
+    from teams.support.team import SAM
+    from teams.support.tools import make_tools
+
+    ollama_stub.messages = [
+        {
+            "role": "assistant",
+            "content": "",
+            "tool_calls": [
+                {"function": {"name": "track_shipment", "arguments": {"order_id": "ORD-1004"}}}
+            ],
+        },
+        {"role": "assistant", "content": "Order ORD-1004 is delayed with the carrier."},
+    ]
+    model = make_chat_model("ollama", base_url=ollama_stub.url)
+    assert supports_tools(model)
+    tools = make_tools(SupportDesk(tmp_path / "desk.sqlite"))
+    calls, summary = run_agent_loop(
+        model, SAM, [tools["track_shipment"]], [HumanMessage("Where is ORD-1004?")]
+    )
+    assert [(c.tool, c.args) for c in calls] == [("track_shipment", {"order_id": "ORD-1004"})]
+    assert calls[0].result["shipment"]["status"] == "delayed"
+    assert summary == "Order ORD-1004 is delayed with the carrier."
+    chats = [body for method, path, body in ollama_stub.requests if path == "/api/chat"]
+    assert (
+        chats
+        and chats[0] is not None
+        and chats[0]["tools"][0]["function"]["name"] == ("track_shipment")
+    )
+    assert chats[1] is not None and chats[1]["messages"][-1]["role"] == "tool"
+    assert "ORD-1004" in chats[1]["messages"][-1]["content"]
