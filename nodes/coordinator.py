@@ -153,8 +153,8 @@ def compose_reply(
     """The deterministic reply: the findings' facts and what memory says about the subject,
     in plain sentences; it states nothing that is not in them."""
     lines = ["Thank you for contacting us. Our team has reviewed your case."]
-    for finding in findings:
-        lines += finding.facts
+    # two specialists may state the same fact (both tracked the order): say it once
+    lines += dict.fromkeys(fact for finding in findings for fact in finding.facts)
     known = " ".join(lines).lower()
     for memory in subject_memories(retrieved, subject):
         if memory.value and memory.value.lower() in known:

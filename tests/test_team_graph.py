@@ -273,3 +273,10 @@ def test_a_customer_caller_cannot_ask_about_another_customer(app: TeamApp) -> No
         _team_turn(app, inputs, "intruder", **caller)
     own = _team_turn(app, {"messages": [("user", "Where is my order?")]}, "own", **caller)
     assert own["customer_id"] == "23456"
+
+
+def test_the_composed_reply_states_each_fact_once(app: TeamApp) -> None:
+    prepare_demo(app)
+    state = run_team(app, DEMO_REQUEST, "t-once")
+    # sam and jordan both track the order; the reply says so once
+    assert state["reply"].count("is delayed with the carrier") == 1
