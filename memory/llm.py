@@ -139,3 +139,9 @@ def model_label(chat_model: BaseChatModel | None) -> str:
     if chat_model._llm_type == "chat-ollama":
         return f"ollama:{getattr(chat_model, 'model', '?')}"
     return chat_model._llm_type
+
+
+def supports_tools(model: BaseChatModel | None) -> bool:
+    """Whether `model` can call tools (it implements ``bind_tools``): Ollama's chat models
+    do, the embedded llama.cpp adapter does not."""
+    return model is not None and type(model).bind_tools is not BaseChatModel.bind_tools

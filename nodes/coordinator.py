@@ -15,6 +15,7 @@ from langgraph.types import Send
 from pydantic import BaseModel, Field
 
 from memory.bridge import TASK, A2AMessage
+from memory.llm import supports_tools
 from nodes import services as seams
 from nodes.context import TeamContext
 from nodes.customer import RunCaller, resolve_customer, run_caller
@@ -54,6 +55,7 @@ def current_caller() -> RunCaller | None:
 class _Route(BaseModel):
     specialists: list[str] = Field(min_length=1)
     reason: str = ""
+    tasks: dict[str, str] = Field(default_factory=dict)
 
 
 def route_request(
@@ -64,11 +66,11 @@ def route_request(
 
     request = state["request"]
     members = team.by_name
+    model = seams.chat_model(runtime.context, services)
+    # A model that can act writes each specialist's task; a small one only routes.
+    writes_tasks = supports_tools(model)
     proposal = structured_call(
-        seams.chat_model(runtime.context, services),
-        _Route,
-        routing_prompt(team, request),
-        step="routing",
+        model, _Route, routing_prompt(team, request, with_tasks=writes_tasks), step="routing"
     )
     keyword = keyword_route(request, members)
     # Small models capitalise names ("Sam"): names are compared as the lowercase ids.
@@ -76,7 +78,14 @@ def route_request(
     fallbacks: list[str] = []
     if proposal is not None and proposed <= set(members):
         chosen = [n for n in members if n in proposed or n in keyword]
-        decision = RoutingDecision(specialists=chosen, reason=proposal.reason, method="llm")
+        tasks = {
+            name.strip().lower(): task.strip()
+            for name, task in proposal.tasks.items()
+            if writes_tasks and name.strip().lower() in chosen and task.strip()
+        }
+        decision = RoutingDecision(
+            specialists=chosen, reason=proposal.reason, method="llm", tasks=tasks
+        )
     elif keyword:
         fallbacks.append("routing")
         decision = RoutingDecision(
@@ -108,7 +117,8 @@ def dispatch_tasks(
     log = seams.a2a_log(runtime.store, team_name(ctx, team))
     sends: list[Send] = []
     for agent in state["routing"].specialists:
-        task = team.agent(agent).task(
+        # the task the coordinator's model wrote, else the specialist's declared template
+        task = state["routing"].tasks.get(agent) or team.agent(agent).task(
             state["request"], state.get("customer_id"), team.subject_label
         )
         message = A2AMessage(

@@ -14,16 +14,25 @@ from nodes.state import Finding, RetrievedMemory, SpecialistTask, ToolCallRecord
 from nodes.team import AgentSpec, TeamSpec
 
 
-def routing_prompt(team: TeamSpec, request: str) -> list[BaseMessage]:
-    """The coordinator chooses specialists (answered as JSON, see coordinator._Route)."""
+def routing_prompt(team: TeamSpec, request: str, *, with_tasks: bool = False) -> list[BaseMessage]:
+    """The coordinator chooses specialists (answered as JSON, see coordinator._Route);
+    `with_tasks`: and writes each one's task (for models that can act on it)."""
     names = ", ".join(f"{a.name} ({a.role}: {a.description})" for a in team.specialists)
     example = team.specialists[0].name if team.specialists else "name"
+    if with_tasks:
+        ask = (
+            "Which specialists should work on it, and what exactly should each check? Answer "
+            f'JSON like {{"specialists": ["{example}"], "reason": "...", "tasks": '
+            f'{{"{example}": "one sentence: what to check and for whom"}}}}.'
+        )
+    else:
+        ask = (
+            "Which specialists should work on it? Answer JSON like "
+            f'{{"specialists": ["{example}"], "reason": "..."}}.'
+        )
     return [
         SystemMessage(team.coordinator.prompt),
-        HumanMessage(
-            f"Specialists: {names}\nRequest: {request}\nWhich specialists should work on "
-            f'it? Answer JSON like {{"specialists": ["{example}"], "reason": "..."}}.'
-        ),
+        HumanMessage(f"Specialists: {names}\nRequest: {request}\n{ask}"),
     ]
 
 

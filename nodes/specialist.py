@@ -29,6 +29,7 @@ from pydantic import JsonValue
 
 from memory.bridge import RESULT, A2AMessage
 from memory.extraction import ExtractionContext, extract_memories
+from memory.llm import supports_tools
 from memory.models import EXPLICIT_CONFIDENCE, Memory
 from memory.tools import memory_tools
 from nodes import services as seams
@@ -42,11 +43,6 @@ from nodes.services import Services
 from nodes.state import Finding, SpecialistTask, ToolCallRecord
 from nodes.team import AgentSpec, TeamSpec
 from nodes.tool_results import as_result, facts_of, ids_in
-
-
-def supports_tools(model: BaseChatModel | None) -> bool:
-    """Whether `model` can call tools (it implements ``bind_tools``)."""
-    return model is not None and type(model).bind_tools is not BaseChatModel.bind_tools
 
 
 def _record(agent: str, tool: str, args: dict[str, Any], raw: object) -> ToolCallRecord:

@@ -44,6 +44,9 @@ class RoutingDecision(BaseModel):
     specialists: list[str]
     reason: str
     method: RouteMethod
+    tasks: dict[str, str] = Field(default_factory=dict)
+    """The task the coordinator's model wrote for a specialist (by name); a specialist
+    without one gets its declared task template."""
 
 
 class ToolCallRecord(BaseModel):

@@ -8,11 +8,12 @@ from pathlib import Path
 import pytest
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 
+from memory.llm import supports_tools
 from memory.manager import MemoryManager
 from memory.models import EXPLICIT_CONFIDENCE, Memory, Provenance
 from memory.store import FaissStore
 from memory.tools import memory_tools
-from nodes.specialist import run_agent_loop, run_plan, supports_tools
+from nodes.specialist import run_agent_loop, run_plan
 from teams.support.desk import SupportDesk
 from teams.support.team import SAM
 from teams.support.tools import make_tools

@@ -403,7 +403,8 @@ def test_a_specialist_agent_loop_over_ollamas_tool_calling_api(
 ) -> None:
     """Ollama's /api/chat contract: tools sent with the request, tool_calls in the reply,
     tool results sent back as role "tool" messages."""
-    from nodes.specialist import run_agent_loop, supports_tools
+    from memory.llm import supports_tools
+    from nodes.specialist import run_agent_loop
     from teams.support.desk import SupportDesk
     from teams.support.team import SAM
     from teams.support.tools import make_tools

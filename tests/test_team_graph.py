@@ -130,7 +130,10 @@ def acting_script(routing: str, reply: str) -> Callable[[list[BaseMessage]], str
 
 def test_llm_path_is_used_when_valid_and_checked(app: TeamApp) -> None:
     prepare_demo(app)
-    routing = '```json\n{"specialists": ["Sam"], "reason": "order problem"}\n```'
+    routing = (
+        '```json\n{"specialists": ["Sam"], "reason": "order problem", '
+        '"tasks": {"Sam": "Track order ORD-1004 of customer #12345 and check its refund."}}\n```'
+    )
     # the reply drops the facts: it must be replaced by the composed one
     model = ScriptedChatModel(script=acting_script(routing, "Sorry for the trouble."))
     state = run_team(app, DEMO_REQUEST, "t-llm", services=services_with(app, model))
@@ -145,6 +148,10 @@ def test_llm_path_is_used_when_valid_and_checked(app: TeamApp) -> None:
     assert sam.summary.startswith("I checked the order")
     assert [c.tool for c in sam.tool_calls] == [t for t, _ in AGENT_PLANS["You are Sam"]]
     assert any("3rd delivery delay" in fact for fact in sam.facts)
+    # the coordinator's model wrote Sam's task; Jordan (added by keywords) gets his template
+    tasks = {m.target_agent: m.payload["task"] for m in app.log.read(content_type=TASK)}
+    assert tasks["sam"] == "Track order ORD-1004 of customer #12345 and check its refund."
+    assert tasks["jordan"].startswith("Check that our systems")
 
 
 def test_invalid_llm_routing_falls_back(app: TeamApp) -> None:
