@@ -253,3 +253,42 @@ def test_staff_agents_and_python_callers_may_name_any_customer() -> None:
 def test_static_dir_is_packaged() -> None:
     pyproject = (Path(__file__).resolve().parents[1] / "pyproject.toml").read_text()
     assert 'webui = ["static/*.html", "static/*.css", "static/js/*.js"]' in pyproject
+
+
+def _echo_server(answer: dict[str, Any]) -> Any:
+    """A stand-in for the server's A2A route: records the body it got, returns `answer`."""
+    from starlette.applications import Starlette
+    from starlette.middleware import Middleware
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    from webui.a2a_tasks import TaskArtifactsMiddleware
+
+    seen: list[dict[str, Any]] = []
+
+    async def a2a(request: Request) -> JSONResponse:
+        seen.append(await request.json())
+        return JSONResponse(answer)
+
+    app = Starlette(
+        routes=[Route("/a2a/{assistant_id}", a2a, methods=["POST"])],
+        middleware=[Middleware(TaskArtifactsMiddleware)],
+    )
+    app.state.seen = seen
+    return app
+
+
+def test_the_middleware_patches_only_get_task_answers() -> None:
+    history = [{"role": "agent", "taskId": "ctx:run", "parts": [{"kind": "text", "text": "hi"}]}]
+    answer = {"jsonrpc": "2.0", "id": 1, "result": _task(history)}
+    app = _echo_server(answer)
+    client = TestClient(app)
+    get = {"jsonrpc": "2.0", "id": 1, "method": "tasks/get", "params": {"id": "ctx:run"}}
+    patched = client.post("/a2a/some-assistant", json=get)
+    assert patched.json()["result"]["artifacts"][0]["parts"] == [{"kind": "text", "text": "hi"}]
+    assert int(patched.headers["content-length"]) == len(patched.content)
+    send = {"jsonrpc": "2.0", "id": 2, "method": "message/send", "params": {"message": {}}}
+    untouched = client.post("/a2a/some-assistant", json=send)
+    assert "artifacts" not in untouched.json()["result"]
+    assert app.state.seen == [get, send]  # the server got each request body unchanged
