@@ -55,8 +55,9 @@ LogType = Literal["task", "result", "memory-sync", "memory-forget"]
 
 PROJECT_LOGGERS: Final = ("memory", "nodes", "graphs", "evals", "cli")
 """The loggers `-v` opens up; third-party ones show only their warnings."""
-ALWAYS_SHOWN_LOGGER: Final = "memory.integrity"
-"""Warnings about damage found (and repaired) in a data directory: shown without -v."""
+ALWAYS_SHOWN_LOGGERS: Final = ("memory.integrity", "memory.notice")
+"""Warnings shown without -v: damage found (and repaired) in a data directory, and
+choices the operator must know about (a chat model that is not pulled)."""
 TEAM_MEMORY_LIMIT: Final = 100_000
 """How many memories a team-wide listing reads at most (the CLI is for humans)."""
 EXIT_RUNTIME_ERROR: Final = 1
@@ -119,9 +120,10 @@ def describe_failure(exc: Exception) -> str | None:
     """One line naming what went wrong and what to do about it, for the errors a user can
     cause or fix (backend, embedding model, store state); None for any other error."""
     from memory.backends import BackendUnavailableError
+    from memory.llm import ChatModelUnavailableError
     from memory.store import StoreBusyError, StoreConfigError
 
-    if isinstance(exc, StoreBusyError):
+    if isinstance(exc, StoreBusyError | ChatModelUnavailableError):
         return str(exc)
     if isinstance(exc, BackendUnavailableError):
         return f"{exc}. Check the --store-url (host, port, credentials) or drop it."
@@ -352,16 +354,17 @@ def _configure_logging(ctx: typer.Context, state: CliState) -> None:
     handler.setLevel(min(level, logging.WARNING))
     # Repairs of a damaged data directory are always shown; other warnings need -v.
     handler.addFilter(
-        lambda record: record.levelno >= level or record.name.startswith(ALWAYS_SHOWN_LOGGER)
+        lambda record: record.levelno >= level or record.name.startswith(ALWAYS_SHOWN_LOGGERS)
     )
     loggers = [logging.getLogger(name) for name in PROJECT_LOGGERS]
     previous = [lg.level for lg in loggers]
     for lg in loggers:
         lg.setLevel(level)
-    integrity = logging.getLogger(ALWAYS_SHOWN_LOGGER)
-    loggers.append(integrity)
-    previous.append(integrity.level)
-    integrity.setLevel(min(level, logging.WARNING))
+    for name in ALWAYS_SHOWN_LOGGERS:
+        shown = logging.getLogger(name)
+        loggers.append(shown)
+        previous.append(shown.level)
+        shown.setLevel(min(level, logging.WARNING))
     root = logging.getLogger()
     root.addHandler(handler)
 
@@ -1074,7 +1077,7 @@ def describe_llm_choice(choice: LLMChoice) -> str:
         return ollama
     if choice == "embedded":
         return embedded
-    return f"auto: {ollama} if it answers, else {embedded}"
+    return f"auto: {ollama} if it answers and has the model pulled, else {embedded}"
 
 
 def main() -> None:

@@ -7,9 +7,11 @@ validated calls each LLM step makes are in ``memory.llm_calls``.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import urllib.request
+from collections.abc import Sequence
 from typing import Literal, cast, get_args
 
 from langchain_core.language_models import BaseChatModel
@@ -17,6 +19,8 @@ from langchain_core.language_models import BaseChatModel
 from memory.llama import EmbeddedChatModel, env_int, make_embedded_chat_model
 
 logger = logging.getLogger(__name__)
+notice_log = logging.getLogger("memory.notice")
+"""Choices an operator must know about (a model missing): shown by the CLI without -v."""
 
 
 LLMKind = Literal["ollama", "embedded", "auto"]
@@ -58,18 +62,41 @@ def make_chat_model(
     if chosen == "embedded":
         logger.info("chat model: embedded llama.cpp model (chosen explicitly)")
         return make_embedded_chat_model(model, num_ctx=num_ctx, temperature=temperature)
-    if ollama_available(url):
-        logger.info("chat model: Ollama at %s (kind %s)", url, chosen)
-        return make_ollama_chat_model(model, base_url=url, num_ctx=num_ctx, temperature=temperature)
+    name = model or os.environ.get("A2A_OLLAMA_MODEL") or DEFAULT_OLLAMA_MODEL
+    pulled = ollama_models(url)
+    if pulled is not None and _is_pulled(name, pulled):
+        logger.info("chat model: Ollama at %s, model %s (kind %s)", url, name, chosen)
+        return make_ollama_chat_model(name, base_url=url, num_ctx=num_ctx, temperature=temperature)
+    if pulled is not None:
+        problem = (
+            f"the Ollama server at {url} has no model {name!r} "
+            f"(it has: {', '.join(pulled) or 'none'}); run `ollama pull {name}`"
+        )
+        if chosen == "ollama":
+            raise ChatModelUnavailableError(
+                f"Ollama was chosen but {problem}, or set A2A_OLLAMA_MODEL to a model it has"
+            )
+        notice_log.warning("%s; using the embedded llama.cpp model instead", problem)
+        return make_embedded_chat_model(None, num_ctx=num_ctx, temperature=temperature)
     if chosen == "ollama":
-        name = model or os.environ.get("A2A_OLLAMA_MODEL") or DEFAULT_OLLAMA_MODEL
-        raise RuntimeError(
+        raise ChatModelUnavailableError(
             f"Ollama was chosen but no Ollama server answers at {url}/api/tags. Start one "
             f"(`ollama serve`, then `ollama pull {name}`), point OLLAMA_BASE_URL at it, "
             "or set A2A_LLM=auto (or embedded) to use the embedded model."
         )
     logger.info("chat model: no Ollama server at %s, using the embedded llama.cpp model", url)
     return make_embedded_chat_model(None, num_ctx=num_ctx, temperature=temperature)
+
+
+class ChatModelUnavailableError(RuntimeError):
+    """The chosen chat model cannot run here (no server, model not pulled): a configuration
+    problem the message explains, not a bug."""
+
+
+def _is_pulled(name: str, pulled: Sequence[str]) -> bool:
+    """`name` ("phi4-mini" or "phi4-mini:latest") is among the server's models."""
+    wanted = name if ":" in name else f"{name}:latest"
+    return any(model in (wanted, name) for model in pulled)
 
 
 def _checked_kind(value: str) -> LLMKind:
@@ -88,11 +115,24 @@ def ollama_base_url(base_url: str | None = None) -> str:
 
 def ollama_available(base_url: str | None = None, timeout: float = PROBE_TIMEOUT_S) -> bool:
     """True when an Ollama server answers GET /api/tags."""
+    return ollama_models(base_url, timeout) is not None
+
+
+def ollama_models(
+    base_url: str | None = None, timeout: float = PROBE_TIMEOUT_S
+) -> list[str] | None:
+    """The model names an Ollama server has pulled (GET /api/tags); None when none answers."""
     try:
         with urllib.request.urlopen(f"{ollama_base_url(base_url)}/api/tags", timeout=timeout) as r:
-            return bool(r.status == 200)
-    except (OSError, ValueError):  # URLError and timeouts are OSErrors
-        return False
+            if r.status != 200:
+                return None
+            body = json.loads(r.read() or b"{}")
+    except (OSError, ValueError):  # URLError and timeouts are OSErrors; bad JSON ValueError
+        return None
+    models = body.get("models") if isinstance(body, dict) else None
+    if not isinstance(models, list):
+        return []
+    return [str(m["name"]) for m in models if isinstance(m, dict) and "name" in m]
 
 
 def make_ollama_chat_model(

@@ -27,7 +27,13 @@ from pydantic import BaseModel, Field
 from memory import llama as llama_module
 from memory import llm as llm_module
 from memory.llama import EmbeddedChatModel, to_llama_messages
-from memory.llm import DEFAULT_OLLAMA_NUM_CTX, context_window, make_chat_model, model_label
+from memory.llm import (
+    DEFAULT_OLLAMA_NUM_CTX,
+    ChatModelUnavailableError,
+    context_window,
+    make_chat_model,
+    model_label,
+)
 from memory.llm_calls import first_json_object, structured_call, text_call
 from tests.fakes import ScriptedChatModel
 
@@ -46,6 +52,8 @@ class OllamaStub:
     requests: list[tuple[str, str, dict[str, Any] | None]] = field(default_factory=list)
     messages: list[dict[str, Any]] = field(default_factory=list)
     """Assistant messages to answer /api/chat with, in order, before `reply`."""
+    models: list[str] = field(default_factory=lambda: ["phi4-mini:latest", "qwen2.5:0.5b"])
+    """What GET /api/tags reports as pulled."""
 
 
 @pytest.fixture(autouse=True)
@@ -61,7 +69,8 @@ def ollama_stub() -> Iterator[OllamaStub]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             stub.requests.append(("GET", self.path, None))
-            self._send(200 if self.path == "/api/tags" else 404, {"models": []})
+            models = [{"name": name, "model": name} for name in stub.models]
+            self._send(200 if self.path == "/api/tags" else 404, {"models": models})
 
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", 0))
@@ -166,6 +175,36 @@ def test_auto_without_a_server_builds_the_embedded_model(
         assert make_chat_model("auto", base_url=dead_url, num_ctx=1024) is stand_in
     assert built == [1024]
     assert f"no Ollama server at {dead_url}" in caplog.text
+
+
+def test_auto_skips_an_ollama_server_without_the_model(
+    ollama_stub: OllamaStub, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    ollama_stub.models = ["llama3:8b"]
+    stand_in = ScriptedChatModel(script=[])
+    monkeypatch.setattr(llm_module, "make_embedded_chat_model", lambda *a, **k: stand_in)
+    with caplog.at_level(logging.WARNING, logger="memory.notice"):
+        assert make_chat_model("auto", base_url=ollama_stub.url) is stand_in
+    assert "no model 'phi4-mini'" in caplog.text and "ollama pull phi4-mini" in caplog.text
+    assert "llama3:8b" in caplog.text  # what the server does have
+
+
+def test_explicit_ollama_without_the_model_names_it_and_how_to_pull(
+    ollama_stub: OllamaStub,
+) -> None:
+    ollama_stub.models = []
+    with pytest.raises(ChatModelUnavailableError) as error:
+        make_chat_model("ollama", model="phi4-mini", base_url=ollama_stub.url)
+    assert "no model 'phi4-mini'" in str(error.value)
+    assert "`ollama pull phi4-mini`" in str(error.value)
+
+
+def test_a_tagged_model_name_matches_exactly(ollama_stub: OllamaStub) -> None:
+    assert isinstance(
+        make_chat_model("ollama", model="qwen2.5:0.5b", base_url=ollama_stub.url), ChatOllama
+    )
+    with pytest.raises(ChatModelUnavailableError, match=r"qwen2\.5:7b"):
+        make_chat_model("ollama", model="qwen2.5:7b", base_url=ollama_stub.url)
 
 
 def test_unknown_kind_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
