@@ -227,6 +227,10 @@ def check_search_args(
         raise ValueError(f"search query must be a string, got {type(query).__name__}")
     if not query.strip():
         raise ValueError("search query must not be empty")
+    try:
+        query.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("search query is not valid Unicode (it holds a lone surrogate)") from None
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
         raise ValueError(f"limit must be a non-negative integer, got {limit!r}")
     if (

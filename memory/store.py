@@ -793,6 +793,9 @@ class FaissStore(BaseStore):
         with self._lock:
             try:
                 self.flush()
+            except StoreBusyError as exc:
+                # The index file is only a cache: the next open catches up from SQLite.
+                logger.warning("vector index not saved on close: %s", exc)
             finally:
                 self._closed = True
                 self._db.close()

@@ -107,7 +107,9 @@ class StoreDB:
         if read_only:
             return
         with self.busy_guard():
-            self.conn.execute("PRAGMA journal_mode=WAL")
+            # Switching an already-WAL file would wait for a writer's lock: only switch once.
+            if self.conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=FULL")
             if not self._has_schema():
                 with self.lock:
@@ -315,7 +317,7 @@ class _BusyGuard:
         if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
             raise StoreBusyError(
                 f"the memory store {self.path} is busy: another process has held its "
-                f"SQLite write lock for over {BUSY_TIMEOUT_S:.0f} s ({exc}); wait for that "
+                f"SQLite write lock for over {BUSY_TIMEOUT_S:g} s ({exc}); wait for that "
                 "writer to finish, or read with a read-only command"
             ) from exc
 

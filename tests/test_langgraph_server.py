@@ -553,6 +553,87 @@ def test_a2a_follows_the_same_rules(server: DevServer) -> None:
     assert _a2a_reply(task).strip()
 
 
+HTTP_BAD_INPUTS: list[tuple[str, str, str, Any]] = [
+    # (id, method, path, body): each must be refused with a 4xx naming the problem
+    ("put no namespace", "PUT", "/store/items", {"key": "k", "value": {"content": "x"}}),
+    ("put dotted label", "PUT", "/store/items", {"namespace": ["team.x"], "key": "k", "value": {}}),
+    (
+        "put empty label",
+        "PUT",
+        "/store/items",
+        {"namespace": ["team", ""], "key": "k", "value": {}},
+    ),
+    (
+        "put empty key",
+        "PUT",
+        "/store/items",
+        {"namespace": ["team", "support", "shared"], "key": "", "value": {"content": "x"}},
+    ),
+    (
+        "put list value",
+        "PUT",
+        "/store/items",
+        {"namespace": ["team", "support", "shared"], "key": "k", "value": [1]},
+    ),
+    (
+        "put text value",
+        "PUT",
+        "/store/items",
+        {"namespace": ["team", "support", "shared"], "key": "k", "value": "x"},
+    ),
+    (
+        "search text limit",
+        "POST",
+        "/store/items/search",
+        {"namespace_prefix": ["team"], "limit": "x"},
+    ),
+    (
+        "search negative offset",
+        "POST",
+        "/store/items/search",
+        {"namespace_prefix": ["team"], "offset": -1},
+    ),
+    (
+        "search bad filter op",
+        "POST",
+        "/store/items/search",
+        {"namespace_prefix": ["team"], "filter": {"n": {"$regex": "x"}}},
+    ),
+    ("run unknown graph", "POST", "/runs/wait", {"assistant_id": "nope", "input": {}}),
+    (
+        "run context not an object",
+        "POST",
+        "/runs/wait",
+        {"assistant_id": "chat", "input": {}, "context": "x"},
+    ),
+    ("not JSON", "POST", "/store/items/search", "{not json"),
+]
+
+
+@pytest.mark.integration
+@pytest.mark.usefixtures("show_server_log")
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [c[1:] for c in HTTP_BAD_INPUTS],
+    ids=[c[0] for c in HTTP_BAD_INPUTS],
+)
+def test_bad_http_input_gets_a_clear_4xx(
+    server: DevServer, method: str, path: str, body: Any
+) -> None:
+    if isinstance(body, str):
+        response = httpx.request(
+            method,
+            f"{server.url}{path}",
+            content=body,
+            headers={"x-api-key": STAFF_KEY, "content-type": "application/json"},
+            timeout=RUN_TIMEOUT_S,
+        )
+    else:
+        response = _http(server, method, path, STAFF_KEY, body)
+    assert 400 <= response.status_code < 500, (response.status_code, response.text)
+    assert "Traceback" not in response.text and response.text.strip()
+
+
 def _stored_memory(memory_dir: Path, memory_id: str) -> str | None:
     """The content of a shared memory, read from the data directory (server stopped)."""
     from memory.backends import STORE_DIR
