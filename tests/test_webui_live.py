@@ -94,7 +94,7 @@ def _failed(request: Any, errors: list[str]) -> None:
 
 def _open(browser: Any, url: str, viewport: dict[str, int], api_key: str = STAFF_KEY) -> Any:
     """A page of the UI, with `api_key` saved in the browser as a user enters it."""
-    page = browser.new_page(viewport=viewport)
+    page = browser.new_page(viewport=viewport, locale="en-US", timezone_id="UTC")
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.on("requestfailed", lambda r: _failed(r, errors))
@@ -266,6 +266,36 @@ def test_the_supersede_history_of_a_slot(ui_server: DevServer, browser: Any) -> 
     assert history.count() == 2
     assert "email" in history.nth(0).inner_text() and "superseded" in history.nth(0).inner_text()
     assert "SMS" in history.nth(1).inner_text() and "current" in history.nth(1).inner_text()
+    assert not page.errors, page.errors
+
+
+@pytest.mark.usefixtures("show_log")
+def test_trust_event_time_and_disputes_are_shown_when_a_record_has_them(
+    ui_server: DevServer, browser: Any
+) -> None:
+    from memory.models import Memory, Provenance
+
+    memory = Memory(
+        content="Customer #7070 says they are a platinum member",
+        type="entity",
+        subject="customer:7070",
+        attribute="tier",
+        value="platinum",
+        provenance=Provenance(source_agent="alex"),
+    ).to_store_value()
+    # fields a newer record may carry: shown under their own names, never hidden
+    memory |= {"source_role": "customer", "disputed": True, "event_time": "2026-01-05T10:00:00Z"}
+    ui_server.client().store.put_item(["team", "support", "shared"], "m-7070", memory)
+    page = _open(browser, f"{ui_server.url}/ui/#memory", LAPTOP)
+    page.fill("#memory-query", "customer 7070 platinum")
+    page.click("#memory-form button[type=submit]")
+    card = page.locator(".memory", has_text="7070").first
+    card.wait_for()
+    assert "DISPUTED" in card.locator(".memory-head").inner_text().upper()
+    card.locator("summary").click()
+    fields = card.locator(".fields").inner_text()
+    assert "source role: customer" in fields
+    assert "1/5/2026, 10:00:00 AM" in fields.split("Event time")[1].split("Recorded")[0]
     assert not page.errors, page.errors
 
 

@@ -35,7 +35,8 @@ function isMemory(value) {
 }
 
 function first(value, keys) {
-  for (const key of keys) {
+  const named = Object.keys(value).filter((k) => k.includes("trust") && keys === TRUST_KEYS);
+  for (const key of [...keys, ...named]) {
     if (value[key] !== undefined && value[key] !== null && value[key] !== "") return [key, value[key]];
     if (value.provenance && value.provenance[key] !== undefined && value.provenance[key] !== null) {
       return [key, value.provenance[key]];
@@ -44,8 +45,11 @@ function first(value, keys) {
   return null;
 }
 
+// Whatever the record calls it (disputed, disputed_by, dispute, ...), a truthy field about
+// a dispute, or a status "disputed", marks the memory as disputed.
 function isDisputed(value) {
-  return DISPUTE_KEYS.some((k) => value[k]) || value.status === "disputed";
+  return DISPUTE_KEYS.some((k) => value[k]) || value.status === "disputed" ||
+    Object.entries(value).some(([k, v]) => k.includes("disput") && Boolean(v) && !(Array.isArray(v) && !v.length));
 }
 
 function row(name, ...content) {
@@ -112,7 +116,7 @@ function card(item) {
   const p = v.provenance || {};
   const trust = first(v, TRUST_KEYS);
   const eventTime = first(v, EVENT_TIME_KEYS);
-  const extra = Object.entries(v).filter(([k]) => !SHOWN.has(k) && !TRUST_KEYS.includes(k) && !EVENT_TIME_KEYS.includes(k));
+  const extra = Object.entries(v).filter(([k]) => !SHOWN.has(k) && k !== (trust && trust[0]) && k !== (eventTime && eventTime[0]));
   const historyBox = h("div", { class: "history-box" });
   const details = h("dl", { class: "fields" },
     v.subject ? row("About", v.subject, v.attribute ? ` · ${v.attribute}` : "", v.value ? ` = ${v.value}` : "") : null,
