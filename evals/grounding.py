@@ -190,7 +190,9 @@ def run_grounding_eval(
         "checks": [c.model_dump() for c in checks],
     }
     out_dir = reports_dir(reports)
-    write_json(json_out or out_dir / "grounding.json", result)
+    write_json(out_dir / "grounding.json", result)
+    if json_out is not None:
+        write_json(json_out, result)
     rows = [[c.kind, c.agent, c.prompt, c.replaced, ", ".join(c.invented) or "-"] for c in checks]
     write_markdown(
         out_dir / "grounding.md",

@@ -295,3 +295,12 @@ def test_sync_loop_evaluator_catches_an_endless_chain() -> None:
     )
     assert verdict["score"] < 1.0
     assert "not synced back" in verdict["comment"] and "stops at max hops" in verdict["comment"]
+
+
+@pytest.mark.integration
+def test_grounding_quick(tmp_path: Path) -> None:
+    """The grounding suite end to end on the real embedder (no chat model: composed texts)."""
+    result, reports = run_suite(tmp_path, "grounding", "--quick", "--llm", "none")
+    assert result["suite"] == "grounding" and result["texts"] == 6
+    assert result["invented"] == 0
+    assert_reports(reports, "grounding.json", "grounding.md")
