@@ -242,6 +242,26 @@ def test_talking_to_one_agent_and_forgetting_a_memory(ui_server: DevServer, brow
 
 
 @pytest.mark.usefixtures("show_log")
+def test_another_team_works_in_its_own_lanes(ui_server: DevServer, browser: Any) -> None:
+    page = _open(browser, f"{ui_server.url}/ui/#team", LAPTOP)
+    page.select_option("#target", "team:helpdesk")
+    assert page.inner_text("#customer-label") == "As employee"
+    page.fill("#customer", "E-204")
+    page.fill("#message", "The VPN keeps dropping my connection")
+    page.click("#send")
+    page.wait_for_function("!document.querySelector('#send').disabled", timeout=UI_TIMEOUT_MS)
+    assert page.inner_text(".msg-user .msg-who") == "Employee #E-204"
+    assert page.inner_text(".msg-agent .msg-who").startswith("Casey")
+    page.click("nav a[data-page=log]")
+    turn = page.locator(".turn").first
+    heads = turn.locator(".lane-head").all_inner_texts()
+    assert heads == ["Casey", "Riley", "Morgan"], heads
+    assert "Casey → Morgan" in turn.inner_text()
+    assert any("vpn" in t.lower() for t in _lane_texts(page, "morgan"))
+    assert not page.errors, page.errors
+
+
+@pytest.mark.usefixtures("show_log")
 def test_the_supersede_history_of_a_slot(ui_server: DevServer, browser: Any) -> None:
     client = ui_server.client()
     for channel in ("email", "SMS"):

@@ -83,7 +83,8 @@ async function send(event) {
     return;
   }
 
-  bubble("user", customer ? `Customer #${customer}` : "You", text);
+  const label = isTeam ? teamOf(graph).subject_label : "customer";
+  bubble("user", customer && isTeam ? `${label[0].toUpperCase()}${label.slice(1)} #${customer}` : "You", text);
   const replyBox = bubble("agent", isTeam ? `${agentName(coordinator)} (for the team)` : agentName(name), "…");
   replyBox.setAttribute("aria-busy", "true");
   el("message").value = "";
@@ -142,7 +143,12 @@ export function initTeam() {
   el("customer").value = config.demo.customer_id;
   target.addEventListener("change", () => {
     resetConversation();
-    el("customer").disabled = !target.value.startsWith("team:");
+    const [kind, name] = target.value.split(":");
+    el("customer").disabled = kind !== "team";
+    // whom a team's requests are about: a customer, an employee, ... (its subject label)
+    const label = kind === "team" ? teamOf(name).subject_label : "customer";
+    el("customer-label").textContent = `As ${label}`;
+    el("customer").placeholder = kind === "team" && label !== "customer" ? "" : "e.g. 12345";
   });
   el("use-demo").addEventListener("click", () => {
     target.value = `team:${config.teams[0].graph_id}`;
