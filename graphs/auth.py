@@ -48,12 +48,6 @@ SERVER_ONLY_KEYS: Final = frozenset({"data_dir", "chat_model", "services"})
 """Context keys only the server's configuration sets (paths, in-process objects)."""
 IDENTITY_KEYS: Final = frozenset({"agent", "team"})
 """Context keys that choose whose memory a run uses: staff only."""
-GRAPHS_FOR_ROLE: Final[Mapping[Role, frozenset[str] | None]] = {
-    "staff": None,  # every graph
-    "customer": frozenset({"team", "chat"}),
-    "agent": frozenset({"team", "chat"}),
-}
-
 DEV_KEYS: Final[Mapping[str, str]] = {
     "dev-staff-key": "staff:dev-operator",
     "dev-customer-key": "customer",
