@@ -57,6 +57,11 @@ def a2a_log_namespace(team: str) -> Namespace:
     return (*team_prefix(team), "a2a")
 
 
+def unremembered_threads_namespace(team: str) -> Namespace:
+    """Threads whose speaker asked that nothing of the conversation be remembered."""
+    return (*team_prefix(team), "unremembered")
+
+
 def sync_copies_namespace(team: str) -> Namespace:
     """Where the A2A bridge records which agent got a copy of which memory, and where
     that copy landed (never read as memories either)."""

@@ -27,6 +27,7 @@ from langgraph.store.base import BaseStore, Op, PutOp
 from pydantic import JsonValue
 
 from memory.bridge import MEMORY_FORGET, MEMORY_SYNC, A2ABridge, A2AMessage
+from memory.extraction.forget_requests import ForgetRequest
 from memory.manager import memories_in, reinforced_confidence
 from memory.models import Memory, Scope, content_key, utcnow
 from memory.namespaces import (
@@ -35,6 +36,7 @@ from memory.namespaces import (
     parse_memory_namespace,
     readable_namespaces,
     team_prefix,
+    unremembered_threads_namespace,
 )
 from memory.reading import read_memory
 
@@ -322,6 +324,67 @@ class TeamMemory:
             len(report.log_redacted),
         )
         return report
+
+    # ---- requests made in conversation ----------------------------------------------
+    def remembers(self, thread_id: str | None) -> bool:
+        """False when the thread's speaker asked that nothing of it be remembered."""
+        if thread_id is None:
+            return True
+        return self.store.get(unremembered_threads_namespace(self.team), thread_id) is None
+
+    def honour(
+        self,
+        request: ForgetRequest,
+        *,
+        speaker: str,
+        thread_id: str | None,
+        correlation_id: str | None = None,
+    ) -> str:
+        """Act on a memory request the speaker made in conversation; the sentence that
+        tells them what was done (for the reply).
+
+        - not this turn: the turn's A2A log payloads are redacted (nothing is extracted);
+        - not this thread: the same, the thread is marked so no later turn is remembered
+          either, and what earlier turns of it stored is forgotten;
+        - forget: `forget_subject` for the speaker (only their own facts: `speaker` is
+          both the subject and the one asking).
+        """
+        reason = f"not remembered at {speaker}'s request"
+        if request.kind in ("not_this_turn", "not_this_thread"):
+            if correlation_id is not None:
+                self._redact_turn(correlation_id, reason)
+            if request.kind == "not_this_turn":
+                return "As you asked, I won't remember anything from this message."
+            if thread_id is not None:
+                self.store.put(
+                    unremembered_threads_namespace(self.team),
+                    thread_id,
+                    {"requested_by": speaker, "at": utcnow().isoformat()},
+                    index=False,
+                )
+                seeds: dict[str, ForgetCause] = {
+                    row.memory.memory_id: "requested"
+                    for row in self.rows(include_invalid=True)
+                    if row.memory.provenance.thread_id == thread_id
+                }
+                self.forget_memories(seeds, cascade=True, requested_by=speaker, reason=reason)
+            return "As you asked, I won't remember anything from this conversation."
+        report = self.forget_subject(speaker, attributes=request.attributes, requested_by=speaker)
+        what = (
+            "everything I knew about you"
+            if request.attributes is None
+            else "what I knew of your "
+            + " and ".join(a.replace("_", " ") for a in request.attributes)
+        )
+        if not report.removed:
+            return f"I had nothing stored as {what}; nothing to delete."
+        return f"Done: I deleted {what} ({len(report.removed)} records, copies included)."
+
+    def _redact_turn(self, correlation_id: str, reason: str) -> None:
+        log = A2ABridge(self.store, self.team).log
+        for message in log.read(correlation_id=correlation_id, limit=sys.maxsize):
+            if message.payload.get("redacted") is not True:
+                log.redact(message, [], reason)
 
     def _readable_by(self, row: TeamMemoryRow, agent: str) -> bool:
         return row.namespace in readable_namespaces(self.team, agent)

@@ -18,7 +18,7 @@ from nodes import services as seams
 from nodes.context import ChatContext
 from nodes.events import ReplyEvent, emit
 from nodes.grounding import grounded
-from nodes.memory_nodes import current_thread_id, recall, record_memories
+from nodes.memory_nodes import current_thread_id, memory_request, recall, record_memories
 from nodes.prompts import chat_prompt
 from nodes.services import Services
 from nodes.state import ChatState, RetrievedMemory, latest_user_message
@@ -94,6 +94,9 @@ def remember_from_chat(
     extraction = ExtractionContext(
         source_agent=spec.name, thread_id=current_thread_id(), scope=spec.writes
     )
+    declined = memory_request(state, runtime, team, "user", None)
+    if declined is not None:
+        return declined
     model = seams.extraction_model(ctx, services)
     memories = extract_memories(state["request"], extraction, llm=model)
     manager = seams.manager(runtime.store, _team(ctx, team), spec.name)

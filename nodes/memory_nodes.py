@@ -9,10 +9,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from langchain_core.messages import BaseMessage
+from langchain_core.messages import AIMessage, BaseMessage
 from langgraph.runtime import Runtime
 
 from memory.extraction import ExtractionContext, extract_from_messages, extract_memories
+from memory.extraction.forget_requests import detect_forget_request
 from memory.manager import MemoryManager, ScoredMemory
 from memory.models import Scope
 from memory.sessions import SessionPolicy, compact, needs_compaction
@@ -21,6 +22,7 @@ from nodes.context import ChatContext, TeamContext
 from nodes.events import CompactionEvent, MemoryReadEvent, MemoryWriteEvent, SyncEvent, emit
 from nodes.services import Services
 from nodes.state import (
+    ChatState,
     HasMessages,
     RetrievedMemory,
     TeamState,
@@ -130,10 +132,47 @@ def extract_turn_memories(
         speaker_subject=team.subject(state.get("customer_id")) or "user",
         scope=team.coordinator.writes,
     )
+    declined = memory_request(
+        state, runtime, team, extraction.speaker_subject, state.get("correlation_id")
+    )
+    if declined is not None:
+        return declined
     model = seams.extraction_model(ctx, services)
     memories = extract_memories(state["request"], extraction, llm=model)
     manager = seams.manager(runtime.store, _team(ctx, team), coordinator)
     return {"written": record_memories(manager, memories, coordinator)}
+
+
+def memory_request(
+    state: TeamState | ChatState,
+    runtime: Runtime[Any],
+    team: TeamSpec,
+    speaker: str,
+    correlation_id: str | None,
+) -> dict | None:
+    """When the user asked something of the memory itself ("don't remember this call",
+    "forget my phone number") or this thread is not to be remembered: act on it, store
+    nothing from the turn, and say so at the end of the reply. None otherwise."""
+    memory = seams.team_memory(runtime.store, _team(runtime.context, team))
+    thread_id = current_thread_id()
+    request = detect_forget_request(state["request"])
+    if request is None:
+        if memory.remembers(thread_id):
+            return None
+        return {"written": []}  # asked earlier in the thread; the reply said so then
+    notice = memory.honour(
+        request, speaker=speaker, thread_id=thread_id, correlation_id=correlation_id
+    )
+    logger.info("memory request (%s) from %s: %s", request.kind, speaker, notice)
+    reply = f"{state.get('reply', '')}\n\n{notice}".strip()
+    update: dict[str, Any] = {"written": [], "reply": reply}
+    last = next((m for m in reversed(state.get("messages", [])) if m.type == "ai"), None)
+    if last is not None and last.id is not None:
+        # Same id: the reply message is replaced (add_messages), not followed by another.
+        update["messages"] = [AIMessage(reply, id=last.id, name=last.name)]
+    else:
+        update["messages"] = [AIMessage(notice)]
+    return update
 
 
 def current_thread_id() -> str | None:
@@ -200,7 +239,10 @@ def compact_session(
     manager = seams.manager(runtime.store, _team(ctx, team), agent)
 
     def keep_facts(dropped: list[BaseMessage]) -> None:
-        extraction = ExtractionContext(source_agent=agent, thread_id=current_thread_id())
+        thread_id = current_thread_id()
+        if not seams.team_memory(runtime.store, _team(ctx, team)).remembers(thread_id):
+            return  # the speaker asked that nothing of this thread be remembered
+        extraction = ExtractionContext(source_agent=agent, thread_id=thread_id)
         record_memories(manager, extract_from_messages(dropped, extraction), agent)
 
     model = seams.chat_model(ctx, services)

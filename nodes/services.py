@@ -26,6 +26,7 @@ from langgraph.store.base import BaseStore
 
 from memory.bridge import A2ABridge, A2ALog
 from memory.manager import MemoryManager
+from memory.team import TeamMemory
 
 if TYPE_CHECKING:
     from nodes.context import ChatContext, LLMChoice, TeamContext
@@ -151,6 +152,11 @@ def require_store(store: BaseStore | None) -> BaseStore:
 
 def manager(store: BaseStore | None, team: str, agent: str) -> MemoryManager:
     return MemoryManager(require_store(store), team=team, agent=agent, llm=None)
+
+
+def team_memory(store: BaseStore | None, team: str) -> TeamMemory:
+    """Every memory namespace of the team (forgetting, thread requests)."""
+    return TeamMemory(require_store(store), team)
 
 
 def bridge(store: BaseStore | None, team: str, agents: Collection[str] | None = None) -> A2ABridge:

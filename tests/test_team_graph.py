@@ -16,6 +16,7 @@ from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
 
 from graphs.app import TeamApp, open_team_app
 from memory.bridge import MEMORY_SYNC, RESULT, TASK
+from memory.team import TeamMemory
 from nodes.context import ChatContext, TeamContext
 from nodes.services import Services
 from teams.support.demo import DEMO_CUSTOMER_ID, DEMO_REQUEST, prepare_demo, run_demo
@@ -287,3 +288,46 @@ def test_the_composed_reply_states_each_fact_once(app: TeamApp) -> None:
     state = run_team(app, DEMO_REQUEST, "t-once")
     # sam and jordan both track the order; the reply says so once
     assert state["reply"].count("is delayed with the carrier") == 1
+
+
+# ---- memory requests made in conversation ------------------------------------------------
+
+
+def team_memories(app: TeamApp) -> list[str]:
+    return [row.memory.content for row in TeamMemory(app.store, "support").rows()]
+
+
+def test_dont_remember_this_call_stores_nothing_from_the_thread(app: TeamApp) -> None:
+    run_team(app, "My package arrived damaged yesterday.", "call-1")
+    assert any("damaged" in c for c in team_memories(app))
+
+    state = run_team(app, "Please don't remember anything about this call.", "call-1")
+
+    assert state["written"] == []
+    assert "won't remember anything from this conversation" in state["reply"]
+    assert state["messages"][-1].text == state["reply"]  # the reply itself says so
+    assert not any("damaged" in c or "remember" in c.lower() for c in team_memories(app))
+    later = run_team(app, "My email is jo@example.com, I prefer email.", "call-1")
+    assert later["written"] == [] and team_memories(app) == []
+    run_team(app, "I prefer SMS.", "another-call")  # other threads are remembered
+    assert team_memories(app) != []
+    for message in app.log.read(correlation_id=state["correlation_id"]):
+        assert message.payload.get("redacted") is True
+
+
+def test_forget_my_phone_number_and_everything_about_me(app: TeamApp) -> None:
+    run_team(app, "My phone number is 555-0199.", "t1")
+    run_team(app, "I prefer to be contacted by email.", "t1")
+    assert any("555-0199" in c for c in team_memories(app))
+
+    phone = run_team(app, "Please forget my phone number.", "t2")
+
+    assert "deleted what I knew of your phone number" in phone["reply"]
+    assert phone["written"] == []
+    assert not any("555-0199" in c for c in team_memories(app))
+    assert any("email" in c for c in team_memories(app))
+    everything = run_team(app, "Please delete everything you know about me.", "t3")
+    assert "deleted everything I knew about you" in everything["reply"]
+    assert not any("12345" in c for c in team_memories(app))
+    again = run_team(app, "Forget my phone number.", "t4")
+    assert "nothing stored" in again["reply"]
