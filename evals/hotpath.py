@@ -228,7 +228,7 @@ def run_hotpath(
         notes=notes,
     )
     _write(summary, json_out, reports)
-    console.print(render_markdown(summary))
+    console.print(render_markdown(summary), markup=False)
     return summary
 
 

@@ -304,3 +304,32 @@ def test_grounding_quick(tmp_path: Path) -> None:
     assert result["suite"] == "grounding" and result["texts"] == 6
     assert result["invented"] == 0
     assert_reports(reports, "grounding.json", "grounding.md")
+
+
+@pytest.mark.integration
+def test_bench_hotpath_quick(tmp_path: Path) -> None:
+    result, reports = run_suite(
+        tmp_path,
+        "bench-hotpath",
+        "--sizes",
+        "200",
+        "--systems",
+        "floor,floor-dense,faiss,inmemory,mem0",
+        "--queries",
+        "5",
+        "--adds",
+        "3",
+    )
+    (size,) = result["sizes"]
+    assert size["size"] == 200
+    assert {"floor", "floor-dense", "faiss", "inmemory", "store (one namespace)"} <= set(
+        size["series"]
+    )
+    for series in size["series"].values():
+        assert series["runs"] >= 5 and 0 < series["p50_ms"] <= series["p95_ms"]
+    assert size["embeds_per_search"] == 1.0  # the embedded model runs once per search
+    assert result["embeds_per_add"] == 1.0 and result["adds_per_s"] > 0
+    if "mem0" not in size["series"]:
+        assert any("mem0" in note for note in result["notes"])
+    assert_reports(reports, "hotpath.json", "hotpath.md", "hotpath.png")
+    assert "| faiss |" in (reports / "hotpath.md").read_text()
