@@ -129,8 +129,10 @@ def describe_failure(exc: Exception) -> str | None:
         return f"{exc}. Check the --store-url (host, port, credentials) or drop it."
     if isinstance(exc, StoreConfigError):
         return (
-            f"{exc}. Set A2A_EMBEDDINGS to the model the store was built with, "
-            "or choose another --data-dir."
+            f"{exc}. Migrate the store with `a2a-memory memories re-embed`, set "
+            "A2A_EMBEDDINGS (or A2A_EMBEDDINGS_PRECISION=reference for a store made before "
+            "the int8 embedder) to the model the store was built with, or choose another "
+            "--data-dir."
         )
     if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
         return (
@@ -724,6 +726,37 @@ def consolidate_memories(ctx: typer.Context) -> None:
     with open_memory(state) as store:
         report = _team(store, state).consolidate()
     state.out.print(render.consolidation_view(report))
+
+
+@memories_app.command("re-embed")
+def reembed_memories(ctx: typer.Context) -> None:
+    """Re-embed every memory with the current embedding model (after the model changed).
+
+    A store records the model that made its vectors and refuses to open with another;
+    this migrates it: each memory's text is embedded again and the new model recorded.
+    Nothing else changes. Stop other processes using the data directory first.
+
+    Example:
+
+      a2a-memory memories re-embed
+    """
+    state = _state(ctx)
+    if state.store_url is not None:
+        raise CliFailure(
+            "re-embed migrates the embedded store in --data-dir; a PostgreSQL store is "
+            "re-embedded by putting its items again into a new database"
+        )
+    from memory.backends import STORE_DIR
+    from memory.reembed import reembed_store
+
+    directory = state.data_dir / STORE_DIR
+    warm_embedder(state)
+    with _status(state.err, f"Re-embedding the memories in {directory}"):
+        report = reembed_store(directory, state.embeddings())
+    state.out.print(
+        f"Re-embedded {report.vectors} vectors of {report.items} memories with "
+        f"{report.model} ({report.dims} dims); before: {report.previous_model or 'unknown'}."
+    )
 
 
 @app.command("prepare")

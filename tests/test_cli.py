@@ -460,10 +460,15 @@ def test_a_store_of_another_embedding_model_is_refused(cli: Any, tmp_path: Path)
         store.put(("team", "support", "shared"), "m1", {"content": "hashed vectors"})
     message = failed_cleanly(cli("memories", "search", "hashed vectors"), 1)
     assert "test-hash-embeddings" in message and "cannot be opened" in message
-    assert "A2A_EMBEDDINGS" in message
+    assert "A2A_EMBEDDINGS" in message and "memories re-embed" in message
     # Listing reads no vectors: it works whatever model embedded them.
     listed = as_json(cli("memories", "list", "--json"))
     assert [row["content"] for row in listed] == ["hashed vectors"]
+    # re-embed migrates the store to the CLI's embedder; then it searches.
+    migrated = ok(cli("memories", "re-embed")).output
+    assert "Re-embedded 1 vectors of 1 memories" in migrated and "test-hash-embeddings" in migrated
+    hits = as_json(cli("memories", "search", "hashed vectors", "--json"))
+    assert [hit["memory"]["content"] for hit in hits] == ["hashed vectors"]
 
 
 def test_text_with_nothing_to_remember_asks_for_a_type(cli: Any) -> None:
