@@ -29,7 +29,6 @@ import time
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
-from langgraph.config import get_stream_writer
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 
@@ -134,6 +133,10 @@ _ADAPTER: TypeAdapter[StreamEvent] = TypeAdapter(StreamEvent)
 
 def emit(event: StreamEvent) -> None:
     """Stream `event` to live views (CLI, Studio, web UI); a no-op outside a graph run."""
+    # Imported here: the CLI reads these event types to render them, and langgraph.config
+    # costs it over a second of start-up; inside a graph run it is loaded already.
+    from langgraph.config import get_stream_writer
+
     with contextlib.suppress(RuntimeError):  # outside a run there is no stream writer
         get_stream_writer()(event.model_dump(mode="json"))
 
