@@ -223,8 +223,11 @@ def test_store_abatch_matches_reference(
 ) -> None:
     # The async API (abatch) has its own code path: embedding off the loop, then SQLite.
     if request.node.callspec.params["make_store"] == "postgres":
-        pytest.xfail(
-            "PostgresStore.abatch returned fewer hits than the reference on an offset page "
-            "(0 vs 1, query 'customer', limit 1, offset 3); not yet investigated"
+        # PostgresStore.abatch is its batch() in a thread, the code the sync test covers.
+        # Once, an offset page here came back with fewer hits than the reference (0 vs 1,
+        # query 'customer', limit 1, offset 3); four later runs of both tests passed. Not
+        # yet explained, so a failure is reported as xfail, a pass as xpass.
+        request.node.add_marker(
+            pytest.mark.xfail(reason="rare offset-page mismatch of PostgresStore", strict=False)
         )
     check_sequence(make_store, sequence, use_async=True)
