@@ -18,6 +18,7 @@ const EVENT_TIME_KEYS = ["event_time", "event_at", "occurred_at", "happened_at"]
 const DISPUTE_KEYS = ["disputed", "disputed_by", "conflicts_with", "dispute"];
 
 let lastItems = [];
+let latest = 0; // searches can overlap (typing, page load): only the latest one draws
 
 function el(id) {
   return document.getElementById(id);
@@ -58,9 +59,11 @@ function row(name, ...content) {
 
 // A linked memory: found by its id in whichever namespace holds it.
 async function showLinked(memoryId) {
+  const mine = ++latest;
   const list = clear(el("memory-list"));
   try {
     const found = await store.search(["team"], { filter: { memory_id: memoryId }, limit: 10 });
+    if (mine !== latest) return;
     lastItems = found.items.filter((i) => isMemory(i.value));
     el("memory-count").textContent = lastItems.length ? `Linked memory ${memoryId}` : `No memory ${memoryId} (forgotten?)`;
     for (const item of lastItems) list.appendChild(card(item));
@@ -161,15 +164,18 @@ async function search(event) {
   const filter = {};
   if (!el("show-invalid").checked) filter.valid = true;
   if (el("memory-type").value) filter.type = el("memory-type").value;
-  const list = clear(el("memory-list"));
+  const mine = ++latest;
   try {
     const found = await store.search(prefix, { query: el("memory-query").value.trim(), filter, limit: 100 });
+    if (mine !== latest) return;
+    const list = clear(el("memory-list"));
     lastItems = found.items.filter((i) => isMemory(i.value));
     el("memory-count").textContent = `${lastItems.length} memor${lastItems.length === 1 ? "y" : "ies"}`;
     for (const item of lastItems) list.appendChild(card(item));
   } catch (error) {
+    if (mine !== latest) return;
     el("memory-count").textContent = "";
-    list.appendChild(h("li", { class: "muted" }, `Could not read the memory: ${error.message}`));
+    clear(el("memory-list")).appendChild(h("li", { class: "muted" }, `Could not read the memory: ${error.message}`));
   }
 }
 
