@@ -119,6 +119,8 @@ class CliState:
 def describe_failure(exc: Exception) -> str | None:
     """One line naming what went wrong and what to do about it, for the errors a user can
     cause or fix (backend, embedding model, store state); None for any other error."""
+    from pydantic import ValidationError
+
     from memory.backends import BackendUnavailableError
     from memory.llm import ChatModelUnavailableError
     from memory.store import StoreBusyError, StoreConfigError
@@ -143,6 +145,14 @@ def describe_failure(exc: Exception) -> str | None:
         return f"the memory store failed: {type(exc).__name__}: {exc}"
     if isinstance(exc, RuntimeError) and "closed" in str(exc):
         return f"the memory store was closed while in use: {exc}"
+    if isinstance(exc, ValidationError):
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "input"
+        return f"invalid {where}: {first['msg']}"
+    if isinstance(exc, ValueError | FileNotFoundError | PermissionError):
+        # The project raises these on purpose, with messages naming the problem (a bad
+        # setting such as A2A_EMBEDDINGS, a bad value, a read-only store).
+        return str(exc)
     return None
 
 

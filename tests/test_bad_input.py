@@ -485,3 +485,22 @@ def test_safe_console_shows_escapes_and_keeps_text() -> None:
     printed = out.getvalue()
     assert "\x1b]" not in printed and "x\\x1b]0;pwned\\x1b\\y" in printed
     assert "\x1b[1m" in printed  # rich's own styling still reaches the terminal
+
+
+@pytest.mark.parametrize(
+    ("env", "fragment"),
+    [
+        ({"A2A_EMBEDDINGS": "bogus"}, "unknown embeddings kind 'bogus'"),
+        ({"A2A_LLM": "gpt"}, "'gpt' is not one of"),
+    ],
+)
+def test_known_configuration_errors_are_not_unexpected(
+    tmp_path: Path, env: dict[str, str], fragment: str
+) -> None:
+    runner = CliRunner(env={"COLUMNS": "200", "A2A_MEMORY_DIR": None, **env})
+    args = ["--data-dir", str(tmp_path), "memories", "add", "Customer 5 likes tea"]
+    result = runner.invoke(app, [*args, "--type", "entity"])
+    assert result.exit_code in (1, 2), result.output
+    assert isinstance(result.exception, SystemExit), repr(result.exception)
+    text = " ".join(result.output.replace("│", " ").split())
+    assert fragment in text and "unexpected" not in text, text
