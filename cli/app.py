@@ -627,7 +627,10 @@ def _memories_from_text(
                 provenance=Provenance(source_agent=agent),
             )
         ]
-    found = extract_memories(text, ExtractionContext(source_agent=agent, scope=scope))
+    # The CLI is the operator's: what it is told is staff's word (memory/trust.py).
+    found = extract_memories(
+        text, ExtractionContext(source_agent=agent, scope=scope, speaker_role="staff")
+    )
     if not found:
         raise CliFailure(
             "nothing to remember was found in the text: the extraction rules keep facts, "

@@ -71,6 +71,14 @@ def extraction(json_out: JsonOut = None, reports: ReportsDir = Path("reports")) 
     run_extraction_eval(json_out=json_out, reports=reports)
 
 
+@app.command("retrieval")
+def retrieval(json_out: JsonOut = None, reports: ReportsDir = Path("reports")) -> None:
+    """hit@1, hit@5, cross-customer leak and stale hits on a 300-memory support desk."""
+    from evals.retrieval import run_retrieval_eval
+
+    run_retrieval_eval(json_out=json_out, reports=reports)
+
+
 @app.command("index-scale")
 def index_scale(
     sizes: Annotated[str, typer.Option(help="Comma-separated vector counts.")] = "100000,1000000",

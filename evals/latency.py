@@ -208,7 +208,9 @@ def support_thread(customer: int) -> list[BaseMessage]:
 
 
 # ---- what the coordinator does before its LLM calls --------------------------------------
-def coordinator_prompts(request: str, retrieved: list[Any]) -> list[list[BaseMessage]]:
+def coordinator_prompts(
+    request: str, retrieved: list[Any], subject: str
+) -> list[list[BaseMessage]]:
     """The routing and synthesis prompts the coordinator sends (nodes/prompts.py).
 
     Findings come from the specialists after routing, so the synthesis prompt has none here.
@@ -217,7 +219,7 @@ def coordinator_prompts(request: str, retrieved: list[Any]) -> list[list[BaseMes
     from nodes.prompts import routing_prompt, synthesis_prompt
     from teams.support.team import SUPPORT_TEAM
 
-    draft = compose_reply(retrieved, [])
+    draft = compose_reply(retrieved, [], subject)
     return [
         routing_prompt(SUPPORT_TEAM, request),
         synthesis_prompt(SUPPORT_TEAM, request, [], retrieved, draft),
@@ -234,8 +236,10 @@ def assemble_context(
     policy = SessionPolicy(budget_tokens=CONTEXT_BUDGET_TOKENS)
     if needs_compaction(messages, policy):
         raise RuntimeError("the benchmark thread should fit the context budget")
-    retrieved = recall(manager, memory_query(request, customer_id), limit=CONTEXT_LIMIT)
-    return coordinator_prompts(request, retrieved)
+    subject = f"customer:{customer_id}"
+    query = memory_query(request, customer_id)
+    retrieved = recall(manager, query, limit=CONTEXT_LIMIT, subject=subject)
+    return coordinator_prompts(request, retrieved, subject)
 
 
 # ---- measuring ---------------------------------------------------------------------------

@@ -404,6 +404,9 @@ def extraction_context(conversation: Conversation, turn: Turn) -> ExtractionCont
         thread_id=conversation.sample_id,
         message_id=turn.dia_id,
         speaker_subject=turn.speaker,
+        # LoCoMo's speakers are the memory's own users (a personal assistant's), not
+        # customers of a support desk: what they say of each other is trusted.
+        speaker_role="staff",
     )
 
 

@@ -72,7 +72,9 @@ class CaseResult(BaseModel):
 
 
 def chat(app: TeamApp, agent: str, thread: str, text: str, **context: Any) -> dict[str, Any]:
-    """One user turn with `agent` through the chat graph; returns the thread's state."""
+    """One user turn with `agent` through the chat graph; returns the thread's state.
+
+    The user is staff (the chat graph's default) unless `speaker_role` says otherwise."""
     config: RunnableConfig = {"configurable": {"thread_id": thread}}
     ctx = ChatContext(agent=agent, team=app.team, llm="none", **context)
     app.chat_graph.invoke({"messages": [("user", text)]}, config, context=ctx)

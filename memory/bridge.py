@@ -8,6 +8,9 @@
 - `A2ABridge`: copies a memory into other agents' private namespaces, with the seed's
   safeguards (lesson 4): messages deduplicated by id, confidence x 0.9 per hop, never
   back to the origin agent, hops bounded, and the source always tracked in provenance.
+  Whether a received copy may change what the target already holds is memory/trust.py's
+  call (through MemoryManager.add): a copy never supersedes first-hand knowledge, and a
+  copy keeps its origin's role (a customer's statement stays a customer's).
 
 A synced copy has a deterministic ``memory_id`` (origin memory + receiving agent), so a
 memory reaching an agent twice, by a repeated sync or by two paths, stays one copy.
@@ -49,6 +52,7 @@ from pydantic import (
     field_validator,
 )
 
+from memory import trust
 from memory.manager import DEFAULT_MIN_CONFIDENCE, AddAction, MemoryManager
 from memory.models import SYNC_DECAY, Memory, Provenance, content_key, utcnow
 from memory.namespaces import a2a_log_namespace, sync_copies_namespace
@@ -788,7 +792,7 @@ class A2ABridge:
             memory_id=synced_copy_id(origin_id, message.target_agent),
             scope="private",
             mechanism="synced",
-            confidence=round(memory.confidence * self.decay, 6),
+            confidence=trust.synced_confidence(memory, self.decay),
             provenance=Provenance(
                 source_agent=message.source_agent,
                 thread_id=provenance.thread_id,
@@ -796,6 +800,7 @@ class A2ABridge:
                 origin_memory_id=origin_id,
                 origin_agent=provenance.origin_agent or provenance.source_agent,
                 hops=provenance.hops + 1,
+                speaker=provenance.speaker,
             ),
             created_at=now,
             updated_at=now,

@@ -3,21 +3,28 @@
 A manager belongs to one agent of one team and works over any LangGraph `BaseStore`.
 It reads the team's shared namespace and its own private one, never another agent's.
 
-Writing (`add`):
-- an exact duplicate (same content, case and punctuation aside) reinforces the stored
-  memory: mention count up, confidence up (bounded), instead of storing it twice; the
-  seed's lesson: saying a preference three times makes it surer than saying it once;
-- a near-duplicate (cosine >= `merge_threshold`, same type) merges into the stored one;
-- a new value for the same subject and attribute supersedes the old memory: the old one
-  is kept, marked invalid and linked to its successor;
+Writing (`add`), with every "may X change Y" asked of memory/trust.py:
+- admission first: secrets and instructions to the agents are refused; what a customer
+  says outside their own facts becomes a labeled claim (trust.admit);
+- an exact duplicate (same content, case and punctuation aside, same owner) reinforces
+  the stored memory when it is a new statement from a source trusted as much: mention
+  count up, confidence up (bounded by the trust level's ceiling). The seed's lesson:
+  saying a preference three times makes it surer than saying it once; delivering one
+  message three times does not;
+- a new value for the same subject and attribute, a contradiction of a near-duplicate
+  (numbers, dates, channels, negation: memory/contradictions.py) or a retraction ("I
+  don't prefer SMS anymore") supersedes the old memory when trust allows (the old one is
+  kept, invalidated, linked to its successor); otherwise the newcomer is kept disputed;
+- a near-duplicate (cosine >= `merge_threshold`, same type and owner) that contradicts
+  nothing merges into the stored one;
 - otherwise the memory is stored, linked (A-MEM) to its closest related memories above
-  `link_threshold`, and given keywords, tags and a context line (rules, or the LLM).
+  `link_threshold`, and given keywords, tags and a context line (memory/notes.py).
 
 Recalling (`search`): hybrid retrieval (dense + BM25, RRF; see retrieval.py) over the two
 readable namespaces, then
 
     relevance = 0.5 * fused_rank_score + 0.5 * max(cosine, 0)
-    score     = relevance * (0.5 + 0.5 * confidence) * recency * window
+    score     = relevance * (0.5 + 0.5 * confidence) * recency * window * type_weight
     recency   = 0.85 + 0.15 * 0.5 ** (age_days / 30)
     window    = 1.5 inside the period the query names, 1/1.5 outside, else 1
 
@@ -25,10 +32,13 @@ so relevance dominates, trust scales it, and age only breaks near-ties. Age coun
 the memory's event time when it has one (when it happened), else from its last update.
 A query naming a period ("last week", "in March", "yesterday") prefers events dated in
 it. Episodes (type episodic) are events: never superseded or merged by a later one, so
-two occurrences stay two. Memories below
-`min_confidence` (default 0.7) and invalidated ones are excluded unless asked. Search is
-type-aware: a plain question wants declarative memories; a request ("I want a refund")
-or a how-to also wants the procedures (workflows, skills).
+two occurrences stay two. Memories below `min_confidence` (default
+trust.SHOWN_CONFIDENCE, 0.7), invalidated and disputed ones are excluded unless asked.
+With a `subject` (the customer or user the conversation is with), only that subject's
+own memories and general knowledge are searched, never another customer's (a store
+filter on the derived `owner` key). Type-awareness boosts instead of filtering: a
+request or complaint ("I want a refund", "my order never arrived") or a how-to weighs
+procedures (workflows, skills) up, a plain question weighs them down.
 """
 
 from __future__ import annotations
@@ -44,19 +54,20 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 
 from langgraph.store.base import BaseStore, PutOp, SearchItem, SearchOp
 
+from memory import trust
+from memory.contradictions import contradiction, is_retraction, same_referents, shared_terms
 from memory.extraction.dates import query_window
 from memory.models import (
     DECLARATIVE_TYPES,
-    EXPLICIT_CONFIDENCE,
-    IMPLICIT_CONFIDENCE,
+    GENERAL_OWNER,
     MEMORY_TYPES,
     PLAIN_ITEM_DEFAULTS,
-    PROCEDURAL_TYPES,
-    Mechanism,
     Memory,
+    MemoryFamily,
     MemoryType,
     Scope,
     content_key,
+    family_of,
     is_memory_record,
     utcnow,
 )
@@ -71,24 +82,35 @@ if TYPE_CHECKING:  # LangChain's model classes cost ~1 s of CLI start-up; annota
 
 logger = logging.getLogger(__name__)
 
-REINFORCE_RATE = 0.3
-"""Each restatement closes this share of the gap to certainty."""
-MAX_CONFIDENCE = 0.99
-"""Nothing said in conversation is ever certain."""
 MAX_MESSAGE_IDS = 256
 """How many stating messages a memory remembers for replay detection (the latest)."""
-DEFAULT_MIN_CONFIDENCE = 0.7
+DEFAULT_MIN_CONFIDENCE = trust.SHOWN_CONFIDENCE
 """Search leaves out memories below this confidence unless asked (the retrieval floor)."""
 
-AddAction = Literal["added", "reinforced", "merged", "superseded", "unchanged"]
-"""What `add` did; "unchanged": the same message had already stated it (a replay)."""
+AddAction = Literal[
+    "added", "reinforced", "merged", "superseded", "retracted", "disputed", "unchanged", "refused"
+]
+"""What `add` did: the last four are trust's doing (memory/trust.py)."""
 QueryIntent = Literal["question", "request", "how_to"]
 
 _REQUEST = re.compile(
-    r"\b(i|we)\s+(want|need|would like|'d like)\b|\bplease\b|\b(can|could|would)\s+you\b|"
-    r"^(refund|cancel|track|process|reset|fix|check|send|help|escalate|issue)\b|\bhelp me\b",
+    r"\b(i|we)\s*(want|need|would like|'d like|'d love|would love)\b|\bplease\b|"
+    r"\b(can|could|would)\s+you\b|\bhelp me\b|"
+    r"^(refund|cancel|track|process|reset|fix|check|send|help|escalate|issue|return)\b|"
+    r"\bwhat (do|should|can) (i|we)\b|\bwhat now\b|"
+    # complaints: something went wrong, so the procedure for it is wanted too
+    r"\b(never|not|hasn't|has not|didn't|did not) (arrived?|came|come|received|shown up)\b|"
+    r"\b(charged|billed) (twice|double|two times|wrong)|\bdouble[- ]charged\b|"
+    r"\b(broken|damaged|defective|missing|lost|late|delayed|wrong item|not working|"
+    r"doesn't work|does not work|stopped working|crash\w*|outage|down)\b",
     re.IGNORECASE,
 )
+TYPE_WEIGHT: dict[QueryIntent, dict[MemoryFamily, float]] = {
+    "question": {"declarative": 1.0, "procedural": 0.8},
+    "request": {"declarative": 1.0, "procedural": 1.1},
+    "how_to": {"declarative": 0.9, "procedural": 1.2},
+}
+"""Type-awareness as weights, not filters: a question can still be answered by a workflow."""
 _HOW_TO = re.compile(r"\bhow\s+(do|can|should|to|does|would)\b|\bsteps?\b|\bprocess for\b", re.I)
 
 
@@ -112,12 +134,6 @@ def memories_in(
         if len(page) < 500:
             return out
         offset += len(page)
-
-
-def reinforced_confidence(current: float, incoming: float) -> float:
-    """Confidence after a restatement: up by a share of the remaining gap, bounded."""
-    base = max(current, incoming)
-    return round(min(MAX_CONFIDENCE, base + (1.0 - base) * REINFORCE_RATE), 4)
 
 
 def _with_message(memory: Memory) -> Memory:
@@ -155,7 +171,7 @@ def _reinforced(stored: Memory, incoming: Memory) -> Memory:
     return stored.model_copy(
         update={
             "mention_count": stored.mention_count + incoming.mention_count,
-            "confidence": reinforced_confidence(stored.confidence, incoming.confidence),
+            "confidence": trust.reinforced_confidence(stored, incoming),
             "updated_at": utcnow(),
             "keywords": list(dict.fromkeys(stored.keywords + incoming.keywords))[:12],
             "tags": list(dict.fromkeys(stored.tags + incoming.tags))[:8],
@@ -176,7 +192,7 @@ def query_intent(query: str) -> QueryIntent:
 
 
 def types_for_query(query: str) -> frozenset[MemoryType]:
-    """What kinds of memory a query wants (see the module docstring)."""
+    """What kinds of memory a query wants most (weighted up, the others down)."""
     if query_intent(query) == "question":
         return DECLARATIVE_TYPES
     return frozenset(MEMORY_TYPES)
@@ -212,7 +228,11 @@ class ScoredMemory:
 class AddResult:
     action: AddAction
     memory: Memory
+    """The memory stored or changed (for "refused": the one offered, not stored)."""
     previous: Memory | None = None
+    """The memory superseded, retracted or (for "disputed") the trusted one kept."""
+    reason: str = ""
+    """Why trust refused, relabeled or disputed it."""
 
 
 def check_search_args(
@@ -290,9 +310,11 @@ class MemoryManager:
 
     # ---- add -------------------------------------------------------------------------
     def add(self, memory: Memory) -> AddResult:
-        """Store `memory`, reinforcing, merging or superseding as the module says.
+        """Store `memory` as trust allows: reinforce, merge, supersede, retract or dispute.
 
-        Each outcome is one store batch (on the FAISS store, one SQLite transaction): a
+        Admission comes first (memory/trust.py): secrets and instructions are refused, and
+        what a customer says outside their own facts is kept as their labeled claim. Each
+        outcome is one store batch (on the FAISS store, one SQLite transaction): a
         supersession writes the new memory, the old one's invalidation and the links
         together, so a crash leaves either both or neither. A memory whose message
         already stated it (`provenance.message_id` seen before) changes nothing
@@ -300,7 +322,11 @@ class MemoryManager:
         namespace is settled: when another process stored the same fact, or another value
         for the same slot, at the same moment, the two converge on one (see `_settle`).
         """
-        memory = _with_message(memory)
+        admission = trust.admit(memory)
+        if admission.memory is None:
+            logger.info("memory refused: %s", admission.reason)
+            return AddResult("refused", memory, reason=admission.reason)
+        memory = _with_message(admission.memory)
         namespace = self.namespace_for(memory.scope)
         duplicate = self._exact_duplicate(memory, namespace)
         if duplicate is not None:
@@ -311,24 +337,32 @@ class MemoryManager:
         if slot_holder is not None:
             if content_key(slot_holder.value or "") == content_key(memory.value or ""):
                 return self._restated(slot_holder, memory, namespace, "reinforced")
-            if _replayed(slot_holder, memory):
-                return AddResult("unchanged", slot_holder)
-            return self._settle(self._supersede(slot_holder, memory, namespace), namespace)
+            return self._change(slot_holder, memory, namespace, "superseded")
+        if is_retraction(memory.content) and (target := self._retracted(memory, namespace)):
+            return self._change(target, memory, namespace, "retracted")
         near = None if episode else self._near_duplicate(memory, namespace)
         if near is not None:
+            if reason := contradiction(near.content, memory.content):
+                logger.info("not merged (%s): %r vs %r", reason, near.content, memory.content)
+                return self._change(near, memory, namespace, "superseded")
             return self._restated(near, memory, namespace, "merged")
-        return self._settle(AddResult("added", self._store_new(memory, namespace)), namespace)
+        added = AddResult("added", self._store_new(memory, namespace), reason=admission.reason)
+        return self._settle(added, namespace)
 
     def _restated(
         self, stored: Memory, incoming: Memory, namespace: Namespace, action: AddAction
     ) -> AddResult:
+        """The same fact said again: reinforced when it is a new statement from a source
+        trusted as much (memory/trust.py), else left as it is."""
         if _replayed(stored, incoming):
             return AddResult("unchanged", stored)
+        if not trust.may_reinforce(stored, incoming):
+            return AddResult("unchanged", stored, reason="a less trusted source said it again")
         merged = self._reinforce(stored, incoming, namespace)
         return AddResult(action, merged, previous=stored if action == "merged" else None)
 
     def _exact_duplicate(self, memory: Memory, namespace: Namespace) -> Memory | None:
-        hits = self._duplicates(memory, namespace, limit=1)
+        hits = self._duplicates(memory, namespace, limit=5)
         return hits[0] if hits else None
 
     def _duplicates(self, memory: Memory, namespace: Namespace, limit: int) -> list[Memory]:
@@ -337,7 +371,8 @@ class MemoryManager:
             filter={"content_key": content_key(memory.content), "type": memory.type, "valid": True},
             limit=limit,
         )
-        return [m for hit in hits if (m := read_memory(hit)) is not None]
+        held = (m for hit in hits if (m := read_memory(hit)) is not None)
+        return [m for m in held if trust.same_owner(m, memory)]
 
     def _slot_holders(self, memory: Memory, namespace: Namespace, limit: int) -> list[Memory]:
         if not (memory.subject and memory.attribute):
@@ -361,9 +396,30 @@ class MemoryManager:
             candidate = read_memory(hits[0])
             if candidate is None:
                 return None
-            # Different slot values are a supersession, never a merge.
-            if not (candidate.subject and memory.subject and candidate.subject != memory.subject):
+            # Different subjects, owners or orders are different facts, never one.
+            if candidate.subject and memory.subject and candidate.subject != memory.subject:
+                return None
+            if trust.same_owner(candidate, memory) and same_referents(
+                candidate.content, memory.content
+            ):
                 return candidate
+        return None
+
+    def _retracted(self, retraction: Memory, namespace: Namespace) -> Memory | None:
+        """The memory a retraction takes back: same owner and subject, naming what it names."""
+        filter: dict[str, object] = {"owner": retraction.owner, "valid": True}
+        if retraction.subject:
+            filter["subject"] = retraction.subject
+        for hit in self.store.search(namespace, query=retraction.content, filter=filter, limit=5):
+            held = read_memory(hit)
+            if (
+                held is None
+                or is_retraction(held.content)
+                or not shared_terms(held.content, retraction.content)
+            ):
+                continue
+            if contradiction(held.content, retraction.content):
+                return held
         return None
 
     def _reinforce(self, stored: Memory, incoming: Memory, namespace: Namespace) -> Memory:
@@ -371,7 +427,17 @@ class MemoryManager:
         self._put(updated, namespace)
         return updated
 
-    def _supersede(self, old: Memory, new: Memory, namespace: Namespace) -> AddResult:
+    def _change(
+        self, old: Memory, new: Memory, namespace: Namespace, action: AddAction
+    ) -> AddResult:
+        """`new` replaces `old` (supersede or retract) when trust allows; else it is disputed."""
+        if _replayed(old, new):
+            return AddResult("unchanged", old)
+        if trust.may_change(old, new) == "dispute":
+            disputed = new.model_copy(update={"disputed_by": old.memory_id})
+            stored = self._store_new(disputed, namespace)
+            logger.info("memory disputed: %r kept over %r", old.content, new.content)
+            return AddResult("disputed", stored, previous=old, reason="a more trusted memory")
         now = utcnow()
         new = new.model_copy(update={"links": list(dict.fromkeys([*new.links, old.memory_id]))})
         retired = old.model_copy(
@@ -383,7 +449,7 @@ class MemoryManager:
             }
         )
         stored = self._store_new(new, namespace, also=[(retired, namespace)])
-        return AddResult("superseded", stored, previous=retired)
+        return self._settle(AddResult(action, stored, previous=retired), namespace)
 
     def _store_new(
         self,
@@ -443,7 +509,8 @@ class MemoryManager:
             mine = keeper
         holders = self._slot_holders(mine, namespace, limit=10)
         if len(holders) > 1:
-            latest = max(holders, key=lambda m: (m.valid_from, m.memory_id))
+            # the most trusted, then the latest statement (memory/trust.py's precedence)
+            latest = max(holders, key=lambda m: (*trust.precedence(m), m.memory_id))
             now = utcnow()
             retired = [
                 m.model_copy(
@@ -459,7 +526,7 @@ class MemoryManager:
             self.store.batch([PutOp(namespace, m.memory_id, m.to_store_value()) for m in retired])
             if latest.memory_id != mine.memory_id:
                 return AddResult("superseded", latest, previous=result.previous)
-        return AddResult(result.action, mine, previous=result.previous)
+        return AddResult(result.action, mine, previous=result.previous, reason=result.reason)
 
     def _related(self, memory: Memory) -> list[tuple[Memory, Namespace]]:
         """The closest valid memories this agent can read, above the link threshold."""
@@ -511,29 +578,42 @@ class MemoryManager:
         include_invalid: bool = False,
         types: Collection[MemoryType] | None = None,
         follow_links: bool = False,
+        subject: str | None = None,
     ) -> builtins.list[ScoredMemory]:
-        """The memories that best answer `query` (see the module docstring for the score)."""
+        """The memories that best answer `query` (see the module docstring for the score).
+
+        `subject`: the customer or user the conversation is with ("customer:12345"); only
+        their own memories and general knowledge are searched. None: everything (staff).
+        """
         check_search_args(query, limit=limit, min_confidence=min_confidence, types=types)
         if limit == 0:
             return []
-        wanted = frozenset(types) if types else types_for_query(query)
         filter: dict[str, object] = {"confidence": {"$gte": min_confidence}}
         if not include_invalid:
             filter["valid"] = True
-        if wanted == DECLARATIVE_TYPES:
-            filter["family"] = "declarative"
-        elif wanted == PROCEDURAL_TYPES:
-            filter["family"] = "procedural"
+        if types:
+            wanted = frozenset(types)
+            families = {family_of(t) for t in wanted}
+            if len(families) == 1:
+                filter["family"] = families.pop()
+        owners = [{"owner": GENERAL_OWNER}, {"owner": subject}] if subject else []
+        weights = TYPE_WEIGHT[query_intent(query)]
         now = utcnow()
         window = query_window(query, now)
         pool = hybrid_search(
-            self.store, self.namespaces, query, limit=limit * 4, filter=filter, candidates=limit * 6
+            self.store,
+            self.namespaces,
+            query,
+            limit=limit * 4,
+            filter=filter,
+            candidates=limit * 6,
+            any_of=owners,
         )
         pool += self._plain_items(query, limit, min_confidence)
         scored: builtins.list[ScoredMemory] = []
         for fused in pool:
             memory = read_memory(fused.item)
-            if memory is None or memory.type not in wanted:
+            if memory is None or (types and memory.type not in types):
                 continue
             relevance = 0.5 * fused.relevance + 0.5 * max(fused.similarity or 0.0, 0.0)
             score = (
@@ -541,6 +621,7 @@ class MemoryManager:
                 * (0.5 + 0.5 * memory.confidence)
                 * recency_factor(memory.event_time or memory.updated_at, now)
                 * window_factor(memory, window)
+                * weights[memory.family]
             )
             scored.append(ScoredMemory(memory, score, relevance, tuple(fused.item.namespace)))
         scored.sort(key=lambda s: s.score, reverse=True)
@@ -555,7 +636,7 @@ class MemoryManager:
         top = sorted(chosen.values(), key=lambda s: s.score, reverse=True)
         top = top[:limit]
         if follow_links:
-            top += self._linked(top, min_confidence, include_invalid)
+            top += self._linked(top, min_confidence, include_invalid, subject)
         return top
 
     def _plain_items(self, query: str, limit: int, min_confidence: float) -> builtins.list[Fused]:
@@ -567,8 +648,20 @@ class MemoryManager:
         pool = hybrid_search(self.store, self.namespaces, query, limit=limit * 2)
         return [fused for fused in pool if not is_memory_record(fused.item.value)]
 
+    def disputed(self) -> builtins.list[Memory]:
+        """Memories kept but not believed, because a more trusted one says otherwise: for
+        staff to review (`get(m.disputed_by)` is the one shown instead)."""
+        out: builtins.list[Memory] = []
+        for namespace in self.namespaces:
+            out += [m for m in self._all(namespace, {"valid": False}) if m.disputed_by]
+        return sorted(out, key=lambda m: m.created_at)
+
     def _linked(
-        self, hits: builtins.list[ScoredMemory], min_confidence: float, include_invalid: bool
+        self,
+        hits: builtins.list[ScoredMemory],
+        min_confidence: float,
+        include_invalid: bool,
+        subject: str | None,
     ) -> builtins.list[ScoredMemory]:
         """One hop along A-MEM links from the hits (readable namespaces only)."""
         seen = {h.memory.memory_id for h in hits}
@@ -585,6 +678,8 @@ class MemoryManager:
                     not include_invalid and not memory.is_valid
                 ):
                     continue
+                if subject and memory.owner not in (GENERAL_OWNER, subject):
+                    continue  # a link never leads to another customer's facts
                 seen.add(linked_id)
                 extra.append(
                     ScoredMemory(memory, hit.score * 0.8, hit.relevance * 0.8, namespace, True)
@@ -606,33 +701,37 @@ class MemoryManager:
         text: str,
         *,
         subject: str | None = None,
-        source: Source = "user",
+        source: trust.Source = "user",
         scope: Scope = "shared",
     ) -> builtins.list[AddResult]:
         """Extract the memories `text` states and store them (mem0's ``add(text)``).
 
         `subject` ("customer:12345") is whose first-person facts these are; `source` is who
-        asserted the text, and sets how far it is trusted (``SOURCE_TRUST``): a user's own
-        statements as extracted (explicit 0.95, implicit 0.70); staff and systems of
-        record at 0.95; an agent's inference at most 0.70. A user or an agent cannot set
+        asserted the text (memory/trust.py: a user is a customer, staff and systems of
+        record state facts at 0.95, an agent's inference is capped at 0.70). Unlike `add`,
+        which keeps what a customer says of others as a labeled claim, this explicit API
+        refuses it: a user or an agent cannot set
         policies, skills or workflows, nor facts about another subject of the same kind:
         those are refused with a ValueError naming them when nothing else was stored,
         and skipped (logged) otherwise. `scope`: the team's shared memory or the agent's.
         """
         from memory.extraction import ExtractionContext, extract_memories
 
-        if source not in SOURCE_TRUST:
-            raise ValueError(f"source must be one of {sorted(SOURCE_TRUST)}, got {source!r}")
+        if source not in trust.SOURCE_ROLES:
+            raise ValueError(f"source must be one of {sorted(trust.SOURCE_ROLES)}, got {source!r}")
         ctx = ExtractionContext(
-            source_agent=self.agent, speaker_subject=subject or "user", scope=scope
+            source_agent=self.agent,
+            speaker_subject=subject or "user",
+            scope=scope,
+            speaker_role=trust.SOURCE_ROLES[source],
         )
         results: builtins.list[AddResult] = []
         refused: builtins.list[str] = []
         for memory in extract_memories(text, ctx, self.llm):
-            if source in ("user", "agent") and (problem := untrusted_change(memory, subject)):
+            if problem := trust.untrusted_change(memory, subject):
                 refused.append(f"{memory.content!r}: {problem}")
                 continue
-            results.append(self.add(with_source_trust(memory, source)))
+            results.append(self.add(trust.with_source_trust(memory)))
         if not results:
             raise ValueError(
                 "nothing stored: " + ("; ".join(refused) or "no fact found in the text")
@@ -652,7 +751,7 @@ class MemoryManager:
         return await asyncio.to_thread(self.add, memory)
 
     async def aremember(
-        self, text: str, *, subject: str | None = None, source: Source = "user"
+        self, text: str, *, subject: str | None = None, source: trust.Source = "user"
     ) -> builtins.list[AddResult]:
         return await asyncio.to_thread(self.remember, text, subject=subject, source=source)
 
@@ -664,39 +763,3 @@ class MemoryManager:
 
     async def aforget(self, memory_id: str) -> bool:
         return await asyncio.to_thread(self.forget, memory_id)
-
-
-Source = Literal["user", "staff", "system", "agent"]
-"""Who asserted a text given to ``MemoryManager.remember``."""
-
-SOURCE_TRUST: dict[str, tuple[Mechanism | None, float | None]] = {
-    "user": (None, None),  # as extracted: explicit 0.95, implicit 0.70
-    "staff": ("explicit", EXPLICIT_CONFIDENCE),
-    "system": ("explicit", EXPLICIT_CONFIDENCE),
-    "agent": ("inferred", IMPLICIT_CONFIDENCE),  # a cap: never above a stated fact
-}
-"""The mechanism and confidence of what each source asserts (None: keep the extracted)."""
-
-
-def with_source_trust(memory: Memory, source: Source) -> Memory:
-    mechanism, confidence = SOURCE_TRUST[source]
-    update: dict[str, object] = {}
-    if mechanism is not None:
-        update["mechanism"] = mechanism
-    if confidence is not None:
-        update["confidence"] = (
-            min(confidence, memory.confidence) if source == "agent" else confidence
-        )
-    return memory.model_copy(update=update) if update else memory
-
-
-def untrusted_change(memory: Memory, subject: str | None) -> str | None:
-    """Why a user or an agent may not assert `memory`, or None when they may."""
-    if memory.type in PROCEDURAL_TYPES or memory.type == "semantic":
-        return "policies, skills and workflows change only through trusted sources"
-    same_kind = bool(subject and memory.subject) and (
-        str(memory.subject).split(":", 1)[0] == str(subject).split(":", 1)[0]
-    )
-    if same_kind and memory.subject != subject:
-        return f"the speaker is {subject}; facts about {memory.subject} need their own source"
-    return None

@@ -29,6 +29,10 @@ MemoryType = Literal["semantic", "entity", "episodic", "skill", "workflow"]
 MemoryFamily = Literal["declarative", "procedural"]
 Scope = Literal["private", "shared"]
 Mechanism = Literal["explicit", "implicit", "inferred", "synced"]
+SourceRole = Literal["customer", "staff", "system", "agent"]
+"""Who asserted a memory (memory/trust.py says how far each is trusted): a customer or end
+user, staff or an operator, a system of record (a tool result), an agent's own inference.
+A synced copy keeps its origin's role; its mechanism says it is a copy."""
 
 MEMORY_TYPES: tuple[MemoryType, ...] = ("semantic", "entity", "episodic", "skill", "workflow")
 DECLARATIVE_TYPES: frozenset[MemoryType] = frozenset({"semantic", "entity", "episodic"})
@@ -111,6 +115,8 @@ class Provenance(BaseModel):
     """For a synced copy: the agent that first learned it."""
     hops: int = Field(default=0, ge=0, le=1000, strict=True)
     """How many A2A syncs separate this copy from the original (0 for an original)."""
+    speaker: Name | None = None
+    """The subject of the customer or user who said it ("customer:12345"), when one did."""
 
 
 class Memory(BaseModel):
@@ -132,6 +138,9 @@ class Memory(BaseModel):
     """Which slot of the subject it fills, e.g. "contact_preference"."""
     value: ShortText | None = None
     """The slot's value, e.g. "email": a new value for the same slot supersedes the old."""
+    asserted_by: SourceRole = "staff"
+    """Who asserted it, as a role. Memories written through the API without one are the
+    operator's; everything read from a conversation says who spoke (see memory/trust.py)."""
     provenance: Provenance
     created_at: AwareDatetime = Field(default_factory=utcnow)
     """Times are timezone-aware: a naive one is refused (it cannot be compared)."""
@@ -144,8 +153,11 @@ class Memory(BaseModel):
     invalidated_at: AwareDatetime | None = None
     """Set when superseded or retracted; the memory is kept but hidden by default."""
     superseded_by: Name | None = None
+    disputed_by: Name | None = None
+    """Set when a more trusted memory holds a different value: this one is kept (staff can
+    see it) but not believed, so it is hidden like an invalidated one."""
     mention_count: int = Field(default=1, ge=1, strict=True)
-    """How often it was stated; restating a fact reinforces it."""
+    """How many distinct statements asserted it; restating a fact reinforces it."""
     keywords: list[Tag] = Field(default_factory=list, max_length=MAX_LIST_ITEMS)
     tags: list[Tag] = Field(default_factory=list, max_length=MAX_LIST_ITEMS)
     context: str = Field(default="", max_length=MAX_CONTEXT_CHARS)
@@ -189,24 +201,49 @@ class Memory(BaseModel):
             raise ValueError("a memory with an attribute needs a subject")
         return self
 
+    @model_validator(mode="after")
+    def _customer_needs_speaker(self) -> Memory:
+        if self.asserted_by == "customer" and not self.provenance.speaker:
+            raise ValueError(
+                "a memory asserted by a customer needs provenance.speaker (who said it, e.g. "
+                "'customer:12345'): a customer may only state facts about themselves"
+            )
+        return self
+
+    @property
+    def owner(self) -> str:
+        """The customer or user whose fact this is, or "" for the team's general knowledge.
+
+        What a customer said is theirs whatever it names; otherwise a memory about a
+        customer or user belongs to them. Retrieval in a customer's context reads only
+        their own memories and general ones (a store filter on this key).
+        """
+        if self.asserted_by == "customer" and self.provenance.speaker:
+            return self.provenance.speaker
+        if self.subject and self.subject.split(":", 1)[0] in PERSONAL_SUBJECT_KINDS:
+            return self.subject
+        return GENERAL_OWNER
+
     @property
     def family(self) -> MemoryFamily:
         return family_of(self.type)
 
     @property
     def is_valid(self) -> bool:
-        return self.invalidated_at is None
+        """Believed: neither invalidated (superseded, retracted) nor disputed."""
+        return self.invalidated_at is None and self.disputed_by is None
 
     def to_store_value(self) -> dict[str, Any]:
         """The JSON document kept in a LangGraph store.
 
-        Derived keys (family, valid, content_key) are stored too so that store filters
+        Derived keys (family, valid, content_key, owner) are stored too so that store filters
         can select on them; they are dropped again when the record is read back.
         """
         value = self.model_dump(mode="json")
         value["family"] = self.family
         value["valid"] = self.is_valid
         value["content_key"] = content_key(self.content)
+        value["owner"] = self.owner
         return value
 
     @classmethod
@@ -261,7 +298,11 @@ def is_memory_record(value: dict[str, Any]) -> bool:
     return "type" in value and "provenance" in value
 
 
-DERIVED_KEYS = frozenset({"family", "valid", "content_key"})
+DERIVED_KEYS = frozenset({"family", "valid", "content_key", "owner"})
+PERSONAL_SUBJECT_KINDS = frozenset({"customer", "user", "employee"})
+"""Subject kinds that name one person whose facts are private to them."""
+GENERAL_OWNER = ""
+"""The owner of general knowledge (policies, skills, workflows, system facts)."""
 
 
 def content_key(content: str) -> str:

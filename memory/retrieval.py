@@ -183,6 +183,20 @@ def lexical_ranking(
     )
 
 
+def _merged(rankings: Sequence[Sequence[SearchItem]], limit: int) -> list[SearchItem]:
+    """One ranking from several over disjoint filters, by score (comparable within a
+    retriever: cosine for dense, -BM25 over one index for lexical)."""
+    if len(rankings) == 1:
+        return list(rankings[0])[:limit]
+    unique = {_key(item): item for ranking in rankings for item in ranking}
+    ranked = sorted(
+        unique.values(),
+        key=lambda h: h.score if h.score is not None else float("-inf"),
+        reverse=True,
+    )
+    return ranked[:limit]
+
+
 def _common_prefix(namespaces: Sequence[tuple[str, ...]]) -> tuple[str, ...]:
     prefix: list[str] = []
     for labels in zip(*namespaces, strict=False):
@@ -226,17 +240,27 @@ def hybrid_search(
     lexical_weight: float = 1.0,
     rrf_k: int = RRF_K,
     strip_questions: bool = True,
+    any_of: Sequence[dict[str, Any]] = (),
 ) -> list[Fused]:
     """Top `limit` items of `namespaces` for `query`, dense and BM25 rankings fused.
 
     With `strip_questions`, both retrievers see only the query's topic words (LoCoMo
-    ablation: +0.7 R@10, and more for BM25 alone).
+    ablation: +0.7 R@10, and more for BM25 alone). With `any_of`, an item must also match
+    one of those filters (e.g. owner "" or owner "customer:12345"): each is searched as a
+    store filter, so the restriction runs inside the store, and the rankings are merged.
     """
     if strip_questions:
         query = strip_question_words(query)
     pool = max(candidates or 0, limit * 3, 20)
-    dense = dense_ranking(store, namespaces, query, limit=pool, filter=filter)
-    lexical = lexical_ranking(store, namespaces, query, limit=pool, filter=filter)
+    filters: list[dict[str, Any] | None] = [
+        {**(filter or {}), **alternative} for alternative in any_of
+    ] or [filter]
+    dense = _merged(
+        [dense_ranking(store, namespaces, query, limit=pool, filter=f) for f in filters], pool
+    )
+    lexical = _merged(
+        [lexical_ranking(store, namespaces, query, limit=pool, filter=f) for f in filters], pool
+    )
     similarity = {_key(h): h.score for h in dense}
     fused = reciprocal_rank_fusion([dense, lexical], [dense_weight, lexical_weight], rrf_k=rrf_k)
     return [

@@ -26,9 +26,11 @@ from typing import Final, Literal
 from langgraph.store.base import BaseStore, Op, PutOp
 from pydantic import JsonValue
 
+from memory import trust
 from memory.bridge import MEMORY_FORGET, MEMORY_SYNC, A2ABridge, A2AMessage
+from memory.contradictions import contradiction, same_referents
 from memory.extraction.forget_requests import ForgetRequest
-from memory.manager import memories_in, reinforced_confidence
+from memory.manager import memories_in
 from memory.models import Memory, Scope, content_key, utcnow
 from memory.namespaces import (
     MemoryLocation,
@@ -508,12 +510,15 @@ def _announce(bridge: A2ABridge, report: ForgetReport, requested_by: str, reason
 # ---- consolidation -----------------------------------------------------------------------
 # The seed's "sleep": tidy a team's memory between conversations.
 # - merge near-duplicates within each namespace (the later one is absorbed into the
-#   earlier one, which gains its mentions and some confidence);
+#   earlier one, which gains its mentions and some confidence) unless they contradict
+#   each other (memory/contradictions.py) or trust forbids the later one to reinforce;
 # - decay the confidence of old implicit or inferred memories never reinforced (said once,
 #   long ago, never confirmed): x `decay_factor` per `decay_after_days` of age;
 # - resolve conflicts across the team: memories of different agents (or the shared scope)
-#   that give different values for the same subject and attribute; the most recent
-#   statement wins (ties: the more confident), the others are invalidated and linked to it.
+#   that give different values for the same subject and attribute. memory/trust.py settles
+#   them: the most trusted first-hand statement wins (then shown over hidden, then newest);
+#   a loser it may change is superseded, any other is disputed. A private guess or a synced
+#   copy never invalidates a shared trusted fact, and a slot always keeps a shown value.
 # Every change is reported.
 
 
@@ -524,7 +529,8 @@ class ConsolidationReport:
     decayed: builtins.list[tuple[str, float, float]] = field(default_factory=list)
     """(memory_id, confidence before, after)"""
     resolved: builtins.list[tuple[str, str]] = field(default_factory=list)
-    """(invalidated memory_id, winning memory_id) for cross-namespace conflicts"""
+    """(losing memory_id, winning memory_id) for cross-namespace conflicts: the loser is
+    superseded, or disputed when trust lets it be hidden but not overruled"""
 
     @property
     def changed(self) -> int:
@@ -561,11 +567,20 @@ def _merge_duplicates(
             exact = content_key(other.content) == content_key(memory.content)
             if not (exact or (close and same_slot)) or other.created_at < memory.created_at:
                 continue
+            if not exact and (
+                contradiction(memory.content, other.content)
+                or not same_referents(memory.content, other.content)
+            ):
+                continue  # a contradiction is not a duplicate
+            if not trust.may_reinforce(memory, other) or trust.trust_level(
+                other
+            ) != trust.trust_level(memory):
+                continue  # a lower-trust restatement never merges into a trusted memory
             now = utcnow()
             memory = memory.model_copy(
                 update={
                     "mention_count": memory.mention_count + other.mention_count,
-                    "confidence": reinforced_confidence(memory.confidence, other.confidence),
+                    "confidence": trust.reinforced_confidence(memory, other),
                     "updated_at": now,
                 }
             )
@@ -610,16 +625,19 @@ def _resolve_conflicts(
         values = {content_key(m.value or m.content) for m, _ in holders}
         if len(values) < 2:
             continue
-        winner, _ = max(holders, key=lambda h: (h[0].valid_from, h[0].confidence))
+        where = {m.memory_id: namespace for m, namespace in holders}
+        winner, losers = trust.settle(m for m, _ in holders)
         win_value = content_key(winner.value or winner.content)
         now = utcnow()
-        for memory, namespace in holders:
+        for memory, change in losers:
             if content_key(memory.value or memory.content) == win_value:
                 continue
-            retired = memory.model_copy(
-                update={"invalidated_at": now, "superseded_by": winner.memory_id, "updated_at": now}
-            )
-            _put(store, namespace, retired)
+            if change == "supersede":
+                update = {"invalidated_at": now, "superseded_by": winner.memory_id}
+            else:
+                update = {"disputed_by": winner.memory_id}
+            retired = memory.model_copy(update={**update, "updated_at": now})
+            _put(store, where[memory.memory_id], retired)
             report.resolved.append((memory.memory_id, winner.memory_id))
 
 

@@ -22,6 +22,7 @@ from nodes.memory_nodes import current_thread_id, memory_request, recall, record
 from nodes.prompts import chat_prompt
 from nodes.services import Services
 from nodes.state import ChatState, RetrievedMemory, latest_user_message
+from nodes.subjects import conversation_subject, speaker_subject
 from nodes.team import AgentSpec, TeamSpec
 
 logger = logging.getLogger(__name__)
@@ -50,7 +51,13 @@ def recall_for_chat(state: ChatState, runtime: Runtime[ChatContext], *, team: Te
     ctx = runtime.context
     spec = agent_spec(team, ctx.agent)
     manager = seams.manager(runtime.store, _team(ctx, team), spec.name)
-    return {"retrieved": recall(manager, state["request"], limit=5, scopes=spec.reads)}
+    subject = (
+        conversation_subject(team.subject(ctx.customer_id), state["request"], current_thread_id())
+        if ctx.speaker_role == "customer"
+        else None  # staff and operators see every customer's facts
+    )
+    retrieved = recall(manager, state["request"], limit=5, subject=subject, scopes=spec.reads)
+    return {"retrieved": retrieved}
 
 
 def remembered(retrieved: list[RetrievedMemory]) -> str:
@@ -91,8 +98,15 @@ def remember_from_chat(
 ) -> dict:
     ctx = runtime.context
     spec = agent_spec(team, ctx.agent)
+    thread_id = current_thread_id()
+    last = latest_user_message(state["messages"])
     extraction = ExtractionContext(
-        source_agent=spec.name, thread_id=current_thread_id(), scope=spec.writes
+        source_agent=spec.name,
+        thread_id=thread_id,
+        message_id=last.id if last else None,
+        speaker_subject=speaker_subject(team.subject(ctx.customer_id), thread_id),
+        speaker_role=ctx.speaker_role,
+        scope=spec.writes,
     )
     declined = memory_request(state, runtime, team, "user", None)
     if declined is not None:

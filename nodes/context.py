@@ -15,6 +15,7 @@ from typing import Annotated, Literal
 from pydantic import ConfigDict
 from pydantic.json_schema import SkipJsonSchema
 
+from memory.models import SourceRole
 from memory.sessions import Strategy
 from nodes.services import Services
 
@@ -40,6 +41,8 @@ class TeamContext:
     customer_id: str | None = None
     """Who the request is about (a customer; for other teams their subject, e.g. an
     employee), when the channel knows it."""
+    speaker_role: SourceRole = "customer"
+    """Who writes the user turns: the customer (memory/trust.py decides what of it is kept)."""
     llm: LLMChoice = field(default_factory=default_llm)
     """Which chat model: Ollama, the embedded GGUF, auto (Ollama if it answers), or
     none (every LLM step takes its deterministic fallback)."""
@@ -59,6 +62,13 @@ class ChatContext:
     agent: str = "alex"
     """Which agent of the team you talk to."""
     team: str | None = None
+    customer_id: str | None = None
+    """The customer in the chat, when known; else the thread's anonymous user."""
+    speaker_role: SourceRole = "staff"
+    """Who is typing. The chat graph is the team's console (Studio, the CLI's chat, the A2A
+    endpoint): staff, whose statements about customers and policies are trusted and who
+    sees every customer's facts. A channel that puts a customer here says "customer":
+    then only their own facts are kept and shown (memory/trust.py)."""
     llm: LLMChoice = field(default_factory=default_llm)
     compaction: Strategy = "summarize"
     budget_tokens: int | None = None

@@ -32,6 +32,7 @@ from nodes.state import (
     TeamState,
     latest_user_message,
 )
+from nodes.subjects import conversation_subject, current_thread_id
 from nodes.team import TeamSpec
 
 logger = logging.getLogger(__name__)
@@ -135,6 +136,9 @@ def dispatch_tasks(
             "task": task,
             "request": state["request"],
             "customer_id": state.get("customer_id"),
+            "subject": conversation_subject(
+                team.subject(state.get("customer_id")), state["request"], current_thread_id()
+            ),
             "correlation_id": state["correlation_id"],
             "task_message_id": message.message_id,
         }
@@ -183,7 +187,10 @@ def synthesize_reply(
     ctx = runtime.context
     retrieved = state.get("retrieved", [])
     findings = sorted(state.get("findings", []), key=lambda f: f.agent)
-    draft = compose_reply(retrieved, findings, team.subject(state.get("customer_id")))
+    subject = conversation_subject(
+        team.subject(state.get("customer_id")), state["request"], current_thread_id()
+    )
+    draft = compose_reply(retrieved, findings, subject)
     reply = text_call(
         seams.chat_model(ctx, services),
         synthesis_prompt(team, state["request"], findings, retrieved, draft),

@@ -29,6 +29,7 @@ from nodes.state import (
     WrittenMemory,
     latest_user_message,
 )
+from nodes.subjects import conversation_subject, current_thread_id, speaker_subject
 from nodes.team import TeamSpec
 
 logger = logging.getLogger(__name__)
@@ -59,10 +60,16 @@ def recall(
     manager: MemoryManager,
     query: str,
     limit: int,
+    *,
+    subject: str | None,
     scopes: tuple[Scope, ...] = ("shared", "private"),
 ) -> list[RetrievedMemory]:
-    """The best memories for `query` in the scopes the agent reads."""
-    hits = [h for h in manager.search(query, limit=limit) if h.memory.scope in scopes]
+    """The best memories for `query` in the scopes the agent reads. `subject`: whose
+    conversation it is; only their facts and general knowledge come back (None:
+    everything, for staff)."""
+    hits = [
+        h for h in manager.search(query, limit=limit, subject=subject) if h.memory.scope in scopes
+    ]
     retrieved = [as_retrieved(h, manager.agent) for h in hits]
     for memory in retrieved:
         emit(
@@ -87,7 +94,11 @@ def retrieve_memories(state: TeamState, runtime: Runtime[TeamContext], *, team: 
     coordinator = team.coordinator
     manager = seams.manager(runtime.store, _team(ctx, team), coordinator.name)
     query = memory_query(state["request"], state.get("customer_id"))
-    return {"retrieved": recall(manager, query, limit=6, scopes=coordinator.reads)}
+    subject = conversation_subject(
+        team.subject(state.get("customer_id")), state["request"], current_thread_id()
+    )
+    retrieved = recall(manager, query, limit=6, subject=subject, scopes=coordinator.reads)
+    return {"retrieved": retrieved}
 
 
 def record_memories(manager: MemoryManager, memories: list, agent: str) -> list[WrittenMemory]:
@@ -129,7 +140,10 @@ def extract_turn_memories(
         source_agent=coordinator,
         thread_id=current_thread_id(),
         message_id=last.id if last else None,
-        speaker_subject=team.subject(state.get("customer_id")) or "user",
+        speaker_subject=speaker_subject(
+            team.subject(state.get("customer_id")), current_thread_id()
+        ),
+        speaker_role=ctx.speaker_role,
         scope=team.coordinator.writes,
     )
     declined = memory_request(
@@ -173,16 +187,6 @@ def memory_request(
     else:
         update["messages"] = [AIMessage(notice)]
     return update
-
-
-def current_thread_id() -> str | None:
-    """The thread of the current run (None outside a run)."""
-    from langgraph.config import get_config
-
-    try:
-        return get_config().get("configurable", {}).get("thread_id")
-    except RuntimeError:
-        return None
 
 
 def sync_memories(state: TeamState, runtime: Runtime[TeamContext], *, team: TeamSpec) -> dict:
@@ -238,11 +242,19 @@ def compact_session(
     agent = getattr(ctx, "agent", team.coordinator.name)
     manager = seams.manager(runtime.store, _team(ctx, team), agent)
 
+    stated = state.get("customer_id")
+    customer = stated if isinstance(stated, str) else ctx.customer_id
+
     def keep_facts(dropped: list[BaseMessage]) -> None:
         thread_id = current_thread_id()
         if not seams.team_memory(runtime.store, _team(ctx, team)).remembers(thread_id):
             return  # the speaker asked that nothing of this thread be remembered
-        extraction = ExtractionContext(source_agent=agent, thread_id=thread_id)
+        extraction = ExtractionContext(
+            source_agent=agent,
+            thread_id=thread_id,
+            speaker_subject=speaker_subject(team.subject(customer), thread_id),
+            speaker_role=ctx.speaker_role,
+        )
         record_memories(manager, extract_from_messages(dropped, extraction), agent)
 
     model = seams.chat_model(ctx, services)

@@ -121,6 +121,7 @@ def learned(
         source_agent=agent.name,
         thread_id=thread_id,
         speaker_subject=subject or "user",
+        speaker_role="system",  # tool results: the systems of record speak
         scope=agent.writes,
     )
     memories = extract_memories(" ".join(facts), ctx)
@@ -146,7 +147,11 @@ def run_specialist(
     spec = team.agent(task["agent"])
     manager = seams.manager(runtime.store, team_name(ctx, team), spec.name)
     memories = recall(
-        manager, memory_query(task["task"], task["customer_id"]), limit=5, scopes=spec.reads
+        manager,
+        memory_query(task["task"], task["customer_id"]),
+        limit=5,
+        subject=task["subject"],
+        scopes=spec.reads,
     )
     model = seams.chat_model(ctx, services)
     toolkit = seams.services_for(ctx, services).tools(team)

@@ -123,6 +123,8 @@ class SpecialistTask(TypedDict):
     task: str
     request: str
     customer_id: str | None
+    subject: str
+    """Whose conversation it is: the specialist recalls only their facts and general ones."""
     correlation_id: str
     task_message_id: str
 

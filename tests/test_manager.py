@@ -10,7 +10,7 @@ import pytest
 from langgraph.store.base import BaseStore
 from langgraph.store.memory import InMemoryStore
 
-from memory.manager import MemoryManager, query_intent, types_for_query
+from memory.manager import MemoryManager, ScoredMemory, query_intent, types_for_query
 from memory.models import Memory, Provenance, utcnow
 from memory.store import FaissStore
 from memory.team import MemoryNotFound, TeamMemory
@@ -122,12 +122,23 @@ def test_type_aware_search(store: BaseStore) -> None:
     alex.add(
         mem("Refund workflow: 1) verify order 2) check eligibility 3) process refund", "workflow")
     )
+    # Type-awareness weighs, it does not filter: a question ranks the workflow lower
+    # than a request does, but both still find it.
     question = alex.search("what is the refund policy?", limit=5)
-    assert {h.memory.type for h in question} == {"semantic"}
     request = alex.search("I want a refund", limit=5)
     assert {"semantic", "workflow"} <= {h.memory.type for h in request}
+    assert {"semantic", "workflow"} <= {h.memory.type for h in question}
+
+    def workflow_share(hits: list[ScoredMemory]) -> float:
+        scores = {h.memory.type: h.score for h in hits}
+        return scores["workflow"] / scores["semantic"]
+
+    assert workflow_share(question) < workflow_share(request)
     assert query_intent("How do I process a refund?") == "how_to"
     assert "workflow" in types_for_query("please refund my order")
+    for complaint in ("My order never arrived", "I'd like a refund", "I was charged twice"):
+        assert query_intent(complaint) == "request", complaint
+    assert query_intent("The customer was charged twice, what do I do?") == "request"
 
 
 def test_min_confidence_and_score_order(store: BaseStore) -> None:

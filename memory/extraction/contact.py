@@ -50,6 +50,11 @@ _REACH_ME_AT = re.compile(
     r"^you can (?:always\s+)?(?:reach|contact|call|text|email) me (?:at|on|via)\s+(?P<where>.+)$",
     re.IGNORECASE,
 )
+_BETTER_NOW = re.compile(
+    r"^(?P<what>[\w -]{2,30}?) (?:is|works|would be) (?:much |a lot |way )?better"
+    r"(?: for me)?(?: now| these days| from now on)$",
+    re.IGNORECASE,
+)
 _PASSIVE = {
     "call": "called",
     "phone": "called",
@@ -70,6 +75,10 @@ def detect_contact_instruction(clause: str, ctx: ExtractionContext) -> Found | N
     """
     speaker = ctx.speaker_subject
     label = subject_label(speaker)
+    if (better := _BETTER_NOW.match(clause)) and (channel := channel_in(better.group("what"))):
+        # "WhatsApp is better now": a changed preference, the old one retracted by the slot
+        content = sentence_case(f"{label} now prefers {channel}")
+        return Found("entity", content, speaker, "contact_preference", channel, "preference")
     if reach := _REACH_ME_AT.match(clause):
         where = clean_end(reach.group("where"))
         attribute = (

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import get_args
 
-from memory.models import MemoryType, Scope, utcnow
+from memory.models import MemoryType, Scope, SourceRole, utcnow
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,9 @@ class ExtractionContext:
     speaker_subject: str = "user"
     """The subject of the speaker's own facts ("my email is ..."), e.g. "customer:12345"."""
     scope: Scope = "shared"
+    speaker_role: SourceRole = "customer"
+    """Who is speaking: text from a conversation is a customer's (or end user's) unless
+    the caller knows it comes from staff, an operator or a system (memory/trust.py)."""
     message_time: datetime | None = None
     """When the text was said: dates in it ("yesterday") resolve against this (None: now)."""
 
@@ -32,6 +36,10 @@ class ExtractionContext:
         if not isinstance(self.speaker_subject, str) or not self.speaker_subject.strip():
             raise ValueError(
                 f"speaker_subject must be a non-empty string, got {self.speaker_subject!r}"
+            )
+        if self.speaker_role not in get_args(SourceRole):
+            raise ValueError(
+                f"speaker_role must be one of {get_args(SourceRole)}, got {self.speaker_role!r}"
             )
         if self.scope not in ("private", "shared"):
             raise ValueError(f"scope must be 'private' or 'shared', got {self.scope!r}")

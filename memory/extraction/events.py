@@ -48,7 +48,7 @@ _THING_EVENT = re.compile(
     re.IGNORECASE,
 )
 _ID_LEAD = re.compile(
-    r"^(?:customer|client|order|ticket|account|invoice|case|shipment|package)\s*#?\s*\d[\w-]*"
+    r"^(?:customer|client|employee|order|ticket|account|invoice|case|shipment|package)\s*#?\s*\d[\w-]*"
     rf"\s+(?:(?:{ADVERBS})\s+)*(?P<verb>[a-z]+)(?:\s+(?P<next>[a-z]+))?",
     re.IGNORECASE,
 )

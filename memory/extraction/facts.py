@@ -214,18 +214,39 @@ _ATTRIBUTE_SYNONYMS = {
 }
 
 
+_SLOT_QUALIFIERS = {
+    "billing": "billing",
+    "invoice": "billing",
+    "shipping": "shipping",
+    "delivery": "shipping",
+    "postal": "postal",
+    "mailing": "postal",
+    "home": "home",
+    "work": "work",
+    "office": "work",
+    "business": "work",
+    "personal": "personal",
+    "private": "personal",
+    "school": "school",
+}
+
+
 def _attribute_name(phrase: str, value: str) -> str:
     """A snake_case slot name, with common synonyms merged so updates supersede."""
     words = phrase.lower().replace("'s", "").replace("-", " ").split()
     key = " ".join(words)
     if key in _ATTRIBUTE_SYNONYMS:
         return _ATTRIBUTE_SYNONYMS[key]
-    if words[-1] in {"email", "e-mail"} or "@" in value:
-        return "email"
+    # "billing address" and "shipping address" (work and personal email) are two facts:
+    # the qualifier stays in the slot so one never supersedes the other.
+    qualifier = next((w for w in words[:-1] if w in _SLOT_QUALIFIERS), None)
+    prefix = f"{_SLOT_QUALIFIERS[qualifier]}_" if qualifier else ""
+    if words[-1] in {"email", "e-mail"} or ("@" in value and words[-1] == "address"):
+        return f"{prefix}email"
     if {"phone", "mobile", "cell", "telephone"} & set(words) and re.search(r"\d{3}", value):
-        return "phone_number"
+        return f"{prefix}phone_number"
     if words[-1] == "address":
-        return "address"
+        return f"{prefix}address"
     return "_".join(re.sub(r"[^a-z0-9 ]", "", key).split())
 
 
@@ -322,8 +343,9 @@ _NOT_NAMES = wordset(
     "Members Students Orders Nothing Everything Gold Silver Platinum"
 )
 NAMED_SUBJECT = re.compile(
-    r"^(?P<subject>(?:customer|client|order|ticket|account|invoice|case|shipment|package)\s*"
-    r"(?:#|no\.?\s*|number\s+)?\s*\d[\w-]*|the customer)(?P<rest>'s\s+.+|\s+.+)$",
+    r"^(?P<subject>(?:customer|client|employee|order|ticket|account|invoice|case|shipment|"
+    r"package)\s*(?:#|no\.?\s*|number\s+)?\s*(?:[a-z]{1,3}-)?\d[\w-]*|the customer)"
+    r"(?P<rest>'s\s+.+|\s+.+)$",
     re.IGNORECASE,
 )
 

@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable
 from datetime import datetime
 
+from memory import trust
 from memory.extraction.contact import detect_contact_instruction
 from memory.extraction.context import ExtractionContext, Found
 from memory.extraction.dates import resolve_dates
@@ -26,12 +27,13 @@ from memory.extraction.text import (
     is_hypothetical,
     is_negated,
     is_question,
+    is_small_talk,
     split_clauses,
     split_explicit,
     split_sentences,
     strip_fillers,
 )
-from memory.models import Mechanism, Memory, MemoryType, Provenance, default_confidence
+from memory.models import Mechanism, Memory, MemoryType, Provenance
 from memory.notes import annotate
 
 
@@ -57,7 +59,7 @@ Detector = Callable[[str, ExtractionContext], "Found | None"]
 
 def _detect(clause: str, ctx: ExtractionContext) -> Found | None:
     """The first rule that recognises the clause, most specific shapes first."""
-    if is_hedged(clause):
+    if is_hedged(clause) or is_small_talk(clause):
         return None
     if found := detect_workflow(clause):
         return found
@@ -124,22 +126,27 @@ def to_memory(
     *,
     event_time: datetime | None = None,
 ) -> Memory:
+    """The memory of a finding: who said it (role and subject), how, and how far trusted."""
     tags = [found.tag] + (["negated"] if is_negated(found.content) else [])
     memory = Memory(
         content=found.content,
         type=found.type,
         scope=ctx.scope,
         mechanism=mechanism,
-        confidence=default_confidence(mechanism),
         subject=found.subject,
         attribute=found.attribute if found.subject else None,
         value=found.value if found.subject and found.attribute else None,
+        asserted_by="agent" if mechanism == "inferred" else ctx.speaker_role,
         provenance=Provenance(
-            source_agent=ctx.source_agent, thread_id=ctx.thread_id, message_id=ctx.message_id
+            source_agent=ctx.source_agent,
+            thread_id=ctx.thread_id,
+            message_id=ctx.message_id,
+            speaker=ctx.speaker_subject,
         ),
         tags=tags,
         event_time=event_time,
     )
+    memory.confidence = trust.initial_confidence(memory)
     return annotate(memory)
 
 

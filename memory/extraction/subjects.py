@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 
 _ID_SUBJECT = re.compile(
-    r"\b(customer|client|order|ticket|account|invoice|case|shipment|package)"
-    r"\s*(?:#|no\.?\s*|number\s+|id\s*:?\s*)?\s*(\d[\w-]*)",
+    r"\b(customer|client|employee|order|ticket|account|invoice|case|shipment|package)"
+    r"\s*(?:#|no\.?\s*|number\s+|id\s*:?\s*)?\s*((?:[a-z]{1,3}-)?\d[\w-]*)",
     re.IGNORECASE,
 )
 _KIND_ALIASES = {"client": "customer"}

@@ -88,7 +88,7 @@ def split_sentences(text: str) -> list[str]:
 _FILLER = re.compile(
     r"^(?:(?:hi|hello|hey|hi there|ok|okay|oh|well|yes|yeah|no|sure|great|thanks|thank you|"
     r"sorry|my bad)\s*[,!:;.-]+|(?:also|and|so|actually|btw|by the way|fyi|just so you know|"
-    r"just fyi|plus)\b[\s,:;-]*|[-*\u2022]\s+)\s*",
+    r"just fyi|plus|now|these days|nowadays)\b[\s,:;-]*|[-*\u2022]\s+)\s*",
     re.IGNORECASE,
 )
 
@@ -101,8 +101,13 @@ def strip_fillers(text: str) -> str:
 
 
 def split_clauses(sentence: str) -> list[str]:
-    """Split "my name is Priya and I prefer email" into its two statements."""
-    parts = re.split(r",?\s+(?:and|but)\s+(?=(?:i|my)\b)", sentence, flags=re.IGNORECASE)
+    """Split "my name is Priya and I prefer email" into its two statements, and "I used to
+    prefer SMS but now I prefer email" into the old one and the current one."""
+    parts = re.split(
+        r",?\s+(?:and|but)\s+(?=(?:i|my)\b)|,?\s+but\s+(?=now\b)",
+        sentence,
+        flags=re.IGNORECASE,
+    )
     return [part.strip(" ,;") for part in parts if part.strip(" ,;")]
 
 
@@ -192,3 +197,26 @@ def split_explicit(clause: str) -> tuple[bool, str | None]:
 
 
 FIRST_PERSON_WORD = re.compile(r"\b(?:i|me|my|mine)\b", re.IGNORECASE)
+
+
+_EVALUATIVE = (
+    r"rough|long|exhausting|hectic|slow|crazy|busy|tough|boring|lovely|great|nice|beautiful|"
+    r"awful|terrible|gloomy|perfect|fun|so much fun|amazing|overrated|underrated|the best|"
+    r"the worst|a bit much|fine|weird|funny|wonderful|horrible|cool|awesome|bad|good|sunny|"
+    r"rainy|cold|hot|windy|grey|gray|humid|freezing|mild|annoying|stressful|relaxing|"
+    r"exciting|interesting|brutal|insane|wild|tiring|lovely weather|a drag|a pain|the same"
+)
+_SMALL_TALK = re.compile(
+    r"^[\w' -]{1,40}?\s+(?:is|are|was|were|has been|have been|seems?|looks?|feels?|gets?)\s+"
+    r"(?:(?:so|always|really|very|too|such|a bit|kind of|pretty|quite|just|totally|"
+    r"absolutely|honestly|usually|often|never|sometimes|getting|a|an|super|way)\s+)*"
+    rf"(?:{_EVALUATIVE})(?:\s+(?:lately|today|again|sometimes|these days|this week|outside|"
+    r"right now|now|as usual|as always|in here|out there))*$",
+    re.IGNORECASE,
+)
+
+
+def is_small_talk(clause: str) -> bool:
+    """An opinion about the day, the weather or the week ("Mondays are always rough"):
+    how people talk, never a fact, policy or preference worth keeping."""
+    return bool(_SMALL_TALK.match(clause))

@@ -1,0 +1,43 @@
+"""Whose conversation this is: the subject a speaker's words are about, and whose facts
+retrieval may show (memory/trust.py and MemoryManager.search do the rest)."""
+
+from __future__ import annotations
+
+import uuid
+
+from memory.extraction import normalize_subject
+
+
+def speaker_subject(subject: str | None, thread_id: str | None) -> str:
+    """Whose "I" and "my" the user's words are: the known subject ("customer:12345"), else
+    this thread's anonymous user (each a subject of their own, never a shared "user")."""
+    if subject:
+        return _folded(subject)
+    return f"user:{thread_id}" if thread_id else f"user:anonymous-{uuid.uuid4().hex[:12]}"
+
+
+def conversation_subject(subject: str | None, request: str, thread_id: str | None) -> str:
+    """Whose facts this conversation may see: the context's subject ("customer:12345"),
+    else a customer the request names, else the anonymous user of this thread."""
+    if subject:
+        return _folded(subject)
+    named = normalize_subject(request)
+    if named and named.startswith("customer:"):
+        return named
+    return speaker_subject(None, thread_id)
+
+
+def current_thread_id() -> str | None:
+    """The thread of the current run (None outside a run)."""
+    from langgraph.config import get_config
+
+    try:
+        return get_config().get("configurable", {}).get("thread_id")
+    except RuntimeError:
+        return None
+
+
+def _folded(subject: str) -> str:
+    """ "employee:E-204" -> "employee:e-204", as extraction writes subjects."""
+    kind, _, ident = subject.partition(":")
+    return f"{kind}:{ident.lower()}"
