@@ -115,7 +115,7 @@ class Provenance(BaseModel):
     """For a synced copy: the agent that first learned it."""
     hops: int = Field(default=0, ge=0, le=1000, strict=True)
     """How many A2A syncs separate this copy from the original (0 for an original)."""
-    speaker: Name | None = None
+    speaker: Tag | None = None
     """The subject of the customer or user who said it ("customer:12345"), when one did."""
 
 
