@@ -106,7 +106,7 @@ _REQUEST = re.compile(
     re.IGNORECASE,
 )
 TYPE_WEIGHT: dict[QueryIntent, dict[MemoryFamily, float]] = {
-    "question": {"declarative": 1.0, "procedural": 0.8},
+    "question": {"declarative": 1.0, "procedural": 0.6},
     "request": {"declarative": 1.0, "procedural": 1.1},
     "how_to": {"declarative": 0.9, "procedural": 1.2},
 }
