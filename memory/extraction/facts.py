@@ -343,9 +343,9 @@ _NOT_NAMES = wordset(
     "Members Students Orders Nothing Everything Gold Silver Platinum"
 )
 NAMED_SUBJECT = re.compile(
-    r"^(?P<subject>(?:customer|client|employee|order|ticket|account|invoice|case|shipment|"
-    r"package)\s*(?:#|no\.?\s*|number\s+)?\s*(?:[a-z]{1,3}-)?\d[\w-]*|the customer)"
-    r"(?P<rest>'s\s+.+|\s+.+)$",
+    r"^(?P<subject>(?:customer|client|order|ticket|account|invoice|case|shipment|package)"
+    r"\s*(?:#|no\.?\s*|number\s+)?\s*\d[\w-]*|employee\s*#?\s*(?:[a-z]{1,3}-)?\d[\w-]*|"
+    r"the customer)(?P<rest>'s\s+.+|\s+.+)$",
     re.IGNORECASE,
 )
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 
 _ID_SUBJECT = re.compile(
-    r"\b(customer|client|employee|order|ticket|account|invoice|case|shipment|package)"
-    r"\s*(?:#|no\.?\s*|number\s+|id\s*:?\s*)?\s*((?:[a-z]{1,3}-)?\d[\w-]*)",
+    r"\b(?:(customer|client|order|ticket|account|invoice|case|shipment|package)"
+    r"\s*(?:#|no\.?\s*|number\s+|id\s*:?\s*)?\s*(\d[\w-]*)"
+    # an employee's id may carry a letter prefix ("employee E-204": the help desk's ids)
+    r"|(employee)\s*(?:#|id\s*:?\s*)?\s*((?:[a-z]{1,3}-)?\d[\w-]*))",
     re.IGNORECASE,
 )
 _KIND_ALIASES = {"client": "customer"}
@@ -17,8 +19,9 @@ def normalize_subject(text: str) -> str | None:
     match = _ID_SUBJECT.search(text)
     if match is None:
         return None
-    kind = match.group(1).lower()
-    return f"{_KIND_ALIASES.get(kind, kind)}:{match.group(2).lower()}"
+    kind = (match.group(1) or match.group(3)).lower()
+    ident = match.group(2) or match.group(4)
+    return f"{_KIND_ALIASES.get(kind, kind)}:{ident.lower()}"
 
 
 def subject_label(subject: str) -> str:
