@@ -532,6 +532,9 @@ class VectorIndex:
 
     @classmethod
     def _read(cls, path: Path, *, dims: int, model: str, expected: str | None) -> VectorIndex:
+        with path.open("rb") as handle:
+            if handle.read(4) != b"PK\x03\x04":  # np.savez writes a zip archive
+                raise ValueError("not an index file (not the archive this store writes)")
         with np.load(path, allow_pickle=False) as data:
             parts = {name: np.asarray(data[name]) for name in _PART_NAMES}
             stored = bytes(np.asarray(data["checksum"], dtype=np.uint8)).hex()
