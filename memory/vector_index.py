@@ -55,6 +55,7 @@ HNSW_EF_SEARCH = 256
 """Measured on 30k random 384-dim vectors: recall@10 0.47 at 96, 0.76 at 256, 0.99 at 1024;
 real embeddings cluster and recall much better (1.00 at 96 on clustered data)."""
 TINY_SUBSET = 2048
+TINY_FIRST_SLICE = 64
 SELECTIVE_FRACTION = 0.2
 
 
@@ -377,14 +378,25 @@ class VectorIndex:
             )
 
     def _exact_tiny(self, query: np.ndarray, positions: np.ndarray) -> Iterable[list[Hit]]:
-        """A handful of vectors: copy them out and score directly (cheaper than a scan)."""
+        """A handful of vectors: copy them out and score directly (cheaper than a scan).
+
+        Hits are made in growing slices of the ranking (64, 256, ...): a search wants the
+        top few, and one Python object per vector of a 2,000-vector namespace cost more
+        than the scoring (20 ms at 10k memories).
+        """
         vectors = self.faiss.reconstruct_batch(positions.astype(np.int64))
         scores = vectors @ query[0]
         order = np.argsort(-scores, kind="stable")
-        yield [
-            Hit(int(positions[i]), int(self.item_ids[positions[i]]), float(scores[i]))
-            for i in order
-        ]
+        items = self.item_ids[positions]
+        start, size = 0, TINY_FIRST_SLICE
+        while start < len(order):
+            chunk = order[start : start + size]
+            yield [
+                Hit(int(p), int(i), float(s))
+                for p, i, s in zip(positions[chunk], items[chunk], scores[chunk], strict=True)
+            ]
+            start += size
+            size *= 4
 
     def _faiss_batches(
         self,
