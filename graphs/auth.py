@@ -145,6 +145,10 @@ def _keys() -> dict[str, Caller]:
     return _KEYS
 
 
+if os.environ.get(ENV_API_KEYS, "").strip():
+    _keys()  # a malformed A2A_API_KEYS stops the server at startup, not at each request
+
+
 def caller_for_key(key: str | None, keys: Mapping[str, Caller] | None = None) -> Caller | None:
     """The caller a key belongs to, compared in constant time; None for unknown keys."""
     if not key:

@@ -107,3 +107,20 @@ def test_forbidden_contexts_are_refused(caller: Caller, context: dict) -> None:
     with pytest.raises(Auth.exceptions.HTTPException) as error:
         restrict_context(caller, context)
     assert error.value.status_code == 403
+
+
+def test_a_malformed_key_setting_stops_the_server_at_startup() -> None:
+    import subprocess
+    import sys
+
+    env = {"A2A_API_KEYS": "long-enough-key:admin", "PATH": "/usr/bin:/bin"}
+    done = subprocess.run(
+        [sys.executable, "-c", "import graphs.auth"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode != 0
+    assert "role 'admin' is not one of staff, customer, agent" in done.stderr
+    assert "long-enough-key" not in done.stderr.replace("A2A_API_KEYS", "")
