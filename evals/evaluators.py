@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from datetime import date, datetime
 from typing import Any, TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -34,6 +35,9 @@ class ExpectedMemory(BaseModel):
     value: str | None = None
     must_contain: list[str] = Field(default_factory=list)
     """Words the content must contain, case-insensitively (a suffix such as -s or -ed is fine)."""
+    event_date: date | None = None
+    """When the event happened, resolved against the utterance's message time: checked
+    (by `date_agreement`) when given."""
 
 
 class PredictedMemory(BaseModel):
@@ -47,6 +51,7 @@ class PredictedMemory(BaseModel):
     subject: str | None = None
     attribute: str | None = None
     value: str | None = None
+    event_time: datetime | None = None
 
 
 def as_predicted(items: Sequence[Memory | Mapping[str, Any]]) -> list[PredictedMemory]:
@@ -165,6 +170,24 @@ def slot_agreement(
             count["wrong"].append(
                 f"{got.attribute}={got.value} (expected {want.attribute}={want.value})"
             )
+    return count
+
+
+def date_agreement(
+    predicted: Sequence[PredictedMemory], expected: Sequence[ExpectedMemory]
+) -> AgreementCount:
+    """Among matched memories whose label gives an event date, how many got that day."""
+    count: AgreementCount = {"checked": 0, "right": 0, "wrong": []}
+    for i, j in match_memories(predicted, expected):
+        want, got = expected[j], predicted[i]
+        if want.event_date is None:
+            continue
+        count["checked"] += 1
+        day = got.event_time.date() if got.event_time else None
+        if day == want.event_date:
+            count["right"] += 1
+        else:
+            count["wrong"].append(f"event date {day} (expected {want.event_date})")
     return count
 
 

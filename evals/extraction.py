@@ -5,6 +5,9 @@ personal-assistant utterances, many of them negatives (questions, hypotheticals,
 small talk). It has a dev split, used while writing the rules, and a held-out test split.
 Part of the test split was written after the rules ("written": "after_rules"), as the
 fairest estimate of how the rules do on talk they were not shaped by; it is reported apart.
+Timed lines carry the message's time: their labels give the event date the content must
+state, and lines that ask something of the memory itself ("don't remember this call",
+"forget my phone number") are labeled with that request and must store nothing.
 
 `python -m evals extraction --json OUT` writes the JSON, reports/extraction.md (tables and
 every miss and false positive) and reports/extraction.png.
@@ -19,7 +22,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from rich.console import Console
 from rich.progress import track
 from rich.table import Table
@@ -28,6 +31,7 @@ from evals.evaluators import (
     ExpectedMemory,
     PredictedMemory,
     as_predicted,
+    date_agreement,
     extraction_match,
     match_memories,
     mechanism_agreement,
@@ -35,6 +39,7 @@ from evals.evaluators import (
 )
 from evals.report import markdown_table, reports_dir, write_json, write_markdown
 from memory.extraction import ExtractionContext, extract_memories
+from memory.extraction.forget_requests import ForgetKind, detect_forget_request
 from memory.models import MEMORY_TYPES, Memory
 
 LABELED_PATH = Path(__file__).parent / "data" / "extraction_labeled.jsonl"
@@ -57,6 +62,11 @@ class LabeledUtterance(BaseModel):
     speaker_subject: str = "user"
     """Whose facts the speaker's "I" and "my" are, as the caller would pass it."""
     written: Written = "before_rules"
+    message_time: AwareDatetime | None = None
+    """When it was said: dates in it resolve against this (labels' event_date too)."""
+    request: ForgetKind | None = None
+    """The memory request it makes ("don't remember this call", "forget my phone
+    number"): then nothing from it is to be stored, and `expected` is empty."""
 
 
 def load_labeled(path: Path = LABELED_PATH) -> list[LabeledUtterance]:
@@ -120,9 +130,13 @@ class UtteranceResult(BaseModel):
     predicted: list[PredictedMemory]
     pairs: list[tuple[int, int]]
     score: float
+    request: ForgetKind | None = None
+    """The memory request detected in it, if any."""
 
 
-def _judge(utterance: LabeledUtterance, memories: Sequence[Memory]) -> UtteranceResult:
+def _judge(
+    utterance: LabeledUtterance, memories: Sequence[Memory], request: ForgetKind | None = None
+) -> UtteranceResult:
     predicted = as_predicted(memories)
     verdict = extraction_match(
         inputs={"text": utterance.text},
@@ -131,7 +145,11 @@ def _judge(utterance: LabeledUtterance, memories: Sequence[Memory]) -> Utterance
     )
     pairs = match_memories(predicted, utterance.expected)
     return UtteranceResult(
-        utterance=utterance, predicted=predicted, pairs=pairs, score=verdict["score"]
+        utterance=utterance,
+        predicted=predicted,
+        pairs=pairs,
+        score=verdict["score"],
+        request=request,
     )
 
 
@@ -143,8 +161,15 @@ def evaluate(
     iterator = track(items, description="extracting") if progress else items
     results = []
     for utterance in iterator:
-        ctx = ExtractionContext(source_agent="eval", speaker_subject=utterance.speaker_subject)
-        results.append(_judge(utterance, extractor(utterance.text, ctx)))
+        ctx = ExtractionContext(
+            source_agent="eval",
+            speaker_subject=utterance.speaker_subject,
+            message_time=utterance.message_time,
+        )
+        # As the graphs do: a request about the memory itself stores nothing.
+        request = detect_forget_request(utterance.text)
+        memories = [] if request else extractor(utterance.text, ctx)
+        results.append(_judge(utterance, memories, request.kind if request else None))
     return results
 
 
@@ -191,6 +216,8 @@ def summarize(results: Sequence[UtteranceResult]) -> dict[str, Any]:
     by_split_type: dict[str, dict[str, Counts]] = defaultdict(lambda: defaultdict(Counts))
     slots = {"checked": 0, "right": 0}
     mechanisms = {"checked": 0, "right": 0}
+    dates = {"checked": 0, "right": 0}
+    requests = {"labeled": 0, "detected": 0, "right_kind": 0, "false_alarms": 0}
     negatives = clean = 0
     for result in results:
         u = result.utterance
@@ -218,12 +245,19 @@ def summarize(results: Sequence[UtteranceResult]) -> dict[str, Any]:
         for total, count in (
             (slots, slot_agreement(result.predicted, u.expected)),
             (mechanisms, mechanism_agreement(result.predicted, u.expected)),
+            (dates, date_agreement(result.predicted, u.expected)),
         ):
             total["checked"] += count["checked"]
             total["right"] += count["right"]
         if not u.expected:
             negatives += 1
             clean += not result.predicted
+        if u.request is not None:
+            requests["labeled"] += 1
+            requests["detected"] += result.request is not None
+            requests["right_kind"] += result.request == u.request
+        elif result.request is not None:
+            requests["false_alarms"] += 1
     splits = {name: counts.summary() for name, counts in sorted(by_split.items())}
     return {
         "overall": overall.summary(),
@@ -236,6 +270,8 @@ def summarize(results: Sequence[UtteranceResult]) -> dict[str, Any]:
         "test_by_written": {name: c.summary() for name, c in sorted(by_written.items())},
         "slot_accuracy": _rate(slots),
         "mechanism_accuracy": _rate(mechanisms),
+        "event_date_accuracy": _rate(dates),
+        "memory_requests": requests,
         "negatives": {
             "utterances": negatives,
             "left_empty": clean,
@@ -315,14 +351,21 @@ def _markdown(summary: dict[str, Any], failures: Sequence[Failure]) -> str:
         summary["mechanism_accuracy"],
         summary["negatives"],
     )
+    dates, req = summary["event_date_accuracy"], summary["memory_requests"]
     lines += [
-        "## Slots, mechanisms, negatives",
+        "## Slots, mechanisms, negatives, dates, requests",
         "",
         f"- Slot (attribute and value) right on {slots['right']}/{slots['checked']} matched "
         f"memories whose label names one ({slots['accuracy']:.2f}).",
         f"- Mechanism right on {mech['right']}/{mech['checked']} matched memories "
         f"({mech['accuracy']:.2f}).",
         f"- Negatives left empty: {neg['left_empty']}/{neg['utterances']} ({neg['rate']:.2f}).",
+        f"- Event date (resolved against the message's time) right on "
+        f"{dates['right']}/{dates['checked']} matched memories whose label gives one "
+        f"({dates['accuracy']:.2f}).",
+        f'- Memory requests ("don\'t remember this call", "forget my phone number"): '
+        f"{req['detected']}/{req['labeled']} detected, {req['right_kind']} of the right kind, "
+        f"{req['false_alarms']} false alarms on other utterances.",
         "",
         "## Misses and false positives",
         "",

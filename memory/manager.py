@@ -688,7 +688,11 @@ class MemoryManager:
 
     # ---- forget ----------------------------------------------------------------------
     def forget(self, memory_id: str) -> bool:
-        """Delete a memory this agent can read; returns whether it existed."""
+        """Delete this one record (readable by this agent); returns whether it existed.
+
+        Its synced copies, the values it superseded and the A2A log stay: to forget a
+        fact everywhere use `memory.team.TeamMemory.forget` (cascade) or `forget_subject`.
+        """
         found = self._find(memory_id)
         if found is None:
             return False

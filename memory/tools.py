@@ -25,6 +25,7 @@ from pydantic import BaseModel, Field
 
 from memory.manager import MemoryManager
 from memory.models import Scope
+from memory.team import TeamMemory
 
 
 class SearchArgs(BaseModel):
@@ -90,7 +91,10 @@ def memory_tools(
                 "error": f"memory {memory_id!r} was written by "
                 f"{memory.provenance.source_agent!r}; you can only forget your own"
             }
-        manager.forget(memory_id)
+        # Forgotten everywhere: the copies synced from it and the values it superseded too.
+        TeamMemory(manager.store, manager.team).forget(
+            memory_id, agent=manager.agent, requested_by=manager.agent
+        )
         return {"forgotten": memory_id}
 
     return [

@@ -12,6 +12,7 @@ from langgraph.store.memory import InMemoryStore
 
 from memory.extraction import ExtractionContext, extract_memories
 from memory.extraction.dates import find_dates, query_window, resolve_dates
+from memory.extraction.forget_requests import detect_forget_request
 from memory.manager import MemoryManager, recency_factor
 from memory.models import utcnow
 from memory.store import FaissStore
@@ -57,7 +58,7 @@ def test_no_date_is_invented() -> None:
 
 def test_content_states_the_absolute_date() -> None:
     dated = resolve_dates("Yesterday my package arrived damaged", MONDAY)
-    assert dated.text == "On 2025-03-02 my package arrived damaged"
+    assert dated.text == "On Sunday, March 2, 2025 my package arrived damaged"
     assert dated.undated == "my package arrived damaged"
     assert query_window("what went wrong last week?", MONDAY) == (
         datetime(2025, 2, 24, tzinfo=UTC),
@@ -78,7 +79,8 @@ def test_the_seeds_episodes_are_extracted_as_dated_episodes() -> None:
     assert extract("On Jan 5 we resolved John's shipping issue by reshipping with express") == [
         (
             "episodic",
-            "We resolved John's shipping issue by reshipping with express (on 2025-01-05).",
+            "We resolved John's shipping issue by reshipping with express "
+            "(on Sunday, January 5, 2025).",
             date(2025, 1, 5),
         )
     ]
@@ -89,7 +91,7 @@ def test_the_seeds_episodes_are_extracted_as_dated_episodes() -> None:
     assert extract("Customer #12345 had a 3rd delivery delay") == [
         (
             "episodic",
-            "Customer #12345 had a 3rd delivery delay (reported on 2025-03-03).",
+            "Customer #12345 had a 3rd delivery delay (reported on Monday, March 3, 2025).",
             date(2025, 3, 3),
         )
     ]
@@ -98,7 +100,7 @@ def test_the_seeds_episodes_are_extracted_as_dated_episodes() -> None:
 def test_relative_dates_are_stored_absolute() -> None:
     [(kind, content, day)] = extract("Yesterday my package arrived damaged")
     assert (kind, day) == ("episodic", date(2025, 3, 2))
-    assert "2025-03-02" in content and "esterday" not in content
+    assert "March 2, 2025" in content and "esterday" not in content
     [(kind, content, day)] = extract("Last month I was charged twice")
     assert (kind, day) == ("episodic", date(2025, 2, 1)) and "February 2025" in content
     [(kind, _, day)] = extract("My email is jo@example.com")
@@ -155,5 +157,42 @@ def test_a_named_period_is_preferred_and_recency_counts_from_event_time(
     assert old.memory.event_time is not None
     assert recency_factor(old.memory.event_time, now) < recency_factor(old.memory.updated_at, now)
     when = alex.search("when did my package arrive damaged?", limit=1, min_confidence=0.0)
-    expected = (now - timedelta(days=40)).date().isoformat()
+    day = (now - timedelta(days=40)).date()
+    expected = f"{day.strftime('%B')} {day.day}, {day.year}"
     assert expected in when[0].memory.content  # the answer to "when" is in the memory
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "attributes"),
+    [
+        ("Please don't remember anything about this call.", "not_this_thread", None),
+        ("Don't save that, it was a test.", "not_this_turn", None),
+        ("This is off the record: my wife is expecting.", "not_this_turn", None),
+        ("Forget my phone number.", "forget", ("phone_number",)),
+        ("Please forget my address and my phone number", "forget", ("address", "phone_number")),
+        ("Can you delete my email address from your records?", "forget", ("email",)),
+        ("Please delete everything you know about me.", "forget", None),
+        ("Delete all my data please", "forget", None),
+    ],
+)
+def test_memory_requests_are_recognised(
+    text: str, kind: str, attributes: tuple[str, ...] | None
+) -> None:
+    request = detect_forget_request(text)
+    assert request is not None and (request.kind, request.attributes) == (kind, attributes)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I want to delete my order",
+        "Please remove the item from my cart",
+        "I forgot my password",
+        "I don't remember my order number.",
+        "Don't forget that I'm allergic to shellfish.",
+        "Remember that I prefer email",
+        "Don't call me before 9",
+    ],
+)
+def test_look_alikes_are_not_memory_requests(text: str) -> None:
+    assert detect_forget_request(text) is None

@@ -109,15 +109,20 @@ class DateMention:
         return period_end(self.when, self.granularity)
 
     def absolute(self) -> str:
-        """How the stored content states it: "on 2025-03-02", "in March 2025", ..."""
+        """How the stored content states it: "on Sunday, March 2, 2025", "in March 2025"."""
         day = self.when.date()
         if self.granularity == "day":
-            return f"on {day.isoformat()}"
+            return f"on {long_date(day)}"
         if self.granularity == "week":
-            return f"in the week of {day.isoformat()}"
+            return f"in the week of {long_date(day)}"
         if self.granularity == "month":
             return f"in {day.strftime('%B %Y')}"
         return f"in {day.year}"
+
+
+def long_date(day: date) -> str:
+    """ "Monday, January 5, 2026": the weekday and month by name, unambiguous later."""
+    return f"{day.strftime('%A, %B')} {day.day}, {day.year}"
 
 
 def _midnight(day: date) -> datetime:

@@ -44,7 +44,10 @@ def detect_occurrence(clause: str, ctx: ExtractionContext) -> Found | None:
 
 
 def date_found(found: Found, event: DateMention | None, reference: datetime) -> Found:
-    """`found` with its date stated (see the module docstring)."""
+    """`found` with its date stated (see the module docstring). A slot whose value is the
+    date itself ("my wife's birthday is March 3rd") is left as said."""
+    if event is not None and found.value and event.text.lower() in found.value.lower():
+        return found
     if event is None:
         if found.type != "episodic":
             return found
@@ -57,7 +60,12 @@ def date_found(found: Found, event: DateMention | None, reference: datetime) -> 
     if past and found.type in ("semantic", "entity") and not found.attribute:
         memory_type = "episodic"
     content = found.content.rstrip(" .")
-    if event.absolute() not in content:
+    said = re.compile(re.escape(event.text), re.IGNORECASE) if event.text else None
+    if said is not None and said.search(content):
+        # The phrase as said ("yesterday", "on Friday") becomes the date it meant.
+        content = said.sub(lambda _: event.absolute(), content, count=1)
+        content = content[:1].upper() + content[1:] + "."
+    elif event.absolute() not in content:
         content = f"{content} ({stated})."
     return replace(found, type=memory_type, content=content)
 

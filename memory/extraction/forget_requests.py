@@ -24,9 +24,14 @@ _KEEP = (
     r"(?:remember|save|store|record|keep|log|memori[sz]e|write down|note down|hold on to|"
     r"retain)"
 )
-_NOT_REMEMBERED = re.compile(rf"\b{_DONT}{_KEEP}\b(?P<what>[^.?!;]*)", re.IGNORECASE)
+# "I don't remember my order number" is about the speaker's memory, not ours.
+_NOT_REMEMBERED = re.compile(
+    rf"(?<!\bi )(?<!\bwe )\b{_DONT}{_KEEP}\b(?P<what>[^.?!;]*)", re.IGNORECASE
+)
+# "forget that ..." asks to forget; "don't forget that ..." asks to remember.
 _OFF_RECORD = re.compile(
-    r"\b(?:off the record|just between us|forget (?:i said|what i (?:just )?said|that|this)\b)",
+    r"\b(?:off the record|just between us|"
+    r"(?<!not )(?<!n't )(?<!dont )forget (?:i said|what i (?:just )?said|that|this)\b)",
     re.IGNORECASE,
 )
 _THREAD_WORDS = re.compile(

@@ -105,13 +105,15 @@ class RuleExtractor:
         reference = ctx.reference_time
         for clause in split_clauses(body) or [body]:
             clause = clean_end(strip_fillers(clause))
-            # The rules read the clause without its date phrases; the date comes back,
-            # absolute, in the content (memory/extraction/episodes.py).
+            # The rules read the clause as said, else without its date phrases ("On Jan
+            # 5 we resolved ..."); the date comes back, absolute, in the content
+            # (memory/extraction/episodes.py).
             dated = resolve_dates(clause, reference)
-            plain = dated.undated if dated.event else clause
-            found = _detect(plain, ctx)
+            found = _detect(clause, ctx)
+            if found is None and dated.event:
+                found = _detect(dated.undated, ctx)
             if found is None and explicit and not (is_hedged(clause) or is_hypothetical(clause)):
-                found = _fallback_explicit(plain, ctx)
+                found = _fallback_explicit(clause, ctx)
             if found is not None:
                 when = event_time(found, dated.event, reference)
                 found = date_found(found, dated.event, reference)
