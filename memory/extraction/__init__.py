@@ -16,15 +16,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-
-from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import BaseMessage
+from typing import TYPE_CHECKING
 
 from memory.extraction.context import ExtractionContext
 from memory.extraction.llm_extractor import LLMExtractor
 from memory.extraction.rules import RuleExtractor, deduplicate
 from memory.extraction.subjects import normalize_subject
 from memory.models import Memory
+
+if TYPE_CHECKING:  # annotations only: LangChain's model classes cost seconds of start-up
+    from langchain_core.language_models import BaseChatModel
+    from langchain_core.messages import BaseMessage
 
 __all__ = [
     "ExtractionContext",

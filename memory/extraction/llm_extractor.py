@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import HumanMessage, SystemMessage
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from memory.extraction.context import ExtractionContext, Found
@@ -15,8 +13,10 @@ from memory.extraction.morphology import sentence_case
 from memory.extraction.rules import RuleExtractor, deduplicate, to_memory
 from memory.extraction.subjects import normalize_subject
 from memory.extraction.text import clean_end, expand, split_explicit, split_sentences, strip_fillers
-from memory.llm_calls import structured_call
 from memory.models import Mechanism, Memory, MemoryType
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
 
 logger = logging.getLogger(__name__)
 
@@ -82,7 +82,13 @@ class LLMExtractor:
         if not text.strip():
             return []
         # The validated structured call every LLM step uses (memory.llm): a failed call or
-        # an invalid reply is logged there and comes back as None.
+        # an invalid reply is logged there and comes back as None. Imported here: the LLM
+        # layer (LangChain's models, llama.cpp) costs seconds of start-up to every importer
+        # of memory.extraction, and only this call needs it.
+        from langchain_core.messages import HumanMessage, SystemMessage
+
+        from memory.llm_calls import structured_call
+
         parsed = structured_call(
             self.llm,
             CandidateMemories,
