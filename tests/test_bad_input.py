@@ -504,3 +504,11 @@ def test_known_configuration_errors_are_not_unexpected(
     assert isinstance(result.exception, SystemExit), repr(result.exception)
     text = " ".join(result.output.replace("│", " ").split())
     assert fragment in text and "unexpected" not in text, text
+
+
+def test_a_message_with_terminal_escapes_still_yields_its_fact(store: FaissStore) -> None:
+    manager = MemoryManager(store, team="support", agent="alex")
+    results = manager.remember("Remember that customer 12345 prefers \x1b[2J email \ud800")
+    contents = [r.memory.content for r in results]
+    assert contents and all("\x1b" not in c and "\ud800" not in c for c in contents), contents
+    assert any("email" in c for c in contents), contents

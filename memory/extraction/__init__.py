@@ -14,6 +14,7 @@ used by the graph and by session compaction.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
@@ -41,10 +42,26 @@ __all__ = [
 def extract_memories(
     text: str, ctx: ExtractionContext, llm: BaseChatModel | None = None
 ) -> list[Memory]:
-    """Memories found in `text`: by `llm` when given (rules as its fallback), else by rules."""
+    """Memories found in `text`: by `llm` when given (rules as its fallback), else by rules.
+
+    Control characters and lone surrogates in the message are not content (a memory
+    refuses them): they are dropped here, so a message carrying terminal escapes still
+    yields its facts instead of failing the turn.
+    """
+    text = _printable(text)
     if llm is None:
         return RuleExtractor().extract(text, ctx)
     return LLMExtractor(llm, RuleExtractor()).extract(text, ctx)
+
+
+_ESCAPE_SEQUENCE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?")
+"""ANSI CSI sequences (colours, screen clears) and OSC ones (window titles)."""
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _printable(text: str) -> str:
+    valid = text.encode("utf-8", "ignore").decode("utf-8")  # drops lone surrogates
+    return _CONTROL.sub("", _ESCAPE_SEQUENCE.sub("", valid))
 
 
 def extract_from_messages(
