@@ -400,8 +400,9 @@ class TeamMemory:
         decay_after_days: float = 30.0,
         decay_factor: float = 0.9,
     ) -> ConsolidationReport:
-        """The team's "sleep": merge duplicates, decay stale guesses, settle conflicts."""
-        return consolidate_team(
+        """The team's "sleep": merge duplicates, decay stale guesses, settle conflicts;
+        then the synced copies of every memory it changed follow (through the A2A log)."""
+        report = consolidate_team(
             self.store,
             self.team,
             now=now,
@@ -409,6 +410,16 @@ class TeamMemory:
             decay_after_days=decay_after_days,
             decay_factor=decay_factor,
         )
+        changed = {a for pair in report.merged for a in pair}
+        changed |= {memory_id for memory_id, _, _ in report.decayed}
+        changed |= {invalidated for invalidated, _ in report.resolved}
+        bridge = A2ABridge(self.store, self.team)
+        for memory_id in sorted(changed):
+            row = self.get(memory_id)
+            if row is not None:
+                sender = row.owner or row.memory.provenance.source_agent
+                bridge.follow(row.memory, source_agent=sender)
+        return report
 
 
 def _origin(memory: Memory) -> str:

@@ -654,3 +654,30 @@ def test_copies_follow_their_source(store: BaseStore) -> None:
         [copy] = private(store, agent)
         assert copy.is_valid is False, agent
     assert MemoryManager(store, team=TEAM, agent="jordan").search("contact customer 12345") == []
+
+
+def test_copies_follow_what_consolidation_changes(store: BaseStore) -> None:
+    old = datetime.now(UTC) - timedelta(days=65)
+    guess = Memory(
+        content="Customer #12345 is probably moving abroad",
+        type="entity",
+        scope="private",
+        mechanism="implicit",
+        confidence=0.9,
+        subject="customer:12345",
+        provenance=Provenance(source_agent="sam"),
+        created_at=old,
+        updated_at=old,
+    )
+    sam = MemoryManager(store, team=TEAM, agent="sam")
+    sam._put(guess, sam.namespace_for("private"))  # written long ago, never confirmed
+    A2ABridge(store, TEAM).sync(guess, ["jordan"], source_agent="sam")
+    assert private(store, "jordan")[0].confidence == pytest.approx(0.81)
+
+    report = TeamMemory(store, TEAM).consolidate()
+
+    [(memory_id, before, after)] = report.decayed
+    assert (memory_id, before) == (guess.memory_id, 0.9)
+    [copy] = private(store, "jordan")  # a synced copy is not decayed itself: it follows
+    assert copy.confidence == pytest.approx(after * 0.9)
+    assert copy.mention_count == 1
