@@ -8,12 +8,14 @@ builds it. The team's memories for the demo are in ``teams/support/memories.py``
 from __future__ import annotations
 
 from pathlib import Path
-
-from langchain_core.tools import BaseTool
+from typing import TYPE_CHECKING
 
 from nodes.team import AgentSpec, TeamSpec
 from teams.support.desk import SupportDesk
-from teams.support.tools import TOOL_NAMES, make_tools
+from teams.support.tool_names import TOOL_NAMES
+
+if TYPE_CHECKING:
+    from langchain_core.tools import BaseTool
 
 DESK_FILE = "desk.sqlite"
 """The support desk's SQLite file in the data directory."""
@@ -136,6 +138,8 @@ example with the carrier).
 
 def support_tools(data_dir: Path) -> dict[str, BaseTool]:
     """The support tools over the desk in `data_dir` (created and seeded when missing)."""
+    from teams.support.tools import make_tools  # LangChain's tools: only when they are built
+
     return make_tools(SupportDesk(data_dir / DESK_FILE))
 
 

@@ -20,16 +20,7 @@ from langchain_core.tools import BaseTool, StructuredTool, ToolException
 from pydantic import BaseModel, Field, ValidationError
 
 from teams.support.desk import SupportDesk, SupportDeskError
-
-TOOL_NAMES: tuple[str, ...] = (
-    "lookup_customer",
-    "recent_orders",
-    "track_shipment",
-    "delay_history",
-    "check_systems",
-    "check_refund_eligibility",
-)
-"""Every tool ``make_tools`` builds; specialists name theirs from this set."""
+from teams.support.tool_names import TOOL_NAMES as TOOL_NAMES  # re-exported with the tools
 
 ToolResult = dict[str, Any]
 """A tool's JSON-serialisable result when it succeeds."""
