@@ -338,7 +338,7 @@ def synced_confidence_decays(
 # ---- the cases ----------------------------------------------------------------------------
 
 
-def scenario_cases() -> list[ScenarioCase]:
+def _team_cases() -> list[ScenarioCase]:
     return [
         ScenarioCase(
             "handoff",
@@ -429,6 +429,28 @@ def scenario_cases() -> list[ScenarioCase]:
             synced_confidence_decays,
         ),
     ]
+
+
+def redteam_cases() -> list[ScenarioCase]:
+    """The red-team cases (evals/redteam.py): trust, poisoning, conflicts, subjects."""
+    from evals.redteam import act_redteam, redteam_holds, redteam_specs
+
+    return [
+        ScenarioCase(
+            spec["name"],
+            spec["description"],
+            spec["inputs"],
+            spec["reference_outputs"],
+            act_redteam,
+            redteam_holds,
+        )
+        for spec in redteam_specs()
+    ]
+
+
+def scenario_cases() -> list[ScenarioCase]:
+    """The team's behaviour cases, then the red-team suite."""
+    return [*_team_cases(), *redteam_cases()]
 
 
 # ---- running and reporting ----------------------------------------------------------------

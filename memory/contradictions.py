@@ -45,8 +45,24 @@ def _numbers(text: str) -> Counter[str]:
     return Counter(re.sub(r"[\s,]", "", n) for n in _NUMBER.findall(text))
 
 
+_QUANTITY = re.compile(
+    r"[$€£]\s*\d+(?:[.,]\d+)*|\d+(?:[.,]\d+)*\s*(?:%|percent\b|days?\b|hours?\b|hrs?\b|"
+    r"minutes?\b|mins?\b|weeks?\b|months?\b|years?\b|business\b|working\b|am\b|pm\b|"
+    r"kg\b|lbs?\b|km\b|miles?\b|items?\b|times\b|dollars\b|euros\b|usd\b|eur\b)",
+    re.IGNORECASE,
+)
+
+
 def _identifiers(text: str) -> set[str]:
-    return {re.sub(r"\s", "", i).upper() for i in _IDENTIFIER.findall(text)}
+    """Order numbers, ticket ids, "warehouse 23": numbers that name a thing, not amounts."""
+    named = {re.sub(r"\s", "", i).upper() for i in _IDENTIFIER.findall(text)}
+    quantities = {m.start() for m in _QUANTITY.finditer(text)}
+    bare = {
+        m.group()
+        for m in _NUMBER.finditer(text)
+        if m.start() not in quantities and not m.group().startswith(("$", "€", "£"))
+    }
+    return named | {f"N{n}" for n in bare}
 
 
 def _dates(text: str) -> set[str]:
@@ -102,3 +118,15 @@ def shared_terms(a: str, b: str) -> set[str]:
         | (set(_numbers(a)) & set(_numbers(b)))
         | (_identifiers(a) & _identifiers(b))
     )
+
+
+def same_frame(a: str, b: str) -> bool:
+    """Whether two statements are one sentence with other numbers in it ("the return window
+    is 30 days" / "... 14 days"): a changed value, however far apart their embeddings."""
+    if not (_numbers(a) and _numbers(b)) or _numbers(a) == _numbers(b):
+        return False
+    return same_referents(a, b) and _frame(a) == _frame(b)
+
+
+def _frame(text: str) -> str:
+    return " ".join(re.findall(r"[a-z]+", _NUMBER.sub(" # ", text.lower())))

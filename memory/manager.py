@@ -55,7 +55,13 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 from langgraph.store.base import BaseStore, PutOp, SearchItem, SearchOp
 
 from memory import trust
-from memory.contradictions import contradiction, is_retraction, same_referents, shared_terms
+from memory.contradictions import (
+    contradiction,
+    is_retraction,
+    same_frame,
+    same_referents,
+    shared_terms,
+)
 from memory.extraction.dates import query_window
 from memory.models import (
     DECLARATIVE_TYPES,
@@ -340,7 +346,10 @@ class MemoryManager:
             return self._change(slot_holder, memory, namespace, "superseded")
         if is_retraction(memory.content) and (target := self._retracted(memory, namespace)):
             return self._change(target, memory, namespace, "retracted")
-        near = None if episode else self._near_duplicate(memory, namespace)
+        neighbours = [] if episode else self._neighbours(memory, namespace)
+        if changed := self._same_frame(memory, neighbours):
+            return self._change(changed, memory, namespace, "superseded")
+        near = self._near_duplicate(memory, neighbours)
         if near is not None:
             if reason := contradiction(near.content, memory.content):
                 logger.info("not merged (%s): %r vs %r", reason, near.content, memory.content)
@@ -388,21 +397,36 @@ class MemoryManager:
         holders = self._slot_holders(memory, namespace, limit=1)
         return holders[0] if holders else None
 
-    def _near_duplicate(self, memory: Memory, namespace: Namespace) -> Memory | None:
+    def _neighbours(self, memory: Memory, namespace: Namespace) -> list[tuple[float, Memory]]:
+        """The closest valid memories of the same type (one search for both checks below)."""
         hits = self.store.search(
-            namespace, query=memory.content, filter={"type": memory.type, "valid": True}, limit=1
+            namespace, query=memory.content, filter={"type": memory.type, "valid": True}, limit=3
         )
-        if hits and hits[0].score is not None and hits[0].score >= self.merge_threshold:
-            candidate = read_memory(hits[0])
-            if candidate is None:
-                return None
-            # Different subjects, owners or orders are different facts, never one.
-            if candidate.subject and memory.subject and candidate.subject != memory.subject:
-                return None
-            if trust.same_owner(candidate, memory) and same_referents(
-                candidate.content, memory.content
-            ):
-                return candidate
+        return [(hit.score, m) for hit in hits if hit.score is not None and (m := read_memory(hit))]
+
+    def _near_duplicate(
+        self, memory: Memory, neighbours: list[tuple[float, Memory]]
+    ) -> Memory | None:
+        if not neighbours or neighbours[0][0] < self.merge_threshold:
+            return None
+        candidate = neighbours[0][1]
+        # Different subjects, owners or orders are different facts, never one.
+        if candidate.subject and memory.subject and candidate.subject != memory.subject:
+            return None
+        if trust.same_owner(candidate, memory) and same_referents(
+            candidate.content, memory.content
+        ):
+            return candidate
+        return None
+
+    @staticmethod
+    def _same_frame(memory: Memory, neighbours: list[tuple[float, Memory]]) -> Memory | None:
+        """A stored memory saying the same sentence with other numbers (a changed value)."""
+        for _, held in neighbours:
+            if held.subject != memory.subject or not trust.same_owner(held, memory):
+                continue
+            if same_frame(held.content, memory.content):
+                return held
         return None
 
     def _retracted(self, retraction: Memory, namespace: Namespace) -> Memory | None:

@@ -431,3 +431,28 @@ def test_retrieval_eval_never_leaks_nor_shows_stale_facts(tmp_path: Path) -> Non
     assert (memory["leak_rate"], memory["stale_rate"]) == (0.0, 0.0)
     assert result["systems"]["plain dense"]["leak_rate"] > 0  # the baseline does leak
     assert (tmp_path / "retrieval.md").read_text().startswith("# Retrieval")
+
+
+def test_the_red_team_cases_hold(tmp_path: Path) -> None:
+    from evals.scenarios import redteam_cases, run_scenarios
+
+    cases = redteam_cases()
+    assert len(cases) >= 60
+    result = run_scenarios(
+        json_out=None, reports=tmp_path, embeddings=DeterministicEmbeddings(64), cases=cases
+    )
+    failed = [(c["name"], c["comment"]) for c in result["cases"] if not c["passed"]]
+    assert not failed, failed
+
+
+def test_a_changed_number_in_the_same_sentence_supersedes(store: BaseStore) -> None:
+    alex = MemoryManager(store, team=TEAM, agent="alex")
+    old = alex.add(staff("The return window is 30 days.")).memory
+    new = alex.add(staff("The return window is 14 days."))
+    assert new.action == "superseded" and new.previous is not None
+    assert new.previous.memory_id == old.memory_id
+    [result] = says(alex, "customer:9", "I prefer email.", "m-1")
+    [retracted] = says(alex, "customer:9", "I no longer prefer email.", "m-2")
+    assert retracted.action == "retracted"
+    assert retracted.memory.content == "Customer #9 no longer prefers email."
+    assert not alex.get(result.memory.memory_id).is_valid  # type: ignore[union-attr]

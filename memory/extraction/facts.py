@@ -68,7 +68,7 @@ def _statement(rest: str) -> _Statement | None:
         verb=lemma(match.group("verb")),
         obj=clean_end(match.group("obj")),
         adverbs=adverbs,
-        negated=aux.endswith("not") or aux == "cannot" or "never" in adverbs,
+        negated=aux.endswith("not") or aux == "cannot" or bool({"never", "longer"} & adverbs),
         modal=aux if aux and not aux.endswith("not") and aux != "cannot" else None,
         cannot=aux == "cannot",
     )

@@ -10,7 +10,7 @@ from memory.extraction.text import clean_end, wordset
 
 ADVERBS = (
     "really|usually|always|generally|typically|normally|strongly|much|also|only|still|"
-    "actually|definitely|often|never|rarely|sometimes|mostly|just|now|already"
+    "actually|definitely|often|never|rarely|sometimes|mostly|just|now|already|no longer"
 )
 _MODALS = frozenset(
     {"would", "will", "can", "cannot", "could", "should", "might", "may", "must", "shall"}
