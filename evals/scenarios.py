@@ -294,7 +294,10 @@ def compaction_keeps_facts(
         "the thread was compacted (summary present)": outputs["summary_present"],
         "the early fact turn left the thread": not outputs["fact_turn_still_in_thread"],
         "the fact is in long-term memory": any(contains_all(c, words) for c in outputs["found"]),
-        "compaction re-extracted the dropped fact": any(n >= 2 for n in outputs["mention_counts"]),
+        # Compaction reads the dropped turn again: the same message is one statement, so it
+        # is found, not counted twice (memory/trust.py: distinct statements reinforce).
+        "compaction's re-reading counts the message once": bool(outputs["mention_counts"])
+        and all(n == 1 for n in outputs["mention_counts"]),
     }
     return _result("compaction_keeps_facts", checks)
 
@@ -368,8 +371,9 @@ def _team_cases() -> list[ScenarioCase]:
             {
                 "owner": "sam",
                 "others": [a for a in TEAM_AGENTS if a != "sam"],
-                "content": "Sam's escalation password hint is the blue heron.",
-                "query": "escalation password hint",
+                # not a secret: secrets are never stored at all (memory/trust.py)
+                "content": "Sam's escalation contact is the night supervisor, Dana.",
+                "query": "escalation contact",
             },
             {},
             act_private_write,
