@@ -48,6 +48,8 @@ SERVER_ONLY_KEYS: Final = frozenset({"data_dir", "chat_model", "services"})
 """Context keys only the server's configuration sets (paths, in-process objects)."""
 IDENTITY_KEYS: Final = frozenset({"agent", "team"})
 """Context keys that choose whose memory a run uses: staff only."""
+SPEAKER_FOR_ROLE: Final[Mapping[Role, str]] = {"customer": "customer", "agent": "agent"}
+"""The `speaker_role` a non-staff caller's runs get, whatever the graph's default."""
 DEV_KEYS: Final[Mapping[str, str]] = {
     "dev-staff-key": "staff:dev-operator",
     "dev-customer-key": "customer",
@@ -270,6 +272,12 @@ def restrict_context(caller: Caller, context: dict[str, Any]) -> None:
         )
     if caller.role == "staff":
         return
+    # Who is typing decides what of it memory keeps (memory/trust.py): only staff may say
+    # "staff". The chat graph defaults to staff (the console), so pin it for everyone else.
+    speaker = SPEAKER_FOR_ROLE[caller.role]
+    if context.get("speaker_role", speaker) != speaker:
+        raise _forbidden(f"a {caller.role} caller speaks as {speaker!r}, not as another role")
+    context["speaker_role"] = speaker
     chosen = sorted(k for k in IDENTITY_KEYS & context.keys() if k != "agent")
     if chosen:
         raise _forbidden(f"a {caller.role} caller cannot choose context field(s) {chosen}")

@@ -78,10 +78,15 @@ def test_the_key_comes_from_x_api_key_or_a_bearer_token(headers: dict, key: str 
     ("caller", "context", "after"),
     [
         (Caller("staff"), {"agent": "sam", "team": "x"}, {"agent": "sam", "team": "x"}),
-        (Caller("agent", "sam"), {}, {"agent": "sam"}),
-        (Caller("agent", "sam"), {"agent": "sam"}, {"agent": "sam"}),
-        (Caller("customer"), {"llm": "none"}, {"llm": "none"}),
-        (Caller("customer", "12345"), {}, {"customer_id": "12345"}),
+        (Caller("staff"), {"speaker_role": "customer"}, {"speaker_role": "customer"}),
+        (Caller("agent", "sam"), {}, {"agent": "sam", "speaker_role": "agent"}),
+        (Caller("agent", "sam"), {"agent": "sam"}, {"agent": "sam", "speaker_role": "agent"}),
+        (Caller("customer"), {"llm": "none"}, {"llm": "none", "speaker_role": "customer"}),
+        (
+            Caller("customer", "12345"),
+            {"speaker_role": "customer"},
+            {"customer_id": "12345", "speaker_role": "customer"},
+        ),
     ],
 )
 def test_allowed_contexts_are_pinned_to_the_caller(
@@ -101,6 +106,9 @@ def test_allowed_contexts_are_pinned_to_the_caller(
         (Caller("customer"), {"agent": "alex"}),
         (Caller("customer"), {"customer_id": "1"}),
         (Caller("customer", "12345"), {"customer_id": "1"}),
+        (Caller("customer"), {"speaker_role": "staff"}),
+        (Caller("customer", "12345"), {"speaker_role": "system"}),
+        (Caller("agent", "sam"), {"speaker_role": "staff"}),
     ],
 )
 def test_forbidden_contexts_are_refused(caller: Caller, context: dict) -> None:
