@@ -191,20 +191,31 @@ def act_sync_loop(app: TeamApp, inputs: Mapping[str, Any]) -> Outputs:
         .add(explicit_memory(inputs["chain_content"], sender, scope="private"))
         .memory
     )
+    origin_confidence = memory.confidence
     for target in inputs["chain"]:
         outcome = bridge.sync(memory, [target], source_agent=sender).for_target(target)
-        hops = outcome.stored.provenance.hops if outcome.stored else None
-        chain.append({"target": target, "status": outcome.status, "reason": outcome.reason})
-        chain[-1]["hops"] = hops
-        if outcome.stored is None:
+        stored = outcome.stored
+        chain.append(
+            {
+                "target": target,
+                "status": outcome.status,
+                "reason": outcome.reason,
+                "hops": stored.provenance.hops if stored else None,
+                "confidence": stored.confidence if stored else None,
+            }
+        )
+        if stored is None:
             break
-        memory, sender = outcome.stored, target
+        memory, sender = stored, target
     syncs = bridge.log.read(content_type="application/vnd.a2a.memory-sync+json")
     return {
         "there": there.status,
         "back": {"status": back.status, "reason": back.reason},
         "chain": chain,
         "sync_messages": len(syncs),
+        "origin_confidence": origin_confidence,
+        "decay": bridge.decay,
+        "floor": bridge.min_copy_confidence,
     }
 
 
@@ -302,19 +313,39 @@ def compaction_keeps_facts(
     return _result("compaction_keeps_facts", checks)
 
 
+def expected_chain(
+    origin_confidence: float, decay: float, floor: float, max_hops: int
+) -> tuple[int, str]:
+    """The bridge's documented rule: a copy is sent while its sender is under `max_hops`
+    and the copy's confidence (sender x decay) stays at or above the floor. Returns the
+    number of hops copied and the reason the next one is refused."""
+    confidence, hops = origin_confidence, 0
+    while hops < max_hops and confidence * decay >= floor:
+        confidence, hops = confidence * decay, hops + 1
+    return hops, "max hops" if hops >= max_hops else "below floor"
+
+
 def sync_loops_stop(
     *, inputs: Mapping[str, Any], outputs: Mapping[str, Any], reference_outputs: Mapping[str, Any]
 ) -> EvaluatorResult:
     chain = outputs["chain"]
-    max_hops = reference_outputs["max_hops"]
+    floor = outputs["floor"]
+    hops, reason = expected_chain(
+        outputs["origin_confidence"], outputs["decay"], floor, reference_outputs["max_hops"]
+    )
     copied = [step for step in chain if step["status"] == "copied"]
     last = chain[-1] if chain else {}
     checks = {
         "the first sync is delivered": outputs["there"] == "copied",
         "the copy is not synced back to its origin": outputs["back"]["reason"] == "origin",
-        f"the chain copies {max_hops} hops": [s["hops"] for s in copied]
-        == list(range(1, max_hops + 1)),
-        "the chain then stops at max hops": last.get("reason") == "max hops",
+        f"the scenario's chain is stopped by {reference_outputs['stops_at']!r}": reason
+        == reference_outputs["stops_at"],
+        f"the chain copies {hops} hops": [s["hops"] for s in copied] == list(range(1, hops + 1)),
+        f"every copy is at or above the floor ({floor})": all(
+            s["confidence"] is not None and s["confidence"] >= floor for s in copied
+        ),
+        f"the chain then stops, reason {reason!r} recorded": last.get("status") == "skipped"
+        and last.get("reason") == reason,
         "one logged message per copy": outputs["sync_messages"] == 1 + len(copied),
     }
     return _result(
@@ -411,7 +442,8 @@ def _team_cases() -> list[ScenarioCase]:
         ),
         ScenarioCase(
             "sync_loop",
-            "A2A sync loops stop: sam -> jordan -> sam is refused; a chain stops at max hops",
+            "A2A sync loops stop: sam -> jordan -> sam is refused; a chain stops where a copy "
+            "would fall under the confidence floor (0.95 x 0.9^3 < 0.7), before max hops",
             {
                 "content": "Customer #9001 is moving to Lisbon in May.",
                 "loop": ["sam", "jordan"],
@@ -420,7 +452,7 @@ def _team_cases() -> list[ScenarioCase]:
                 "chain": ["sam", "jordan", "riley", "casey", "morgan"],
                 "max_hops": 3,
             },
-            {"max_hops": 3},
+            {"max_hops": 3, "stops_at": "below floor"},
             act_sync_loop,
             sync_loops_stop,
         ),

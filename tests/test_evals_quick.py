@@ -21,7 +21,7 @@ from langchain_core.messages import BaseMessage
 
 from evals.locomo_data import DEFAULT_DATA, REPO_ROOT
 from evals.qa import run_qa
-from evals.scenarios import private_never_leaks, sync_loops_stop
+from evals.scenarios import expected_chain, private_never_leaks, sync_loops_stop
 from tests.fakes import DeterministicEmbeddings, ScriptedChatModel
 
 # ---- the suites as subprocesses ------------------------------------------------------------
@@ -283,7 +283,7 @@ def test_private_isolation_evaluator_catches_a_leak_and_a_lost_write() -> None:
 
 def test_sync_loop_evaluator_catches_an_endless_chain() -> None:
     chain = [
-        {"target": t, "status": "copied", "reason": None, "hops": h}
+        {"target": t, "status": "copied", "reason": None, "hops": h, "confidence": 0.95 * 0.9**h}
         for h, t in enumerate(["a", "b", "c", "d"], 1)
     ]
     verdict = sync_loops_stop(
@@ -293,11 +293,52 @@ def test_sync_loop_evaluator_catches_an_endless_chain() -> None:
             "back": {"status": "copied", "reason": None},
             "chain": chain,
             "sync_messages": 5,
+            "origin_confidence": 0.95,
+            "decay": 0.9,
+            "floor": 0.7,
         },
-        reference_outputs={"max_hops": 3},
+        reference_outputs={"max_hops": 3, "stops_at": "below floor"},
     )
     assert verdict["score"] < 1.0
-    assert "not synced back" in verdict["comment"] and "stops at max hops" in verdict["comment"]
+    assert (
+        "not synced back" in verdict["comment"] and "the chain copies 2 hops" in verdict["comment"]
+    )
+    assert "at or above the floor" in verdict["comment"] and "then stops" in verdict["comment"]
+
+
+def test_sync_loop_evaluator_follows_the_floor_rule() -> None:
+    """0.95 x 0.9^3 < 0.7: two hops are copied, the third is refused below the floor."""
+    assert expected_chain(0.95, 0.9, 0.7, 3) == (2, "below floor")
+    assert expected_chain(0.95, 0.9, 0.7, 1) == (1, "max hops")
+    assert expected_chain(1.0, 1.0, 0.7, 3) == (3, "max hops")
+    chain = [
+        {"target": "a", "status": "copied", "reason": None, "hops": 1, "confidence": 0.855},
+        {"target": "b", "status": "copied", "reason": None, "hops": 2, "confidence": 0.7695},
+        {
+            "target": "c",
+            "status": "skipped",
+            "reason": "below floor",
+            "hops": None,
+            "confidence": None,
+        },
+    ]
+    outputs = {
+        "there": "copied",
+        "back": {"status": "skipped", "reason": "origin"},
+        "chain": chain,
+        "sync_messages": 3,
+        "origin_confidence": 0.95,
+        "decay": 0.9,
+        "floor": 0.7,
+    }
+    reference = {"max_hops": 3, "stops_at": "below floor"}
+    verdict = sync_loops_stop(inputs={}, outputs=outputs, reference_outputs=reference)
+    assert verdict["score"] == 1.0, verdict["comment"]
+    stopped_at_max_hops = [*chain[:2], {**chain[2], "reason": "max hops"}]
+    verdict = sync_loops_stop(
+        inputs={}, outputs={**outputs, "chain": stopped_at_max_hops}, reference_outputs=reference
+    )
+    assert verdict["score"] < 1.0 and "then stops" in verdict["comment"]
 
 
 @pytest.mark.integration
