@@ -22,7 +22,7 @@ from nodes.memory_nodes import current_thread_id, memory_request, recall, record
 from nodes.prompts import chat_prompt
 from nodes.services import Services
 from nodes.state import ChatState, RetrievedMemory, latest_user_message
-from nodes.subjects import conversation_subject, speaker_subject
+from nodes.subjects import conversation_subject, named_subject, speaker_subject
 from nodes.team import AgentSpec, TeamSpec
 
 logger = logging.getLogger(__name__)
@@ -54,7 +54,9 @@ def recall_for_chat(state: ChatState, runtime: Runtime[ChatContext], *, team: Te
     subject = (
         conversation_subject(team.subject(ctx.customer_id), state["request"], current_thread_id())
         if ctx.speaker_role == "customer"
-        else None  # staff and operators see every customer's facts
+        # Staff see every customer's facts, except in a conversation about one customer:
+        # then no other customer's facts reach the prompt or the reply.
+        else named_subject(team.subject(ctx.customer_id), state["request"])
     )
     retrieved = recall(manager, state["request"], limit=5, subject=subject, scopes=spec.reads)
     return {"retrieved": retrieved}

@@ -19,12 +19,18 @@ def speaker_subject(subject: str | None, thread_id: str | None) -> str:
 def conversation_subject(subject: str | None, request: str, thread_id: str | None) -> str:
     """Whose facts this conversation may see: the context's subject ("customer:12345"),
     else a customer the request names, else the anonymous user of this thread."""
+    return named_subject(subject, request) or speaker_subject(None, thread_id)
+
+
+def named_subject(subject: str | None, request: str) -> str | None:
+    """Whom a conversation is about, when anyone: the context's subject, else a customer
+    the request names. A staff console that names nobody is about no one in particular."""
     if subject:
         return _folded(subject)
     named = normalize_subject(request)
     if named and named.startswith("customer:"):
         return named
-    return speaker_subject(None, thread_id)
+    return None
 
 
 def current_thread_id() -> str | None:

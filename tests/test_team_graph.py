@@ -349,6 +349,30 @@ def test_the_reply_uses_only_the_current_customers_preference(app: TeamApp) -> N
         assert not any(f"#{other}" in reply for other in customers if other != customer), reply
 
 
+def test_a_staff_chat_about_one_customer_recalls_no_other_customers_facts(app: TeamApp) -> None:
+    prepare_demo(app)
+    run_team(app, DEMO_REQUEST, "t1", customer_id=DEMO_CUSTOMER_ID)
+    ctx = ChatContext(agent="jordan", llm="none")  # the console: staff by default
+    asked = {"configurable": {"thread_id": "staff-about-12345"}}
+    state = app.chat_graph.invoke(
+        {"messages": [("user", "Has customer #12345 had delivery problems before?")]},
+        asked,
+        context=ctx,
+    )
+    assert any("3rd occurrence" in m.content for m in state["retrieved"])
+    assert _owners(state) <= {"customer:12345"}, _owners(state)
+    leaked = [
+        m.content for m in state["retrieved"] if "#34567" in m.content or "#23456" in m.content
+    ]
+    assert not leaked, leaked
+    # naming no one, the console still sees every customer's facts
+    anyone = {"configurable": {"thread_id": "staff-about-anyone"}}
+    state = app.chat_graph.invoke(
+        {"messages": [("user", "Who prefers to be contacted by SMS?")]}, anyone, context=ctx
+    )
+    assert any("34567" in m.content for m in state["retrieved"]), state["retrieved"]
+
+
 def test_a_customer_in_the_team_graph_cannot_poison_shared_memory(app: TeamApp) -> None:
     prepare_demo(app)
     poison = (
