@@ -11,7 +11,9 @@ checkable claim of `text` that no source states:
 
 ``missing(text, required)`` lists the amounts ("48 hours", "$20") and channels of
 `required` (the composed reply) that `text` dropped. A text with anything unsupported or missing is
-replaced by the composed one (``grounded``).
+replaced by the composed one (``grounded``). A kept text is written with the canonical
+spelling of its channels (``canonical``: "e-mail", "E-Mail", "e mail" -> "email"), the word the
+composed reply and the facts use, so a kept reply and a composed one say the same word.
 """
 
 from __future__ import annotations
@@ -64,8 +66,18 @@ _AMOUNT = re.compile(
 _COMMON_CAPITALISED = frozenset({"I", "I'm", "I'll", "I've", "OK", "Ok"})
 
 
+# "e-mail", "E-Mail", "e mail", "e‑mail" (any dash): one channel, spelt "email"
+_EMAIL_VARIANT = re.compile(r"\b([eE])(?:[-‐‑‒–—]| )([mM][aA][iI][lL])")
+
+
+def canonical(text: str) -> str:
+    """`text` with each channel in its canonical spelling ("e-mail" -> "email", "E-Mail" ->
+    "Email"); nothing else changes."""
+    return _EMAIL_VARIANT.sub(lambda m: m.group(1) + m.group(2).lower(), text)
+
+
 def _norm(text: str) -> str:
-    return " ".join(text.lower().replace("e-mail", "email").split())
+    return " ".join(canonical(text).lower().split())
 
 
 def _digits(token: str) -> str:
@@ -105,7 +117,9 @@ def missing(text: str, required: str) -> list[str]:
         if not re.search(r"\b" + re.escape(_norm(m.group(0))), said)
     ]
     out += [
-        c.group(1).lower() for c in _CHANNEL.finditer(required) if _norm(c.group(1)) not in said
+        c.group(1).lower()
+        for c in _CHANNEL.finditer(required)
+        if not re.search(r"\b" + re.escape(_norm(c.group(1))), said)
     ]
     return list(dict.fromkeys(out))
 
@@ -113,11 +127,12 @@ def missing(text: str, required: str) -> list[str]:
 def grounded(
     text: str | None, sources: Iterable[str], composed: str, *, keep: bool = True
 ) -> tuple[str, list[str]]:
-    """`text` if it states nothing unsupported (and, with `keep`, drops nothing `composed`
-    states), else `composed`; with the problems found (empty when `text` was kept)."""
+    """`text` (in canonical spelling) if it states nothing unsupported (and, with `keep`,
+    drops nothing `composed` states), else `composed`; with the problems found (empty when
+    `text` was kept)."""
     if text is None:
         return composed, ["no text"]
     problems = [f"unsupported {c!r}" for c in unsupported(text, [*sources, composed])]
     if keep:
         problems += [f"missing {c!r}" for c in missing(text, composed)]
-    return (composed, problems) if problems else (text, [])
+    return (composed, problems) if problems else (canonical(text), [])

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from nodes.grounding import claims, grounded, missing, unsupported
+from nodes.grounding import canonical, claims, grounded, missing, unsupported
 from tests.fakes import DeterministicEmbeddings
 
 FACTS = [
@@ -63,6 +63,29 @@ def test_a_reply_dropping_a_required_fact_is_replaced() -> None:
     # a summary need not restate everything, only state nothing unsupported
     kept, none = grounded("The order is delayed.", FACTS, composed, keep=False)
     assert kept == "The order is delayed." and none == []
+
+
+def test_a_kept_text_spells_the_channel_as_the_facts_do() -> None:
+    facts = ["Customer #12345 prefers to be contacted by email.", *FACTS[:2]]
+    composed = " ".join(facts)
+    text = "Order ORD-1004 is delayed; refund within 48 hours. We will E-Mail you (by e-mail)."
+    kept, problems = grounded(text, facts, composed)
+    assert problems == []
+    assert kept == text.replace("E-Mail", "Email").replace("e-mail", "email")
+    assert "e-mail" not in kept.lower()
+    assert canonical("an e\u2011mail, an e mail") == "an email, an email"
+    # keep=False (chat replies, summaries) writes the canonical word too
+    assert grounded("We will e-mail you.", facts, composed, keep=False)[0] == "We will email you."
+
+
+def test_a_reply_dropping_the_contact_channel_is_replaced() -> None:
+    facts = ["Customer #12345 prefers to be contacted by email.", *FACTS[:2]]
+    composed = " ".join(facts)
+    text = "Order ORD-1004 is delayed with the carrier. Your refund is possible within 48 hours."
+    assert missing(text, composed) == ["email"]
+    assert grounded(text, facts, composed) == (composed, ["missing 'email'"])
+    # a channel inside another word is not the channel
+    assert missing("Read our newsletter.", "We will send a letter.") == ["letter"]
 
 
 def test_no_text_is_the_composed_text() -> None:

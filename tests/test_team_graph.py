@@ -156,6 +156,37 @@ def test_llm_path_is_used_when_valid_and_checked(app: TeamApp) -> None:
     assert tasks["jordan"].startswith("Check that our systems")
 
 
+ROUTING_SAM = '{"specialists": ["sam", "jordan"], "reason": "order problem", "tasks": {}}'
+
+
+def test_a_model_reply_spelling_e_mail_is_kept_with_the_canonical_word(app: TeamApp) -> None:
+    """SmolLM2 wrote "e-mail": the reply is grounded (same channel), and says "email"."""
+    prepare_demo(app)
+    reply = (
+        "Your order ORD-1004 is delayed with the carrier ParcelPro. It is eligible for a "
+        "refund within 48 hours, and we will keep you updated by e-mail."
+    )
+    model = ScriptedChatModel(script=acting_script(ROUTING_SAM, reply))
+    state = run_team(app, DEMO_REQUEST, "t-e-mail", services=services_with(app, model))
+    assert "synthesis" not in state["fallbacks"]
+    assert state["reply"] == reply.replace("e-mail", "email")
+    assert_demo_outcome(app, state)
+
+
+def test_a_model_reply_dropping_the_contact_channel_is_replaced(app: TeamApp) -> None:
+    """The model kept the refund window and the carrier but not the customer's channel."""
+    prepare_demo(app)
+    reply = (
+        "Your order ORD-1004 is delayed with the carrier ParcelPro. It is eligible for a "
+        "refund within 48 hours. We apologise for the inconvenience."
+    )
+    model = ScriptedChatModel(script=acting_script(ROUTING_SAM, reply))
+    state = run_team(app, DEMO_REQUEST, "t-no-channel", services=services_with(app, model))
+    assert "synthesis" in state["fallbacks"]
+    assert state["reply"] != reply
+    assert_demo_outcome(app, state)
+
+
 def test_invalid_llm_routing_falls_back(app: TeamApp) -> None:
     prepare_demo(app)
     model = ScriptedChatModel(script=lambda messages: '{"specialists": ["nobody"]}')
