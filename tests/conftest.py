@@ -4,17 +4,33 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import NoReturn
 
 import pytest
+from langgraph.store.base import BaseStore
+from langgraph.store.memory import InMemoryStore
 
+from memory.store import FaissStore
 from tests.fakes import DeterministicEmbeddings
 from tests.pg import pg_database_url, pg_url  # noqa: F401  (shared fixtures)
+from tests.store_backends import memory_index
 
 
 @pytest.fixture
 def embeddings() -> DeterministicEmbeddings:
     return DeterministicEmbeddings()
+
+
+@pytest.fixture(params=["inmemory", "faiss"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[BaseStore]:
+    """The memory-layer tests' store, on LangGraph's reference store and on ours (a test
+    module may define its own `store` instead)."""
+    if request.param == "inmemory":
+        yield InMemoryStore(index=memory_index())  # type: ignore[arg-type]
+    else:
+        with FaissStore(tmp_path / "store", index=memory_index()) as faiss_store:  # type: ignore[arg-type]
+            yield faiss_store
 
 
 _REAL_MODELS_ALLOWED = {"now": False}

@@ -15,6 +15,11 @@ from tests.fakes import DeterministicEmbeddings
 DIMS = 64
 
 
+def memory_index() -> dict:
+    """The index of the memory-layer tests: memories embed their content."""
+    return {"dims": DIMS, "embed": DeterministicEmbeddings(DIMS), "fields": ["content"]}
+
+
 def index_config() -> dict:
     return {"dims": DIMS, "embed": DeterministicEmbeddings(DIMS), "fields": ["text"]}
 

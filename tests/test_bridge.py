@@ -8,13 +8,11 @@ Jordan's private copy.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 from langgraph.store.base import BaseStore
-from langgraph.store.memory import InMemoryStore
 from pydantic import ValidationError
 
 from memory.bridge import (
@@ -33,25 +31,12 @@ from memory.models import Memory, Provenance
 from memory.namespaces import memory_namespace
 from memory.store import FaissStore
 from memory.team import TeamMemory
-from tests.fakes import DeterministicEmbeddings
 from tests.pg import pg_database_url, pg_url  # noqa: F401  (fixtures)
+from tests.store_backends import memory_index
 
 TEAM = "support"
 DELAY = "Customer #12345 delivery delay - 3rd occurrence"
 T0 = datetime(2025, 1, 5, 9, 0, tzinfo=UTC)
-
-
-def index() -> dict:
-    return {"dims": 64, "embed": DeterministicEmbeddings(64), "fields": ["content"]}
-
-
-@pytest.fixture(params=["inmemory", "faiss"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[BaseStore]:
-    if request.param == "inmemory":
-        yield InMemoryStore(index=index())  # type: ignore[arg-type]
-    else:
-        with FaissStore(tmp_path / "store", index=index()) as faiss_store:  # type: ignore[arg-type]
-            yield faiss_store
 
 
 def sams_delay(store: BaseStore, scope: str = "shared") -> Memory:
@@ -439,7 +424,7 @@ def test_message_validation() -> None:
 
 def test_log_and_copies_survive_reopening_the_faiss_store(tmp_path: Path) -> None:
     path = tmp_path / "store"
-    with FaissStore(path, index=index()) as store:  # type: ignore[arg-type]
+    with FaissStore(path, index=memory_index()) as store:  # type: ignore[arg-type]
         bridge = A2ABridge(store, TEAM)
         bridge.send(task("alex", "sam", "turn-1", T0))
         original = sams_delay(store)
@@ -450,7 +435,7 @@ def test_log_and_copies_survive_reopening_the_faiss_store(tmp_path: Path) -> Non
         before = bridge.log.read()
     assert len(before) == 2
 
-    with FaissStore(path, index=index()) as store:  # type: ignore[arg-type]
+    with FaissStore(path, index=memory_index()) as store:  # type: ignore[arg-type]
         bridge = A2ABridge(store, TEAM)
         assert bridge.log.read() == before
         assert bridge.log.read(correlation_id="turn-1", content_type=MEMORY_SYNC) == [message]
@@ -465,7 +450,7 @@ def test_log_and_copies_survive_reopening_the_faiss_store(tmp_path: Path) -> Non
 def test_bridge_on_postgres(pg_database_url: str) -> None:  # noqa: F811
     from memory.backends import open_store
 
-    with open_store(pg_database_url, index=index()) as store:  # type: ignore[arg-type]
+    with open_store(pg_database_url, index=memory_index()) as store:  # type: ignore[arg-type]
         test_a_loop_never_goes_back_to_the_origin(store)
         bridge = A2ABridge(store, TEAM)
         bridge.send(task("alex", "sam", "turn-9", T0))

@@ -9,13 +9,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
 from contextlib import closing
-from pathlib import Path
 
 import pytest
 from langgraph.store.base import BaseStore
-from langgraph.store.memory import InMemoryStore
 
 from memory.bridge import MEMORY_FORGET, RESULT, A2ABridge, A2AMessage
 from memory.manager import MemoryManager
@@ -24,24 +21,10 @@ from memory.namespaces import team_prefix
 from memory.store import FaissStore
 from memory.store_db import DB_FILE
 from memory.team import STAFF, MemoryNotFound, TeamMemory
-from tests.fakes import DeterministicEmbeddings
 
 TEAM = "support"
 OLD_PHONE = "555-0100"
 PHONE = "555-0199"
-
-
-def index() -> dict:
-    return {"dims": 64, "embed": DeterministicEmbeddings(64), "fields": ["content"]}
-
-
-@pytest.fixture(params=["inmemory", "faiss"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[BaseStore]:
-    if request.param == "inmemory":
-        yield InMemoryStore(index=index())  # type: ignore[arg-type]
-    else:
-        with FaissStore(tmp_path / "store", index=index()) as faiss_store:  # type: ignore[arg-type]
-            yield faiss_store
 
 
 def fact(content: str, subject: str, attribute: str | None, value: str | None) -> Memory:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from langgraph.store.base import BaseStore
-from langgraph.store.memory import InMemoryStore
 
 from memory.manager import MemoryManager, ScoredMemory, query_intent, types_for_query
 from memory.models import Memory, Provenance, utcnow
@@ -17,19 +15,6 @@ from memory.team import MemoryNotFound, TeamMemory
 from tests.fakes import DeterministicEmbeddings
 
 TEAM = "support"
-
-
-def index() -> dict:
-    return {"dims": 64, "embed": DeterministicEmbeddings(64), "fields": ["content"]}
-
-
-@pytest.fixture(params=["inmemory", "faiss"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[BaseStore]:
-    if request.param == "inmemory":
-        yield InMemoryStore(index=index())  # type: ignore[arg-type]
-    else:
-        with FaissStore(tmp_path / "store", index=index()) as faiss_store:  # type: ignore[arg-type]
-            yield faiss_store
 
 
 def mem(content: str, type: str = "semantic", agent: str = "sam", **kw: object) -> Memory:

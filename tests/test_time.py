@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from langgraph.store.base import BaseStore
-from langgraph.store.memory import InMemoryStore
 
 from memory.extraction import ExtractionContext, extract_memories
 from memory.extraction.dates import find_dates, query_window, resolve_dates
 from memory.extraction.forget_requests import detect_forget_request
 from memory.manager import MemoryManager, recency_factor
 from memory.models import utcnow
-from memory.store import FaissStore
-from tests.fakes import DeterministicEmbeddings
 
 MONDAY = datetime(2025, 3, 3, 15, 30, tzinfo=UTC)
 TEAM = "support"
@@ -105,19 +100,6 @@ def test_relative_dates_are_stored_absolute() -> None:
     assert (kind, day) == ("episodic", date(2025, 2, 1)) and "February 2025" in content
     [(kind, _, day)] = extract("My email is jo@example.com")
     assert (kind, day) == ("entity", None)  # a fact, not an event
-
-
-def index() -> dict:
-    return {"dims": 64, "embed": DeterministicEmbeddings(64), "fields": ["content"]}
-
-
-@pytest.fixture(params=["inmemory", "faiss"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[BaseStore]:
-    if request.param == "inmemory":
-        yield InMemoryStore(index=index())  # type: ignore[arg-type]
-    else:
-        with FaissStore(tmp_path / "store", index=index()) as faiss_store:  # type: ignore[arg-type]
-            yield faiss_store
 
 
 def remember(manager: MemoryManager, text: str, at: datetime, message_id: str) -> str:

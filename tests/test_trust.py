@@ -3,7 +3,6 @@ public API: extraction from what a customer says, MemoryManager, the bridge, con
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -18,24 +17,11 @@ from memory.contradictions import contradiction, is_retraction
 from memory.extraction import ExtractionContext, extract_memories
 from memory.manager import AddResult, MemoryManager
 from memory.models import Memory, Provenance, SourceRole, utcnow
-from memory.store import FaissStore
 from memory.team import TeamMemory
 from tests.fakes import DeterministicEmbeddings
+from tests.store_backends import memory_index
 
 TEAM = "support"
-
-
-def index() -> dict:
-    return {"dims": 64, "embed": DeterministicEmbeddings(64), "fields": ["content"]}
-
-
-@pytest.fixture(params=["inmemory", "faiss"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[BaseStore]:
-    if request.param == "inmemory":
-        yield InMemoryStore(index=index())  # type: ignore[arg-type]
-    else:
-        with FaissStore(tmp_path / "store", index=index()) as faiss_store:  # type: ignore[arg-type]
-            yield faiss_store
 
 
 def says(manager: MemoryManager, customer: str, text: str, message: str = "m-1") -> list[AddResult]:
@@ -414,7 +400,7 @@ def test_retrieval_in_a_customers_context_never_shows_another_customers_facts(
 def test_two_thousand_turns_of_small_talk_store_at_most_five(tmp_path: Path) -> None:
     turns = list(small_talk(2000))
     assert len(set(turns)) > 500  # varied, not one line repeated
-    store = InMemoryStore(index=index())  # type: ignore[arg-type]
+    store = InMemoryStore(index=memory_index())  # type: ignore[arg-type]
     alex = MemoryManager(store, team=TEAM, agent="alex")
     for n, turn in enumerate(turns):
         says(alex, f"customer:{n % 40}", turn, f"m-{n}")
