@@ -6,13 +6,15 @@ request: env ``A2A_API_KEYS`` holds comma-separated entries ``<key>:<role>[:<nam
 
 - ``staff`` (operators): manage memories through the store API, run any graph with any
   context, see every thread. ``<name>`` labels the operator in logs.
-- ``customer`` (a customer-facing channel): run the team and chat graphs; no store API;
+- ``customer`` (a customer-facing channel): run the graphs of customer-facing teams (team,
+  chat; not the IT help desk), through their default assistants; no store API;
   cannot pick the agent identity or the team; sees only the threads it created. With a
   ``<name>``, runs are pinned to that customer id (``context.customer_id``); without,
   the caller cannot name a customer at all.
-- ``agent`` (one agent of the team, ``<name>`` required, e.g. ``sam``): its runs act as
-  that agent; through the store API it reads the team's shared namespace and its own,
-  writes only its own; sees only the threads it created.
+- ``agent`` (one agent of a team, ``<name>`` required, e.g. ``sam``): runs the graphs of
+  its own team (default assistants); its runs act as that agent; through the store API
+  it reads the team's shared namespace and its own, writes only its own; sees only the
+  threads it created.
 
 Without ``A2A_API_KEYS`` the server accepts the development keys in `DEV_KEYS` (and logs
 a warning at startup): for ``langgraph dev`` on one's own machine, never for a server
@@ -251,10 +253,27 @@ async def on_run_create(
     for source in (context, configurable):
         if isinstance(source, dict):
             restrict_context(caller, source)
+    if caller.role != "staff":
+        check_runnable(caller, str(value.get("assistant_id") or ""))
     metadata = value.setdefault("metadata", {})
     if isinstance(metadata, dict):
         metadata.setdefault("owner", ctx.user.identity)
     return {} if caller.role == "staff" else {"owner": ctx.user.identity}
+
+
+def check_runnable(caller: Caller, assistant_id: str) -> None:
+    """Refuse a non-staff run of anything but the default assistant of a graph the caller
+    serves (graphs/served.py): a customer key cannot run the IT help desk, nor an assistant
+    staff configured for themselves."""
+    from graphs.served import default_assistant_id, runnable_graphs
+
+    allowed = runnable_graphs(caller.role, caller.name)
+    if assistant_id not in {default_assistant_id(g) for g in allowed}:
+        who = f"agent {caller.name!r}" if caller.role == "agent" else f"a {caller.role} caller"
+        raise _forbidden(
+            f"{who} may run only the graphs {', '.join(allowed) or '(none)'}, "
+            "through their default assistants"
+        )
 
 
 def restrict_context(caller: Caller, context: dict[str, Any]) -> None:

@@ -13,11 +13,13 @@ from graphs.auth import (
     AuthConfigError,
     Caller,
     caller_for_key,
+    check_runnable,
     configured_keys,
     key_from_headers,
     parse_api_keys,
     restrict_context,
 )
+from graphs.served import GRAPH_TEAMS, default_assistant_id
 
 
 def test_keys_parse_into_roles_and_names() -> None:
@@ -115,6 +117,44 @@ def test_forbidden_contexts_are_refused(caller: Caller, context: dict) -> None:
     with pytest.raises(Auth.exceptions.HTTPException) as error:
         restrict_context(caller, context)
     assert error.value.status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("caller", "graph", "allowed"),
+    [
+        (Caller("customer"), "team", True),
+        (Caller("customer", "12345"), "chat", True),
+        (Caller("customer"), "helpdesk", False),  # the IT help desk serves employees
+        (Caller("agent", "sam"), "team", True),
+        (Caller("agent", "sam"), "helpdesk", False),  # not sam's team
+        (Caller("agent", "casey"), "helpdesk", True),
+        (Caller("agent", "casey"), "team", False),
+    ],
+)
+def test_non_staff_callers_run_only_the_graphs_they_serve(
+    caller: Caller, graph: str, allowed: bool
+) -> None:
+    assistant = default_assistant_id(graph)
+    if allowed:
+        check_runnable(caller, assistant)
+        return
+    with pytest.raises(Auth.exceptions.HTTPException) as error:
+        check_runnable(caller, assistant)
+    assert error.value.status_code == 403 and "may run only" in str(error.value.detail)
+
+
+@pytest.mark.parametrize("assistant", ["", "team", "0c9b6c55-2a4e-4b5e-9f8e-1d2f3a4b5c6d"])
+def test_a_customer_may_not_run_an_assistant_staff_configured(assistant: str) -> None:
+    with pytest.raises(Auth.exceptions.HTTPException):
+        check_runnable(Caller("customer"), assistant)
+
+
+def test_served_graphs_are_langgraph_jsons_graphs() -> None:
+    import json
+    from pathlib import Path
+
+    served = json.loads(Path(__file__).parents[1].joinpath("langgraph.json").read_text())
+    assert set(served["graphs"]) == set(GRAPH_TEAMS)
 
 
 def test_a_malformed_key_setting_stops_the_server_at_startup() -> None:

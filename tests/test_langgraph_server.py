@@ -501,6 +501,19 @@ def test_run_context_is_limited_by_role(
 
 @pytest.mark.integration
 @pytest.mark.usefixtures("show_server_log")
+@pytest.mark.parametrize(("api_key", "graph"), [(CUSTOMER_KEY, "helpdesk"), (SAM_KEY, "helpdesk")])
+def test_non_staff_keys_run_only_the_graphs_they_serve(
+    server: DevServer, api_key: str, graph: str
+) -> None:
+    refused = _stateless_run(server, api_key, {}, graph=graph)
+    assert refused.status_code == 403, refused.text
+    assert "may run only" in refused.text
+    staff = _stateless_run(server, STAFF_KEY, {}, graph=graph)
+    assert staff.status_code == 200, staff.text
+
+
+@pytest.mark.integration
+@pytest.mark.usefixtures("show_server_log")
 def test_a_customer_in_the_console_chat_cannot_plant_policy(server: DevServer) -> None:
     """The chat graph's default speaker is staff; a customer key's runs speak as the
     customer, so a "remember that" about policy never becomes a trusted shared memory."""

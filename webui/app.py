@@ -21,7 +21,6 @@ goes through the server's authentication and authorization.
 from __future__ import annotations
 
 import importlib.metadata
-import uuid
 from pathlib import Path
 from typing import Final
 
@@ -32,19 +31,12 @@ from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from graphs.served import default_assistant_id
 from webui.a2a_tasks import TaskArtifactsMiddleware
 from webui.agent_card import build_agent_card
 from webui.settings import API_KEY_HEADER, GRAPHS, auth_enabled, ui_config
 
 STATIC_DIR: Final = Path(__file__).resolve().parent / "static"
-GRAPH_NAMESPACE: Final = uuid.UUID("6ba7b821-9dad-11d1-80b4-00c04fd430c8")
-"""langgraph-api's namespace for the default assistant of each graph: its id is
-uuid5(GRAPH_NAMESPACE, graph_id) (``langgraph_api.graph.NAMESPACE_GRAPH``)."""
-
-
-def default_assistant_id(graph_id: str) -> str:
-    """The id the server gives the default assistant of ``graph_id``."""
-    return str(uuid.uuid5(GRAPH_NAMESPACE, graph_id))
 
 
 def _version() -> str:

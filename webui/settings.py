@@ -10,9 +10,8 @@ import os
 from typing import Final, NamedTuple, TypedDict
 
 from graphs.auth import API_KEY_HEADER
+from graphs.served import GRAPH_TEAMS
 from nodes.team import AgentSpec, TeamSpec
-from teams.helpdesk.team import HELPDESK_TEAM
-from teams.support.team import SUPPORT_TEAM
 from webui.agent_card import CardKind
 
 __all__ = ["API_KEY_HEADER", "GRAPHS", "auth_enabled", "ui_config"]
@@ -25,13 +24,12 @@ class ServedGraph(NamedTuple):
     kind: CardKind
 
 
-GRAPHS: Final[dict[str, ServedGraph]] = {
-    "team": ServedGraph(SUPPORT_TEAM, "team"),
-    "chat": ServedGraph(SUPPORT_TEAM, "chat"),
-    "helpdesk": ServedGraph(HELPDESK_TEAM, "team"),
-}
-"""langgraph.json's graph ids -> the team each one runs."""
 CHAT_GRAPH: Final = "chat"
+GRAPHS: Final[dict[str, ServedGraph]] = {
+    graph_id: ServedGraph(team, "chat" if graph_id == CHAT_GRAPH else "team")
+    for graph_id, team in GRAPH_TEAMS.items()
+}
+"""langgraph.json's graph ids -> the team each one runs, and the card it gets."""
 
 
 class AgentInfo(TypedDict):
