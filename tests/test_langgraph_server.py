@@ -407,6 +407,42 @@ def test_store_api_writes_reach_the_faiss_store(server: DevServer) -> None:
     assert "studio-note" in {h["key"] for h in hits["items"]}
 
 
+def _stored(server: DevServer, needle: str) -> list[dict[str, Any]]:
+    hits = server.client().store.search_items(["team", "support"], query=needle, limit=50)
+    return [h for h in hits["items"] if needle in str(h["value"].get("content", ""))]
+
+
+@pytest.mark.integration
+@pytest.mark.usefixtures("show_server_log")
+def test_forget_routes_run_the_cascade_for_staff_only(server: DevServer) -> None:
+    staff = server.client()
+    thread = staff.threads.create()["thread_id"]
+    _chat(staff, thread, "Remember that customer #5151 prefers fax")
+    (item,) = _stored(server, "5151")
+    path = f"/api/teams/support/memories/{item['key']}/forget"
+    assert _http(server, "POST", path, None).status_code == 401
+    refused = _http(server, "POST", path, CUSTOMER_KEY)
+    assert refused.status_code == 403 and "only staff" in refused.text
+    assert _http(server, "POST", path, SAM_KEY).status_code == 403
+    assert _stored(server, "5151")  # nothing was removed by a refused call
+    other_team = _http(
+        server, "POST", f"/api/teams/nowhere/memories/{item['key']}/forget", STAFF_KEY
+    )
+    assert other_team.status_code == 404 and "no team" in other_team.text
+    done = _http(server, "POST", path, STAFF_KEY)
+    assert done.status_code == 200, done.text
+    assert item["key"] in [r["memory_id"] for r in done.json()["removed"]]
+    assert not _stored(server, "5151")
+    again = _http(server, "POST", path, STAFF_KEY)
+    assert again.status_code == 404 and "no memory" in again.text
+
+    _chat(staff, thread, "Remember that customer #6161 prefers telegrams")
+    assert _stored(server, "6161")
+    subject = _http(server, "POST", "/api/teams/support/subjects/customer:6161/forget", STAFF_KEY)
+    assert subject.status_code == 200, subject.text
+    assert subject.json()["removed"] and not _stored(server, "6161")
+
+
 # ---- authentication and authorization (graphs/auth.py) ----------------------------------
 def _http(
     server: DevServer, method: str, path: str, api_key: str | None, body: Any = None

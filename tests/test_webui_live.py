@@ -236,7 +236,7 @@ def test_talking_to_one_agent_and_forgetting_a_memory(ui_server: DevServer, brow
     page.once("dialog", lambda dialog: dialog.accept())
     card.locator("button", has_text="Forget").click()
     page.wait_for_function("document.querySelector('#notice').textContent.includes('Forgot')")
-    assert "0 synced copies" in page.inner_text("#notice")  # a chat turn syncs to no one
+    assert "Forgot 1 memory" in page.inner_text("#notice")  # a chat turn syncs to no one
     hits = ui_server.client().store.search_items(["team", "support"], query="customer 8080 pigeons")
     assert not [h for h in hits["items"] if "8080" in h["value"].get("content", "")]
 

@@ -12,10 +12,14 @@ only adds what those APIs lack:
 - ``/.well-known/agent-card.json`` (and the older ``agent.json``), and the same under
   ``/a2a/{assistant_id}/``: the team's A2A card (``webui/agent_card.py``);
 - a middleware that adds the reply as an artifact to A2A ``tasks/get`` answers, which
-  the server returns without artifacts (``webui/a2a_tasks.py``).
+  the server returns without artifacts (``webui/a2a_tasks.py``);
+- ``/api/teams/{team}/memories/{id}/forget`` and ``/api/teams/{team}/subjects/{subject}/forget``
+  (staff only): forgetting with the full cascade of memory/team.py (``webui/forget.py``),
+  which the store API's one-record delete lacks.
 
-The card and config are public, as agent cards are meant to be; every API the UI calls
-goes through the server's authentication and authorization.
+The card and config are public, as agent cards are meant to be; every other API the UI
+calls goes through the server's authentication and authorization (the forget routes check
+the caller's key against the same key table).
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from starlette.staticfiles import StaticFiles
 from graphs.served import default_assistant_id
 from webui.a2a_tasks import TaskArtifactsMiddleware
 from webui.agent_card import build_agent_card
+from webui.forget import forget_memory, forget_subject
 from webui.settings import API_KEY_HEADER, GRAPHS, auth_enabled, ui_config
 
 STATIC_DIR: Final = Path(__file__).resolve().parent / "static"
@@ -115,6 +120,8 @@ routes = [
     Route("/ui", to_ui, methods=["GET"]),
     Route("/ui/", index, methods=["GET"]),
     Route("/ui/config.json", config, methods=["GET"]),
+    Route("/api/teams/{team}/memories/{memory_id}/forget", forget_memory, methods=["POST"]),
+    Route("/api/teams/{team}/subjects/{subject}/forget", forget_subject, methods=["POST"]),
     Mount("/ui/static", app=StaticFiles(directory=STATIC_DIR), name="ui-static"),
     *(Route(f"/.well-known/{p}", agent_card, methods=["GET"]) for p in _CARD_PATHS),
     *(

@@ -141,5 +141,8 @@ export const store = {
       limit,
       offset,
     }),
-  remove: (namespace, key) => call("DELETE", "/store/items", { namespace, key }),
 };
+
+// Forget with the full cascade (copies, superseded history, A2A log redaction): staff only.
+export const forgetMemory = (team, memoryId) =>
+  call("POST", `/api/teams/${encodeURIComponent(team)}/memories/${encodeURIComponent(memoryId)}/forget`);

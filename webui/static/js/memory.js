@@ -2,7 +2,7 @@
 // store API; see type, confidence, trust and source, provenance, event time, links, the
 // supersede history and disputes; staff can forget a memory (the server decides who may).
 
-import { agentName, store } from "./api.js";
+import { agentName, forgetMemory, store } from "./api.js";
 import { clear, fmt, h, meter, notify, when } from "./dom.js";
 
 // Fields drawn in their own place; any other field a memory carries is listed as is, so
@@ -93,15 +93,13 @@ async function showHistory(item, box) {
 async function forget(item, card) {
   const v = item.value;
   const team = item.namespace[1];
-  if (!window.confirm(`Forget this memory and the copies synced from it?\n\n${v.content}`)) return;
+  if (!window.confirm(`Forget this memory, its synced copies and the values it replaced?\n\n${v.content}`)) return;
   try {
-    const copies = await store.search(["team", team, "agent"], {
-      filter: { provenance: { origin_memory_id: item.key } }, limit: 100,
-    });
-    await store.remove(item.namespace, item.key);
-    for (const copy of copies.items) await store.remove(copy.namespace, copy.key);
+    const report = await forgetMemory(team, item.key);
     card.remove();
-    notify(`Forgot the memory and ${copies.items.length} synced cop${copies.items.length === 1 ? "y" : "ies"}.`, "info");
+    const n = report.removed.length;
+    notify(`Forgot ${n} memor${n === 1 ? "y" : "ies"} (the memory, its copies and history); `
+      + `${report.log_redacted} log message${report.log_redacted === 1 ? "" : "s"} redacted.`, "info");
   } catch (error) {
     notify(error.status === 403 || error.status === 401
       ? `Only staff can forget memories: ${error.message}` : `Could not forget: ${error.message}`);

@@ -1,0 +1,88 @@
+"""``POST /api/teams/{team}/memories/{memory_id}/forget`` and
+``POST /api/teams/{team}/subjects/{subject}/forget``: forgetting with the full cascade.
+
+The store API's ``DELETE /store/items`` removes one record. Forgetting a fact means more
+(memory/team.py, `TeamMemory.forget`): its synced copies, the values it superseded, links
+to it, and the A2A log payloads that carried it. These routes run that cascade on the
+server's own store and answer with the report. Staff only: the caller's API key is checked
+by the server's own key table (graphs/auth.py), as every other route is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from graphs.auth import caller_for_key, key_from_headers
+from graphs.served import GRAPH_TEAMS
+from memory.team import STAFF, ForgetReport, MemoryNotFound, TeamMemory
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+def _refusal(request: Request) -> JSONResponse | None:
+    """401 without a known key, 403 for anyone but staff; None for staff."""
+    caller = caller_for_key(key_from_headers(dict(request.headers.raw)))
+    if caller is None:
+        return _error(401, "missing or unknown API key: send it in the x-api-key header")
+    if caller.role != "staff":
+        return _error(403, f"only staff callers may forget memories (this key is {caller.role})")
+    return None
+
+
+def _team(request: Request) -> str | None:
+    team = str(request.path_params["team"])
+    return team if team in {t.name for t in GRAPH_TEAMS.values()} else None
+
+
+def report_json(report: ForgetReport) -> dict[str, Any]:
+    """What was removed (id, owner, why; never the content) and what was cleaned."""
+    return {
+        "removed": [
+            {"memory_id": f.memory_id, "owner": f.owner, "cause": f.cause} for f in report.removed
+        ],
+        "links_cleaned": len(report.links_cleaned),
+        "log_redacted": len(report.log_redacted),
+        "copy_records_dropped": report.copy_records_dropped,
+    }
+
+
+async def forget_memory(request: Request) -> JSONResponse:
+    if (refused := _refusal(request)) is not None:
+        return refused
+    team = _team(request)
+    if team is None:
+        return _error(404, f"no team {request.path_params['team']!r} on this server")
+    from langgraph_api.store import get_store
+
+    memory = TeamMemory(await get_store(), team)
+    memory_id = str(request.path_params["memory_id"])
+    try:
+        # TeamMemory is synchronous; a store with an async core (Postgres) needs its sync
+        # calls off the event loop, and the FAISS store's disk work belongs there too.
+        report = await asyncio.to_thread(memory.forget, memory_id, requested_by=STAFF)
+    except MemoryNotFound as exc:
+        return _error(404, str(exc))
+    return JSONResponse(report_json(report))
+
+
+async def forget_subject(request: Request) -> JSONResponse:
+    if (refused := _refusal(request)) is not None:
+        return refused
+    team = _team(request)
+    if team is None:
+        return _error(404, f"no team {request.path_params['team']!r} on this server")
+    from langgraph_api.store import get_store
+
+    memory = TeamMemory(await get_store(), team)
+    subject = str(request.path_params["subject"])
+    try:
+        report = await asyncio.to_thread(memory.forget_subject, subject, requested_by=STAFF)
+    except ValueError as exc:
+        return _error(400, str(exc))
+    return JSONResponse(report_json(report))
