@@ -31,8 +31,10 @@ readable namespaces, then
 so relevance dominates, trust scales it, and age only breaks near-ties. Age counts from
 the memory's event time when it has one (when it happened), else from its last update.
 A query naming a period ("last week", "in March", "yesterday") prefers events dated in
-it. Episodes (type episodic) are events: never superseded or merged by a later one, so
-two occurrences stay two. Memories below `min_confidence` (default
+it: they are drawn by a store filter on the event time (the derived ``event_stamp``) and
+ranked among themselves, so an event of that period is a candidate however many similar
+memories lie outside it. Episodes (type episodic) are events: never superseded or merged
+by a later one, so two occurrences stay two. Memories below `min_confidence` (default
 trust.SHOWN_CONFIDENCE, 0.7), invalidated and disputed ones are excluded unless asked.
 With a `subject` (the customer or user the conversation is with), only that subject's
 own memories and general knowledge are searched, never another customer's (a store
@@ -73,6 +75,7 @@ from memory.models import (
     MemoryType,
     Scope,
     content_key,
+    event_stamp,
     family_of,
     is_memory_record,
     utcnow,
@@ -214,6 +217,14 @@ def window_factor(memory: Memory, window: tuple[datetime, datetime] | None) -> f
         return 1.0
     start, end = window
     return IN_WINDOW if start <= memory.event_time < end else 1.0 / IN_WINDOW
+
+
+def _with_window(pool: Sequence[Fused], in_window: Sequence[Fused]) -> list[Fused]:
+    """The hybrid pool with the window's events ranked among themselves: an event found in
+    both keeps its rank inside the window (the period the question is about)."""
+    inside = {(tuple(f.item.namespace), f.item.key) for f in in_window}
+    rest = [f for f in pool if (tuple(f.item.namespace), f.item.key) not in inside]
+    return [*in_window, *rest]
 
 
 def recency_factor(updated_at: datetime, now: datetime) -> float:
@@ -633,6 +644,8 @@ class MemoryManager:
             candidates=limit * 6,
             any_of=owners,
         )
+        if window is not None:
+            pool = _with_window(pool, self._in_window(query, window, limit, filter, owners))
         pool += self._plain_items(query, limit, min_confidence)
         scored: builtins.list[ScoredMemory] = []
         for fused in pool:
@@ -662,6 +675,30 @@ class MemoryManager:
         if follow_links:
             top += self._linked(top, min_confidence, include_invalid, subject)
         return top
+
+    def _in_window(
+        self,
+        query: str,
+        window: tuple[datetime, datetime],
+        limit: int,
+        filter: dict[str, object],
+        owners: builtins.list[dict[str, Any]],
+    ) -> builtins.list[Fused]:
+        """The events dated inside `window`, ranked by hybrid search among themselves.
+
+        The window is a store filter on the event stamp, so an event of that period is a
+        candidate however many more similar memories lie outside it."""
+        start, end = window
+        dated = {**filter, "event_stamp": {"$gte": event_stamp(start), "$lt": event_stamp(end)}}
+        return hybrid_search(
+            self.store,
+            self.namespaces,
+            query,
+            limit=limit * 4,
+            filter=dated,
+            candidates=limit * 6,
+            any_of=owners,
+        )
 
     def _plain_items(self, query: str, limit: int, min_confidence: float) -> builtins.list[Fused]:
         """Plain ``{"content": ...}`` items for `query`: the store filters on fields they do

@@ -236,14 +236,16 @@ class Memory(BaseModel):
     def to_store_value(self) -> dict[str, Any]:
         """The JSON document kept in a LangGraph store.
 
-        Derived keys (family, valid, content_key, owner) are stored too so that store filters
-        can select on them; they are dropped again when the record is read back.
+        Derived keys (family, valid, content_key, owner, event_stamp) are stored too so that
+        store filters can select on them; they are dropped again when the record is read
+        back.
         """
         value = self.model_dump(mode="json")
         value["family"] = self.family
         value["valid"] = self.is_valid
         value["content_key"] = content_key(self.content)
         value["owner"] = self.owner
+        value["event_stamp"] = event_stamp(self.event_time) if self.event_time else UNDATED
         return value
 
     @classmethod
@@ -298,7 +300,7 @@ def is_memory_record(value: dict[str, Any]) -> bool:
     return "type" in value and "provenance" in value
 
 
-DERIVED_KEYS = frozenset({"family", "valid", "content_key", "owner"})
+DERIVED_KEYS = frozenset({"family", "valid", "content_key", "owner", "event_stamp"})
 PERSONAL_SUBJECT_KINDS = frozenset({"customer", "user", "employee"})
 """Subject kinds that name one person whose facts are private to them."""
 GENERAL_OWNER = ""
@@ -309,3 +311,18 @@ def content_key(content: str) -> str:
     """Content with case, punctuation and spacing folded: equal keys are exact duplicates."""
     words = re.findall(r"[^\W_]+", content.lower())
     return " ".join(words)
+
+
+UNDATED = 0
+"""The event stamp of a memory without an event time: before every window."""
+
+
+def event_stamp(moment: datetime) -> int:
+    """`moment` (UTC) as the number YYYYMMDDhhmmss, the store's filterable event time.
+
+    A number of 14 digits for every year from 1000 to 9999, so it compares the same as a
+    number (InMemoryStore, the FAISS store's SQL) and as text (PostgresStore compares
+    ``value->>key`` as text): a time window is one ``$gte``/``$lt`` store filter.
+    """
+    t = moment.astimezone(UTC)
+    return int(f"{t.year:04d}{t.month:02d}{t.day:02d}{t.hour:02d}{t.minute:02d}{t.second:02d}")

@@ -8,10 +8,10 @@ import pytest
 from langgraph.store.base import BaseStore
 
 from memory.extraction import ExtractionContext, extract_memories
-from memory.extraction.dates import find_dates, query_window, resolve_dates
+from memory.extraction.dates import find_dates, long_date, query_window, resolve_dates
 from memory.extraction.forget_requests import detect_forget_request
 from memory.manager import MemoryManager, recency_factor
-from memory.models import utcnow
+from memory.models import Memory, Provenance, utcnow
 
 MONDAY = datetime(2025, 3, 3, 15, 30, tzinfo=UTC)
 TEAM = "support"
@@ -142,6 +142,40 @@ def test_a_named_period_is_preferred_and_recency_counts_from_event_time(
     day = (now - timedelta(days=40)).date()
     expected = f"{day.strftime('%B')} {day.day}, {day.year}"
     assert expected in when[0].memory.content  # the answer to "when" is in the memory
+
+
+def event(content: str, when: datetime, message_id: str) -> Memory:
+    return Memory(
+        content=content,
+        type="episodic",
+        event_time=when,
+        provenance=Provenance(source_agent="alex", message_id=message_id),
+    )
+
+
+@pytest.mark.parametrize("period", ["last week", "in March", "on Jan 5", "yesterday"])
+def test_a_named_period_is_a_filter_where_candidates_are_drawn(
+    store: BaseStore, period: str
+) -> None:
+    """The one event of the period is found although 80 memories outside it match the
+    question better than it does (more than the hybrid search's candidate pool)."""
+    alex = MemoryManager(store, team=TEAM, agent="alex")
+    now = utcnow()
+    window = query_window(f"did the router stop working {period}?", now)
+    assert window is not None
+    start, end = window
+    for n in range(80):  # before the window, and saying more of the question's words
+        when = start - timedelta(days=2 * n + 1)
+        alex.add(
+            event(f"On {long_date(when.date())} the router stopped working again", when, f"d{n}")
+        )
+    inside = start + (end - start) / 2
+    target = alex.add(event(f"On {long_date(inside.date())} the router rebooted", inside, "t"))
+    undated = alex.search("did the router stop working?", limit=5, min_confidence=0.0)
+    assert target.memory.memory_id not in {h.memory.memory_id for h in undated}
+    hits = alex.search(f"did the router stop working {period}?", limit=5, min_confidence=0.0)
+    assert hits[0].memory.memory_id == target.memory.memory_id
+    assert long_date(inside.date()) in hits[0].memory.content  # and it says when
 
 
 @pytest.mark.parametrize(
