@@ -215,13 +215,23 @@ class Memory(BaseModel):
         """The customer or user whose fact this is, or "" for the team's general knowledge.
 
         What a customer said is theirs whatever it names; otherwise a memory about a
-        customer or user belongs to them. Retrieval in a customer's context reads only
-        their own memories and general ones (a store filter on this key).
+        customer or user belongs to them, and one about a record (an order, a ticket) to
+        the person the conversation was about (`provenance.speaker`), else to the record.
+        Retrieval in a customer's context reads only their own memories and general ones
+        (a store filter on this key).
         """
         if self.asserted_by == "customer" and self.provenance.speaker:
             return self.provenance.speaker
-        if self.subject and self.subject.split(":", 1)[0] in PERSONAL_SUBJECT_KINDS:
-            return self.subject
+        kind = self.subject.split(":", 1)[0] if self.subject else ""
+        if kind in PERSONAL_SUBJECT_KINDS:
+            return self.subject or GENERAL_OWNER
+        if kind in RECORD_SUBJECT_KINDS:
+            # An order or a ticket is someone's: the person the conversation was about,
+            # else the record alone (seen only where no subject filter applies), never
+            # general knowledge that any other customer's search could return.
+            speaker = self.provenance.speaker or ""
+            personal = speaker.split(":", 1)[0] in PERSONAL_SUBJECT_KINDS
+            return speaker if personal else self.subject or GENERAL_OWNER
         return GENERAL_OWNER
 
     @property
@@ -303,6 +313,11 @@ def is_memory_record(value: dict[str, Any]) -> bool:
 DERIVED_KEYS = frozenset({"family", "valid", "content_key", "owner", "event_stamp"})
 PERSONAL_SUBJECT_KINDS = frozenset({"customer", "user", "employee"})
 """Subject kinds that name one person whose facts are private to them."""
+RECORD_SUBJECT_KINDS = frozenset(
+    {"order", "ticket", "account", "invoice", "case", "shipment", "package"}
+)
+"""Subject kinds that name one person's record: its facts are that person's (the
+conversation's subject when stated), never general knowledge."""
 GENERAL_OWNER = ""
 """The owner of general knowledge (policies, skills, workflows, system facts)."""
 

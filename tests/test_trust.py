@@ -394,6 +394,35 @@ def test_retrieval_in_a_customers_context_never_shows_another_customers_facts(
         assert f"customer:{n}" in owners
 
 
+def staff_says(manager: MemoryManager, about: str, text: str) -> list[AddResult]:
+    """Staff say `text` in a conversation about `about` ("customer:12345", or an
+    anonymous thread's "user:t-1"): extract and add."""
+    ctx = ExtractionContext(source_agent=manager.agent, speaker_subject=about, speaker_role="staff")
+    return [manager.add(memory) for memory in extract_memories(text, ctx)]
+
+
+def test_an_orders_facts_belong_to_its_customer_never_to_general_knowledge(
+    store: BaseStore,
+) -> None:
+    alex = MemoryManager(store, team=TEAM, agent="alex")
+    told = staff_says(alex, "customer:12345", "Remember that order #881 was a gift.")
+    assert told and told[0].memory.subject == "order:881"
+    assert told[0].memory.owner == "customer:12345"
+    unnamed = staff_says(alex, "user:t-1", "Remember that order #992 ships to a PO box.")
+    assert unnamed and unnamed[0].memory.owner == "user:t-1"  # that thread's, not general
+    record = alex.add(staff("Order #993 is on backorder.", "entity", subject="order:993"))
+    assert record.memory.owner == "order:993"  # said about no one: the record's alone
+    alex.add(staff("Gift orders are wrapped at no charge."))
+    query = "order 881 gift, order 992 PO box, order 993 backorder"
+    assert any("#881" in c for c in shown(alex, query, subject="customer:12345"))
+    for other in ("customer:999", "user:t-2"):
+        seen = shown(alex, query, subject=other)
+        assert "Gift orders are wrapped at no charge." in seen  # general knowledge stays
+        assert not [c for c in seen if any(n in c for n in ("#881", "#992", "#993"))], seen
+    staff_wide = shown(alex, query)  # a staff search naming no one sees every record
+    assert any("#881" in c for c in staff_wide) and any("#992" in c for c in staff_wide)
+
+
 # ---- small talk ----------------------------------------------------------------------------
 
 
