@@ -50,6 +50,7 @@ import builtins
 import logging
 import re
 from collections.abc import Collection, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, cast
@@ -68,6 +69,7 @@ from memory.extraction.dates import query_window
 from memory.models import (
     DECLARATIVE_TYPES,
     GENERAL_OWNER,
+    MAX_LIST_ITEMS,
     MEMORY_TYPES,
     PLAIN_ITEM_DEFAULTS,
     Memory,
@@ -176,6 +178,20 @@ def _distinct_text_batches(
     return batches
 
 
+def atomically(store: BaseStore) -> AbstractContextManager[None]:
+    """One transaction over the store calls inside, where the store offers it (the FAISS
+    store's `atomic()`: a read-modify-write there cannot lose another process's write).
+    Elsewhere the calls run as they are: InMemoryStore lives in one process, and
+    PostgresStore has no such API (see the README's "Concurrency" note)."""
+    atomic = getattr(store, "atomic", None)
+    return cast(AbstractContextManager[None], atomic()) if callable(atomic) else nullcontext()
+
+
+def _links(links: Sequence[str], *more: str) -> list[str]:
+    """`links` and `more`, each once, the latest `MAX_LIST_ITEMS` (a record's limit)."""
+    return list(dict.fromkeys([*links, *more]))[-MAX_LIST_ITEMS:]
+
+
 def _reinforced(stored: Memory, incoming: Memory) -> Memory:
     return stored.model_copy(
         update={
@@ -184,7 +200,7 @@ def _reinforced(stored: Memory, incoming: Memory) -> Memory:
             "updated_at": utcnow(),
             "keywords": list(dict.fromkeys(stored.keywords + incoming.keywords))[:12],
             "tags": list(dict.fromkeys(stored.tags + incoming.tags))[:8],
-            "links": list(dict.fromkeys(stored.links + incoming.links)),
+            "links": _links([*stored.links, *incoming.links]),
             "message_ids": list(dict.fromkeys(stored.message_ids + incoming.message_ids))[
                 -MAX_MESSAGE_IDS:
             ],
@@ -366,7 +382,8 @@ class MemoryManager:
                 logger.info("not merged (%s): %r vs %r", reason, near.content, memory.content)
                 return self._change(near, memory, namespace, "superseded")
             return self._restated(near, memory, namespace, "merged")
-        added = AddResult("added", self._store_new(memory, namespace), reason=admission.reason)
+        stored, _ = self._store_new(memory, namespace)
+        added = AddResult("added", stored, reason=admission.reason)
         return self._settle(added, namespace)
 
     def _restated(
@@ -379,6 +396,10 @@ class MemoryManager:
         if not trust.may_reinforce(stored, incoming):
             return AddResult("unchanged", stored, reason="a less trusted source said it again")
         merged = self._reinforce(stored, incoming, namespace)
+        if merged is None:
+            # What it restated is gone since it was found (forgotten, or folded into its
+            # twin by another process): decide again against what the store holds now.
+            return self.add(incoming)
         return AddResult(action, merged, previous=stored if action == "merged" else None)
 
     def _exact_duplicate(self, memory: Memory, namespace: Namespace) -> Memory | None:
@@ -457,10 +478,22 @@ class MemoryManager:
                 return held
         return None
 
-    def _reinforce(self, stored: Memory, incoming: Memory, namespace: Namespace) -> Memory:
-        updated = _reinforced(stored, incoming)
-        self._put(updated, namespace)
+    def _reinforce(self, stored: Memory, incoming: Memory, namespace: Namespace) -> Memory | None:
+        """`stored` reinforced by `incoming`, applied to the record as it is now (another
+        process may have linked or reinforced it since it was read); None if it is gone."""
+        with atomically(self.store):
+            current = self._current(stored, namespace)
+            if current is None:
+                return None
+            if _replayed(current, incoming):
+                return current
+            updated = _reinforced(current, incoming)
+            self._put(updated, namespace)
         return updated
+
+    def _current(self, memory: Memory, namespace: Namespace) -> Memory | None:
+        item = self.store.get(namespace, memory.memory_id)
+        return read_memory(item) if item is not None else None
 
     def _change(
         self, old: Memory, new: Memory, namespace: Namespace, action: AddAction
@@ -470,50 +503,58 @@ class MemoryManager:
             return AddResult("unchanged", old)
         if trust.may_change(old, new) == "dispute":
             disputed = new.model_copy(update={"disputed_by": old.memory_id})
-            stored = self._store_new(disputed, namespace)
+            stored, _ = self._store_new(disputed, namespace)
             logger.info("memory disputed: %r kept over %r", old.content, new.content)
             return AddResult("disputed", stored, previous=old, reason="a more trusted memory")
-        now = utcnow()
-        new = new.model_copy(update={"links": list(dict.fromkeys([*new.links, old.memory_id]))})
-        retired = old.model_copy(
-            update={
-                "invalidated_at": now,
-                "superseded_by": new.memory_id,
-                "updated_at": now,
-                "links": list(dict.fromkeys([*old.links, new.memory_id])),
-            }
-        )
-        stored = self._store_new(new, namespace, also=[(retired, namespace)])
+        stored, retired = self._store_new(new, namespace, retire=old)
+        if retired is None:  # it went while we decided (forgotten): nothing left to replace
+            return self._settle(AddResult("added", stored), namespace)
         return self._settle(AddResult(action, stored, previous=retired), namespace)
 
     def _store_new(
-        self,
-        memory: Memory,
-        namespace: Namespace,
-        also: Sequence[tuple[Memory, Namespace]] = (),
-    ) -> Memory:
-        """Write `memory`, the back-links of its related memories and `also`, in one batch."""
+        self, memory: Memory, namespace: Namespace, retire: Memory | None = None
+    ) -> tuple[Memory, Memory | None]:
+        """Write `memory`, the back-links of its related memories and the invalidation of
+        `retire` (same namespace), as one transaction; returns what was written.
+
+        The related memories and `retire` are read again inside the transaction (the FAISS
+        store's `atomic()`), so a link or reinforcement another process wrote since they
+        were found is kept, not overwritten by a stale copy."""
         memory = annotate(memory, self.llm)
-        replaced = {m.memory_id for m, _ in also}
+        replaced = {retire.memory_id} if retire else set()
         related = [(m, ns) for m, ns in self._related(memory) if m.memory_id not in replaced]
-        memory = memory.model_copy(
-            update={
-                "links": list(dict.fromkeys([*memory.links, *(r.memory_id for r, _ in related)]))
-            }
-        )
-        writes: builtins.list[tuple[Memory, Namespace]] = [(memory, namespace)]
-        for other, other_ns in related:  # A-MEM memory evolution: links go both ways
-            # Read again just before writing: another process may have changed or removed
-            # it since the search (the store has no compare-and-set; this narrows the gap).
-            item = self.store.get(other_ns, other.memory_id)
-            current = read_memory(item) if item is not None else None
-            if current is not None and memory.memory_id not in current.links:
-                linked = current.model_copy(update={"links": [*current.links, memory.memory_id]})
-                writes.append((linked, other_ns))
-        writes += also
-        for batch in _distinct_text_batches(writes):
-            self.store.batch([PutOp(ns, m.memory_id, m.to_store_value()) for m, ns in batch])
-        return memory
+        retired: Memory | None = None
+        with atomically(self.store):
+            # Only what still exists is linked: a related memory may have been folded
+            # into its twin or forgotten by another process since the search.
+            writes: builtins.list[tuple[Memory, Namespace]] = []
+            for other, other_ns in related:  # A-MEM memory evolution: links go both ways
+                current = self._current(other, other_ns)
+                if current is None:
+                    continue
+                memory = memory.model_copy(update={"links": _links(memory.links, other.memory_id)})
+                if memory.memory_id not in current.links:
+                    linked = current.model_copy(
+                        update={"links": _links(current.links, memory.memory_id)}
+                    )
+                    writes.append((linked, other_ns))
+            held = self._current(retire, namespace) if retire else None
+            if held is not None:
+                memory = memory.model_copy(update={"links": _links(memory.links, held.memory_id)})
+                now = utcnow()
+                retired = held.model_copy(
+                    update={
+                        "invalidated_at": now,
+                        "superseded_by": memory.memory_id,
+                        "updated_at": now,
+                        "links": _links(held.links, memory.memory_id),
+                    }
+                )
+                writes.append((retired, namespace))
+            writes.insert(0, (memory, namespace))
+            for batch in _distinct_text_batches(writes):
+                self.store.batch([PutOp(ns, m.memory_id, m.to_store_value()) for m, ns in batch])
+        return memory, retired
 
     def _settle(self, result: AddResult, namespace: Namespace) -> AddResult:
         """Converge with writers that raced this one (another process, the same moment).
@@ -524,10 +565,15 @@ class MemoryManager:
         are folded into it and the other is deleted. Two valid values in one slot: the
         latest statement (valid_from, then memory_id) stays valid, the others are retired.
         """
+        with atomically(self.store):  # what is read here is what is written over
+            return self._settle_now(result, namespace)
+
+    def _settle_now(self, result: AddResult, namespace: Namespace) -> AddResult:
         mine = result.memory
         twins = self._duplicates(mine, namespace, limit=10)
         if len(twins) > 1:
             keeper = min(twins, key=lambda m: (m.created_at, m.memory_id))
+            folded = {t.memory_id for t in twins} - {keeper.memory_id}
             ops: builtins.list[PutOp] = []
             for twin in twins:
                 if twin.memory_id == keeper.memory_id:
@@ -537,7 +583,11 @@ class MemoryManager:
                 if not set(twin.message_ids) <= set(keeper.message_ids) or not twin.message_ids:
                     keeper = _reinforced(keeper, twin)
                 ops.append(PutOp(namespace, twin.memory_id, None))
+            keeper = keeper.model_copy(
+                update={"links": [k for k in keeper.links if k not in folded | {keeper.memory_id}]}
+            )
             ops.append(PutOp(namespace, keeper.memory_id, keeper.to_store_value()))
+            ops += self._relinked(twins, keeper, folded)
             self.store.batch(ops)
             if keeper.memory_id != mine.memory_id:
                 return AddResult("reinforced", keeper)
@@ -562,6 +612,24 @@ class MemoryManager:
             if latest.memory_id != mine.memory_id:
                 return AddResult("superseded", latest, previous=result.previous)
         return AddResult(result.action, mine, previous=result.previous, reason=result.reason)
+
+    def _relinked(
+        self, twins: Sequence[Memory], keeper: Memory, folded: set[str]
+    ) -> builtins.list[PutOp]:
+        """The memories that linked to a folded twin, linking to its keeper instead: the
+        twin's back-links are where they are (links go both ways)."""
+        ops: builtins.list[PutOp] = []
+        linking = {link for twin in twins for link in twin.links} - folded - {keeper.memory_id}
+        for memory_id in sorted(linking):
+            found = self._find(memory_id)
+            if found is None:
+                continue
+            other, other_ns = found
+            links = _links([k for k in other.links if k not in folded], keeper.memory_id)
+            if links != other.links:
+                relinked = other.model_copy(update={"links": links})
+                ops.append(PutOp(other_ns, other.memory_id, relinked.to_store_value()))
+        return ops
 
     def _related(self, memory: Memory) -> list[tuple[Memory, Namespace]]:
         """The closest valid memories this agent can read, above the link threshold."""

@@ -30,7 +30,8 @@ import logging
 import math
 import sqlite3
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -314,6 +315,8 @@ class FaissStore(BaseStore):
         )
 
     def _refresh_from_other_processes(self) -> None:
+        if self._db.depth:
+            return  # inside `atomic()`: caught up when it began, nobody else can write
         version = self._db.data_version()
         if version != self._data_version:
             self._data_version = version
@@ -321,10 +324,37 @@ class FaissStore(BaseStore):
                 self._catch_up(self._vectors)
 
     def _after_write(self) -> None:
+        if self._db.depth:
+            # Inside `atomic()` the vectors are not committed yet: the index takes them in
+            # after the commit, never ones a rollback would take back (and reuse the ids of).
+            return
         with self._lock:
             self._data_version = self._db.data_version()
             if self._vectors is not None:
                 self._catch_up(self._vectors)
+
+    # ---- transactions ----------------------------------------------------------------
+    @contextmanager
+    def atomic(self) -> Iterator[None]:
+        """``with store.atomic():`` every store call inside is one SQLite transaction.
+
+        A read-modify-write (read a memory, add a link, write it back) inside it cannot
+        lose another process's write made between the read and the write: the IMMEDIATE
+        transaction holds the database's write lock from the first read to the commit
+        (other processes wait, up to the busy timeout). An error inside rolls all of it
+        back. Call the store from this thread only while inside (its lock is held).
+        """
+        with self._lock:
+            self._ensure_open()
+            if self.read_only:
+                raise PermissionError(f"the store at {self.path} was opened read-only")
+            outermost = self._db.depth == 0
+            with self._db.write():
+                if outermost and self._vectors is not None:
+                    self._catch_up(self._vectors)  # what others committed before the lock
+                yield
+            if outermost:
+                self._after_write()
 
     # ---- batch -----------------------------------------------------------------------
     def batch(self, ops: Iterable[Op]) -> list[Result]:

@@ -93,6 +93,8 @@ class StoreDB:
         self.path = directory / DB_FILE
         self.read_only = read_only
         self.lock = threading.RLock()
+        self.depth = 0
+        """How many `write()` transactions are open (nested ones join the outermost)."""
         if read_only and not self.path.exists():
             raise FileNotFoundError(f"no memory store at {directory} ({DB_FILE} is missing)")
         target = f"file:{self.path}?mode=ro" if read_only else str(self.path)
@@ -127,7 +129,8 @@ class StoreDB:
         self.conn.close()
 
     def write(self) -> Transaction:
-        """``with db.write() as conn:`` one IMMEDIATE transaction, committed on success."""
+        """``with db.write() as conn:`` one IMMEDIATE transaction, committed on success
+        (inside another one: part of it)."""
         return Transaction(self)
 
     def data_version(self) -> int:
@@ -272,21 +275,29 @@ class StoreDB:
 
 
 class Transaction:
-    """Holds the store's lock and one BEGIN IMMEDIATE transaction."""
+    """Holds the store's lock and one BEGIN IMMEDIATE transaction.
+
+    Re-entrant in the thread holding it: a transaction opened inside another is a
+    SAVEPOINT of it, so a read-modify-write spanning several store calls is one
+    transaction; an error inside undoes the inner part, and the outer one if it spreads.
+    """
 
     def __init__(self, db: StoreDB) -> None:
         self.db = db
+        self.outermost = False
 
     def __enter__(self) -> sqlite3.Connection:
         if self.db.read_only:
             raise PermissionError(f"the store at {self.db.path.parent} was opened read-only")
         self.db.lock.acquire()
+        self.outermost = self.db.depth == 0
         try:
             with self.db.busy_guard():
-                self.db.conn.execute("BEGIN IMMEDIATE")
+                self.db.conn.execute("BEGIN IMMEDIATE" if self.outermost else "SAVEPOINT inner")
         except BaseException:
             self.db.lock.release()
             raise
+        self.db.depth += 1
         return self.db.conn
 
     def __exit__(
@@ -295,8 +306,14 @@ class Transaction:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
+        self.db.depth -= 1
         try:
-            self.db.conn.execute("ROLLBACK" if exc_type else "COMMIT")
+            if self.outermost:
+                self.db.conn.execute("ROLLBACK" if exc_type else "COMMIT")
+            else:
+                if exc_type:
+                    self.db.conn.execute("ROLLBACK TO inner")
+                self.db.conn.execute("RELEASE inner")
         finally:
             self.db.lock.release()
 

@@ -117,12 +117,9 @@ def test_supersede_is_atomic_under_sigkill(tmp_path: Path) -> None:
 
 def add_facts(path: Path, writer: str, start: Event) -> None:
     with open_store(path) as store:
-        # Near-duplicate merging and A-MEM links off: this is about one fact stored twice.
-        # (A back-link written from a stale read can still undo another process's write:
-        # the store has no compare-and-set; see the README's "Concurrency" note.)
-        alex = MemoryManager(
-            store, team=TEAM, agent="alex", merge_threshold=1.01, link_threshold=1.01
-        )
+        # Near-duplicate merging off (this is about one fact stored twice); A-MEM links on:
+        # both processes link each new fact to the others and write back-links.
+        alex = MemoryManager(store, team=TEAM, agent="alex", merge_threshold=1.01)
         start.wait(30)
         for n in range(FACTS):
             alex.add(
@@ -154,6 +151,18 @@ def test_two_processes_adding_the_same_facts_store_each_once(tmp_path: Path) -> 
     assert set(per_fact.values()) == {1}
     mentions = {v["content_key"]: v["mention_count"] for v in valid}
     assert set(mentions.values()) == {2}  # both processes' statements counted, once each
+    assert_links_whole(rows(path))
+
+
+def assert_links_whole(values: list[dict]) -> None:
+    """Links go both ways and lead somewhere: no back-link lost to a stale read-modify-write
+    of another process, none left pointing at a twin that was folded away."""
+    links = {v["memory_id"]: set(v["links"]) for v in values}
+    assert sum(len(held) for held in links.values()) > len(links)  # links were made
+    dangling = {(m, k) for m, held in links.items() for k in held if k not in links}
+    assert dangling == set()
+    one_way = {(m, k) for m, held in links.items() for k in held if m not in links[k]}
+    assert one_way == set()
 
 
 def test_replaying_a_message_changes_nothing(tmp_path: Path) -> None:
