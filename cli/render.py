@@ -19,6 +19,7 @@ from rich.text import Text
 from nodes.events import (
     A2AEvent,
     CompactionEvent,
+    GroundingEvent,
     MemoryReadEvent,
     MemoryWriteEvent,
     ReplyEvent,
@@ -391,6 +392,13 @@ def _describe(event: StreamEvent) -> EventRow:
         case ReplyEvent():
             how = "by the deterministic fallback" if event.fallback else "by the chat model"
             return "reply", "bold", Text(f"{event.agent} wrote it {how}".strip(), style="dim")
+        case GroundingEvent():
+            if not event.replaced:
+                return "ground", "dim", Text(f"{event.agent} {event.step}: grounded", style="dim")
+            found = [*event.claims, *event.words, *(f"missing {m}" for m in event.missing)]
+            why = ", ".join(found) or "no text"
+            body = Text(f"{event.agent} {event.step}: replaced by the grounded text ({_clip(why)})")
+            return "ground", "yellow", body
         case CompactionEvent():
             body = Text(
                 f"{event.strategy}: dropped {event.dropped} messages, "

@@ -44,7 +44,7 @@ import re
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, get_args
+from typing import TYPE_CHECKING, Literal, get_args
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import (
@@ -57,6 +57,9 @@ from langchain_core.messages import (
     trim_messages,
 )
 from langchain_core.messages.utils import count_tokens_approximately
+
+if TYPE_CHECKING:
+    from nodes.grounding import Verdict
 
 logger = logging.getLogger(__name__)
 
@@ -178,6 +181,8 @@ class CompactionResult:
     tokens_after: int
     warnings: list[str] = field(default_factory=list)
     """What did not go to plan (fallback used, target out of reach), also logged."""
+    summary_check: Verdict | None = None
+    """The grounding check of the model's summary (None when no model wrote one)."""
 
 
 def session_usage(
@@ -470,33 +475,46 @@ def _llm_summary(
     return text
 
 
+def _grounding(
+    text: str, dropped: list[BaseMessage], previous: str | None, extractive: str
+) -> Verdict:
+    """Does the model's summary state only what the conversation and the previous summary
+    did (nodes/grounding.py: no invented number, id, name, channel, date or prose)?"""
+    from nodes.grounding import check  # pure text checks, shared with every node's text
+
+    sources = [previous or "", *(_render(m) for m in dropped)]
+    return check(text, sources, extractive, keep=False)
+
+
 def _write_summary(
     llm: BaseChatModel | None,
     dropped: list[BaseMessage],
     previous: str | None,
     max_tokens: int,
     counter: TokenCounter,
-) -> tuple[str, str | None]:
-    """The summary text, and why the extractive fallback was used (None if it was not)."""
-    if llm is not None:
-        try:
-            text = _llm_summary(llm, dropped, previous, max_tokens)
-        except Exception as error:  # a small local model must never break the workflow
-            reason = f"LLM summary failed ({type(error).__name__}: {error})"
-        else:
-            sentences = _sentences(text)
-            fitted = _fit(sentences, max_tokens, counter)
-            if len(fitted) == len(sentences):
-                return text, None
-            if fitted:
-                logger.info(
-                    "LLM summary clipped to %d of %d sentences", len(fitted), len(sentences)
-                )
-                return _join(fitted), None
-            reason = "LLM summary does not fit the summary budget"
-    else:
-        reason = "no LLM given"
-    return extractive_summary(dropped, previous, max_tokens, counter), reason
+) -> tuple[str, str | None, Verdict | None]:
+    """The summary text, why the extractive fallback was used (None if it was not), and
+    the grounding check of the model's summary (None when it wrote none)."""
+    extractive = extractive_summary(dropped, previous, max_tokens, counter)
+    if llm is None:
+        return extractive, "no LLM given", None
+    try:
+        text = _llm_summary(llm, dropped, previous, max_tokens)
+    except Exception as error:  # a small local model must never break the workflow
+        return extractive, f"LLM summary failed ({type(error).__name__}: {error})", None
+    # The summary is read back in later turns: an invented fact would outlive the thread.
+    verdict = _grounding(text, dropped, previous, extractive)
+    if verdict.replaced:
+        problems = "; ".join(verdict.problems[:5])
+        return extractive, f"LLM summary unsupported: {problems}", verdict
+    sentences = _sentences(text)
+    fitted = _fit(sentences, max_tokens, counter)
+    if len(fitted) == len(sentences):
+        return text, None, verdict
+    if fitted:
+        logger.info("LLM summary clipped to %d of %d sentences", len(fitted), len(sentences))
+        return _join(fitted), None, verdict
+    return extractive, "LLM summary does not fit the summary budget", verdict
 
 
 # --- compaction -----------------------------------------------------------------------------
@@ -532,8 +550,9 @@ def compact(
     updates: list[BaseMessage] = [RemoveMessage(id=_id(m)) for m in dropped]
     summary: str | None = None
     fallback_reason: str | None = None
+    summary_check: Verdict | None = None
     if policy.strategy == "summarize" and dropped:
-        text, fallback_reason = _write_summary(
+        text, fallback_reason, summary_check = _write_summary(
             llm, dropped, _summary_text(thread.summary), policy.summary_max_tokens, counter
         )
         if fallback_reason:
@@ -564,6 +583,7 @@ def compact(
         tokens_before=tokens_before,
         tokens_after=tokens_after,
         warnings=warnings,
+        summary_check=summary_check,
     )
 
 

@@ -8,8 +8,6 @@ recalling those memories is used instead.
 
 from __future__ import annotations
 
-import logging
-
 from langchain_core.messages import AIMessage
 from langgraph.runtime import Runtime
 
@@ -17,15 +15,13 @@ from memory.extraction import ExtractionContext, extract_memories
 from nodes import services as seams
 from nodes.context import ChatContext
 from nodes.events import ReplyEvent, emit
-from nodes.grounding import grounded
+from nodes.grounding import ground
 from nodes.memory_nodes import current_thread_id, memory_request, recall, record_memories
 from nodes.prompts import chat_prompt
 from nodes.services import Services
 from nodes.state import ChatState, RetrievedMemory, latest_user_message
 from nodes.subjects import conversation_subject, named_subject, speaker_subject
 from nodes.team import AgentSpec, TeamSpec
-
-logger = logging.getLogger(__name__)
 
 
 def agent_spec(team: TeamSpec, name: str) -> AgentSpec:
@@ -87,10 +83,11 @@ def reply_in_chat(
         max_chars=1500,
     )
     sources = [m.content for m in retrieved] + [str(m.content) for m in history]
-    reply, problems = grounded(reply, sources, remembered(retrieved), keep=False)
-    fallbacks = ["chat reply"] if problems else []
-    if problems:
-        logger.info("chat reply: using the recall summary (%s)", "; ".join(problems))
+    verdict = ground(
+        reply, sources, remembered(retrieved), agent=spec.name, step="chat reply", keep=False
+    )
+    reply = verdict.shown
+    fallbacks = ["chat reply"] if verdict.replaced else []
     emit(ReplyEvent(text=reply, fallback=bool(fallbacks), agent=spec.name))
     return {"reply": reply, "messages": [AIMessage(reply, name=spec.name)], "fallbacks": fallbacks}
 

@@ -20,7 +20,7 @@ from nodes import services as seams
 from nodes.context import TeamContext
 from nodes.customer import RunCaller, resolve_customer, run_caller
 from nodes.events import A2AEvent, ReplyEvent, RoutingEvent, emit
-from nodes.grounding import grounded
+from nodes.grounding import ground
 from nodes.prompts import routing_prompt, synthesis_prompt
 from nodes.routing import keyword_route, semantic_route
 from nodes.services import Services
@@ -199,11 +199,9 @@ def synthesize_reply(
     )
     sources = [state["request"], *(m.content for m in retrieved)]
     sources += [fact for f in findings for fact in f.facts]
-    reply, problems = grounded(reply, sources, draft)
-    fallbacks: list[str] = []
-    if problems:
-        logger.info("synthesis: using the composed reply (%s)", "; ".join(problems))
-        fallbacks.append("synthesis")
+    verdict = ground(reply, sources, draft, agent=team.coordinator.name, step="synthesis")
+    reply = verdict.shown
+    fallbacks = ["synthesis"] if verdict.replaced else []
     emit(ReplyEvent(text=reply, fallback=bool(fallbacks), agent=team.coordinator.name))
     message = AIMessage(reply, name=team.coordinator.name)
     return {"reply": reply, "messages": [message], "fallbacks": fallbacks}

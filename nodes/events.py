@@ -18,6 +18,9 @@ Kinds and their fields (all strings unless noted):
 - ``reply``: text, fallback (bool: composed deterministically, not by the chat model),
   agent
 - ``compaction``: strategy, dropped (int), tokens_before (int), tokens_after (int)
+- ``grounding``: agent, step ("synthesis", "chat reply", "findings:<agent>", "summary"),
+  draft (the model's text, or null), replaced (bool: the grounded text was shown
+  instead), claims, words, missing (lists: what the check found; nodes/grounding.py)
 
 Unknown kinds parse as ``None`` (a newer server may send more), so readers skip them.
 """
@@ -96,6 +99,17 @@ class ReplyEvent(_Event):
     agent: str = ""
 
 
+class GroundingEvent(_Event):
+    event: Literal["grounding"] = "grounding"
+    agent: str
+    step: str
+    draft: str | None
+    replaced: bool
+    claims: list[str] = Field(default_factory=list)
+    words: list[str] = Field(default_factory=list)
+    missing: list[str] = Field(default_factory=list)
+
+
 class CompactionEvent(_Event):
     event: Literal["compaction"] = "compaction"
     strategy: str
@@ -112,6 +126,7 @@ StreamEvent = Annotated[
     | MemoryWriteEvent
     | SyncEvent
     | ReplyEvent
+    | GroundingEvent
     | CompactionEvent,
     Field(discriminator="event"),
 ]
@@ -125,6 +140,7 @@ EVENT_KINDS: tuple[str, ...] = (
     "memory_write",
     "sync",
     "reply",
+    "grounding",
     "compaction",
 )
 

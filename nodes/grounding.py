@@ -1,27 +1,66 @@
 """Is a text grounded in what it was given? The check behind every user-visible text.
 
 A small model writes fluent text that states things nobody told it: an order number, a
-contact channel, a person's name, a date. ``unsupported(text, sources)`` lists each
-checkable claim of `text` that no source states:
+contact channel, a person's name, a date, or vague invented prose ("we have the latest
+updates and features of our new product launch"). ``check(text, sources, composed)``
+looks for both kinds:
 
-- numbers and ids ("48", "ORD-1004", "#12345", "3rd"), with their digits compared;
-- contact channels (email, phone, SMS, Signal, WhatsApp, ...);
-- capitalised names inside a sentence (a sentence's first word is not taken as a name);
-- dates (month and weekday names).
+- claims (``unsupported``): numbers and ids ("48", "ORD-1004", "#12345", "3rd", "two"),
+  compared by value; contact channels (email, phone, SMS, Signal, ...); capitalised names
+  inside a sentence (a sentence's first word is not taken as a name); dates (month and
+  weekday names). Any one of them that no source states makes the text unsupported;
+- content words (``unsupported_words``): the words of the text that are neither in a
+  source (compared by stem: "delayed" is supported by "delay", "deliveries" by
+  "delivered") nor in a small closed set of function and conversational words ("sorry",
+  "help", "contact", "thanks"). Fluent text uses a stray word of its own now and then, so
+  up to ``WORD_TOLERANCE`` (1) is let through; more and the text says what it was not
+  given.
 
 ``missing(text, required)`` lists the amounts ("48 hours", "$20") and channels of
-`required` (the composed reply) that `text` dropped. A text with anything unsupported or missing is
-replaced by the composed one (``grounded``). A kept text is written with the canonical
-spelling of its channels (``canonical``: "e-mail", "E-Mail", "e mail" -> "email"), the word the
-composed reply and the facts use, so a kept reply and a composed one say the same word.
+`required` (the composed reply) that `text` dropped. A text with anything unsupported or
+missing is replaced by the composed one. A kept text is written with the canonical
+spelling of its channels (``canonical``: "e-mail", "E-Mail", "e mail" -> "email"), the
+word the composed reply and the facts use, so a kept reply and a composed one say the
+same word.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+logger = logging.getLogger(__name__)
 
 _NUMBER = re.compile(r"(?<![\w-])#?[A-Za-z]*-?\d[\w-]*")
+# Spelled-out amounts are claims too ("within two days"); "one" is mostly a pronoun.
+_NUMBER_WORDS = {
+    "two": "2",
+    "three": "3",
+    "four": "4",
+    "five": "5",
+    "six": "6",
+    "seven": "7",
+    "eight": "8",
+    "nine": "9",
+    "ten": "10",
+    "eleven": "11",
+    "twelve": "12",
+    "fifteen": "15",
+    "twenty": "20",
+    "thirty": "30",
+    "forty": "40",
+    "fifty": "50",
+    "hundred": "100",
+    "thousand": "1000",
+    "second": "2",
+    "third": "3",
+    "fourth": "4",
+    "fifth": "5",
+    "twice": "2",
+}
+_NUMBER_WORD = re.compile(r"\b(" + "|".join(_NUMBER_WORDS) + r")\b", re.I)
 _CHANNELS = (
     "email",
     "e-mail",
@@ -65,6 +104,50 @@ _AMOUNT = re.compile(
 )
 _COMMON_CAPITALISED = frozenset({"I", "I'm", "I'll", "I've", "OK", "Ok"})
 
+WORD_TOLERANCE = 1
+"""How many content words of its own a text may use (see the module docstring)."""
+
+_WORD = re.compile(r"[A-Za-z][A-Za-z'’]*[A-Za-z]")
+# Words any reply may use without a source saying them: function words, and what a
+# service conversation says about itself (greeting, apology, help, contact, memory).
+# Deliberately no domain words (order, refund, delivery...): those must come from the
+# request, the memories or the facts, or the text is talking about something it was not
+# told. "may" is here as a verb; the month is a date claim checked above.
+_CLOSED_TEXT = """
+    a an the and or but nor if then so of to in on at by for with from as is are was were be
+    been being am do does did done doing have has had having i you he she it we they me my
+    mine your yours our ours their theirs his her hers its him them us this that these those
+    there here what which who whom whose when where why how not no yes ok okay please thank
+    thanks can could would should will shall may might must just also very really about into
+    onto than too any some all each every both either neither few many much more most less
+    least other another such own same only even still yet already again ever never always
+    often sometimes usually soon now today then once up down out off over under above below
+    after before during until while since because though although unless whether within
+    without upon via per between through across around toward towards among along beside
+    like instead rather quite enough almost nearly well back away let lets one ones
+    something anything everything nothing someone anyone everyone somebody anybody
+    everybody nobody whatever whenever however therefore thus also etc
+    i'm i'll i've i'd you're you'll you've you'd we're we'll we've we'd it's that's there's
+    here's what's let's don't doesn't didn't can't cannot won't wouldn't shouldn't couldn't
+    isn't aren't wasn't weren't haven't hasn't hadn't
+    hello hi hey dear welcome greeting greetings regards sincerely kind kindly best
+    grateful appreciate appreciation sorry apologize apologise apology apologies regret
+    inconvenience trouble frustration frustrate cause understand understanding hear glad
+    happy pleased delighted
+    help helpful assist assistance support reach contact touch reply respond response answer
+    ask question concern issue problem matter request case situation information info
+    detail update regarding concerning note know tell say see look check review confirm
+    sure certainly course absolutely definitely indeed great good nice fine feel free need
+    want wish day
+    make take give get keep find able unable possible team service time moment wait
+    patience shortly quickly promptly asap further additional else next step way right
+    currently remember recall record memory memories handle resolve care priority important
+    hope thing part provide share send receive bring follow continue let assure ensure
+    happen done able try going come go work working message chat conversation assistant
+    agent staff colleague specialist customer user person member
+"""
+_CLOSED_WORDS = frozenset(_CLOSED_TEXT.split())
+
 
 # "e-mail", "E-Mail", "e mail", "e‑mail" (any dash): one channel, spelt "email"
 _EMAIL_VARIANT = re.compile(r"\b([eE])(?:[-‐‑‒–—]| )([mM][aA][iI][lL])")
@@ -87,6 +170,7 @@ def _digits(token: str) -> str:
 def claims(text: str) -> list[str]:
     """The checkable claims of `text`: numbers and ids, channels, names and dates."""
     found = [m.group(0).rstrip(".-") for m in _NUMBER.finditer(text)]
+    found += [m.group(1).lower() for m in _NUMBER_WORD.finditer(text)]
     found += [m.group(1).lower() for m in _CHANNEL.finditer(text)]
     found += [m.group(0) for m in _NAME.finditer(text) if m.group(0) not in _COMMON_CAPITALISED]
     found += [m.group(1).lower() for m in _DATE.finditer(text)]
@@ -97,14 +181,67 @@ def unsupported(text: str, sources: Iterable[str]) -> list[str]:
     """The claims of `text` that none of `sources` states."""
     given = _norm(" ".join(sources))
     given_numbers = {_digits(m.group(0)) for m in _NUMBER.finditer(given)}
+    given_numbers |= {_NUMBER_WORDS[m.group(1)] for m in _NUMBER_WORD.finditer(given)}
     out = []
     for claim in claims(text):
-        if _digits(claim):
-            if _digits(claim) not in given_numbers:
+        value = _NUMBER_WORDS.get(claim) or _digits(claim)
+        if value:
+            if value not in given_numbers:
                 out.append(claim)
         elif not re.search(r"\b" + re.escape(_norm(claim)) + r"\b", given):
             out.append(claim)
     return out
+
+
+def stem(word: str) -> str:
+    """A crude English stem, enough to match a word with its inflections:
+    "deliveries" -> "delivery", "arrived"/"arrives"/"arriving" -> "arriv"."""
+    word = word.lower().replace("’", "'").removesuffix("'s")
+    if len(word) > 4 and word.endswith(("ies", "ied")):
+        return word[:-3] + "y"
+    for suffix in ("ing", "ed"):
+        if len(word) > len(suffix) + 3 and word.endswith(suffix):
+            word = word[: -len(suffix)]
+            if len(word) > 3 and word[-1] == word[-2] and word[-1] not in "aeiouls":
+                word = word[:-1]  # "shipped" -> "shipp" -> "ship"
+            break
+    else:
+        if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+            word = word[:-1]
+    if len(word) > 4 and word.endswith("ly"):
+        word = word[:-2]
+    return word[:-1] if len(word) > 3 and word.endswith("e") else word
+
+
+_CLOSED_STEMS = frozenset(stem(w) for w in _CLOSED_WORDS)
+
+
+def _content_words(text: str) -> list[str]:
+    words = (w for w in _WORD.findall(canonical(text)) if len(w) > 2)
+    # spelled-out numbers are claims, checked by value in `unsupported`
+    return [
+        w
+        for w in words
+        if w.lower() not in _CLOSED_WORDS
+        and w.lower() not in _NUMBER_WORDS
+        and stem(w) not in _CLOSED_STEMS
+    ]
+
+
+def _related(word: str, given: set[str]) -> bool:
+    """`word`'s stem, or one of its family ("deliver" / "delivery"), is among `given`."""
+    if word in given:
+        return True
+    if len(word) < 4:
+        return False
+    return any(len(g) >= 4 and (g.startswith(word) or word.startswith(g)) for g in given)
+
+
+def unsupported_words(text: str, sources: Iterable[str]) -> list[str]:
+    """The content words of `text` that no source uses and no conversation needs."""
+    given = {stem(w) for w in _WORD.findall(canonical(" ".join(sources)))}
+    out = [w for w in _content_words(text) if not _related(stem(w), given)]
+    return list(dict.fromkeys(w.lower() for w in out))
 
 
 def missing(text: str, required: str) -> list[str]:
@@ -124,15 +261,93 @@ def missing(text: str, required: str) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+@dataclass(frozen=True)
+class Verdict:
+    """What the check found in a model's text, and the text to show instead of it."""
+
+    draft: str | None
+    """The model's text (None: it gave none)."""
+    shown: str
+    """The draft in canonical spelling when it is grounded, else the composed text."""
+    claims: list[str] = field(default_factory=list)
+    """Numbers, ids, channels, names and dates of the draft that no source states."""
+    words: list[str] = field(default_factory=list)
+    """Content words of the draft that no source uses (past the tolerance, all listed)."""
+    missing: list[str] = field(default_factory=list)
+    """Amounts and channels of the composed text the draft leaves out."""
+
+    @property
+    def replaced(self) -> bool:
+        return self.draft is None or bool(self.problems)
+
+    @property
+    def problems(self) -> list[str]:
+        out = [f"unsupported {c!r}" for c in self.claims]
+        if len(self.words) > WORD_TOLERANCE:
+            out.append("unsupported words " + ", ".join(repr(w) for w in self.words))
+        out += [f"missing {c!r}" for c in self.missing]
+        return out if self.draft is not None else ["no text"]
+
+
+def check(text: str | None, sources: Iterable[str], composed: str, *, keep: bool = True) -> Verdict:
+    """Check `text` against `sources` (and `composed`, which is grounded by construction);
+    with `keep`, it must also keep the amounts and channels `composed` states."""
+    if text is None:
+        return Verdict(None, composed)
+    given = [*sources, composed]
+    verdict = Verdict(
+        draft=text,
+        shown=canonical(text),
+        claims=unsupported(text, given),
+        words=unsupported_words(text, given),
+        missing=missing(text, composed) if keep else [],
+    )
+    if verdict.problems:
+        return Verdict(text, composed, verdict.claims, verdict.words, verdict.missing)
+    return verdict
+
+
+def ground(
+    text: str | None,
+    sources: Iterable[str],
+    composed: str,
+    *,
+    agent: str,
+    step: str,
+    keep: bool = True,
+) -> Verdict:
+    """``check`` a text about to be shown, and ``report`` what was found."""
+    verdict = check(text, sources, composed, keep=keep)
+    report(verdict, agent=agent, step=step)
+    return verdict
+
+
+def report(verdict: Verdict, *, agent: str, step: str) -> None:
+    """Tell the log and live views (a ``grounding`` event) what the check of `step` found:
+    the draft, whether it was replaced, and why."""
+    from nodes.events import GroundingEvent, emit
+
+    if verdict.replaced:
+        problems = "; ".join(verdict.problems)
+        logger.info("%s (%s): the grounded text is shown (%s)", step, agent, problems)
+    emit(
+        GroundingEvent(
+            agent=agent,
+            step=step,
+            draft=verdict.draft,
+            replaced=verdict.replaced,
+            claims=verdict.claims,
+            words=verdict.words,
+            missing=verdict.missing,
+        )
+    )
+
+
 def grounded(
     text: str | None, sources: Iterable[str], composed: str, *, keep: bool = True
 ) -> tuple[str, list[str]]:
     """`text` (in canonical spelling) if it states nothing unsupported (and, with `keep`,
     drops nothing `composed` states), else `composed`; with the problems found (empty when
     `text` was kept)."""
-    if text is None:
-        return composed, ["no text"]
-    problems = [f"unsupported {c!r}" for c in unsupported(text, [*sources, composed])]
-    if keep:
-        problems += [f"missing {c!r}" for c in missing(text, composed)]
-    return (composed, problems) if problems else (canonical(text), [])
+    verdict = check(text, sources, composed, keep=keep)
+    return verdict.shown, verdict.problems

@@ -20,6 +20,7 @@ from memory.sessions import SessionPolicy, compact, needs_compaction
 from nodes import services as seams
 from nodes.context import ChatContext, TeamContext
 from nodes.events import CompactionEvent, MemoryReadEvent, MemoryWriteEvent, SyncEvent, emit
+from nodes.grounding import report
 from nodes.services import Services
 from nodes.state import (
     ChatState,
@@ -267,6 +268,8 @@ def compact_session(
             tokens_after=result.tokens_after,
         )
     )
+    if result.summary_check is not None:
+        report(result.summary_check, agent=agent, step="summary")
     update: dict = {"messages": result.updates}
     if result.fallback_used:
         update["fallbacks"] = ["summary"]

@@ -36,7 +36,7 @@ from nodes import services as seams
 from nodes.context import TeamContext
 from nodes.coordinator import team_name
 from nodes.events import A2AEvent, ToolCallEvent, emit
-from nodes.grounding import grounded
+from nodes.grounding import ground
 from nodes.memory_nodes import current_thread_id, memory_query, recall, record_memories
 from nodes.prompts import findings_prompt, specialist_prompt
 from nodes.services import Services
@@ -173,10 +173,17 @@ def run_specialist(
         )
     facts = [fact for call in calls for fact in facts_of(call)]
     composed = " ".join(facts) or "Nothing found."
-    summary, problems = grounded(
-        summary, [task["request"], task["task"], *facts], composed, keep=False
+    step = f"findings:{spec.name}"
+    verdict = ground(
+        summary,
+        [task["request"], task["task"], *facts],
+        composed,
+        agent=spec.name,
+        step=step,
+        keep=False,
     )
-    fallbacks = [f"findings:{spec.name}"] if problems else []
+    summary = verdict.shown
+    fallbacks = [step] if verdict.replaced else []
     lessons = learned(spec, facts, subject, current_thread_id())
     finding = Finding(
         agent=spec.name,

@@ -16,7 +16,7 @@ def test_an_event_round_trips_through_its_wire_form() -> None:
 
 def test_every_kind_has_a_class() -> None:
     assert RoutingEvent(specialists=[], reason="", method="llm").event in EVENT_KINDS
-    assert len(set(EVENT_KINDS)) == len(EVENT_KINDS) == 8
+    assert len(set(EVENT_KINDS)) == len(EVENT_KINDS) == 9
 
 
 def test_unknown_kinds_are_skipped_and_malformed_ones_named() -> None:

@@ -6,7 +6,17 @@ from pathlib import Path
 
 import pytest
 
-from nodes.grounding import canonical, claims, grounded, missing, unsupported
+from nodes.grounding import (
+    WORD_TOLERANCE,
+    canonical,
+    check,
+    claims,
+    grounded,
+    missing,
+    stem,
+    unsupported,
+    unsupported_words,
+)
 from tests.fakes import DeterministicEmbeddings
 
 FACTS = [
@@ -86,6 +96,68 @@ def test_a_reply_dropping_the_contact_channel_is_replaced() -> None:
     assert grounded(text, facts, composed) == (composed, ["missing 'email'"])
     # a channel inside another word is not the channel
     assert missing("Read our newsletter.", "We will send a letter.") == ["letter"]
+
+
+@pytest.mark.parametrize(
+    "prose",
+    [
+        # SmolLM2's chat reply to "how should we contact customer #12345?"
+        "We have the latest updates and features of our new product launch.",
+        "Your package was held at customs because of a warehouse fire.",
+        "Order ORD-1004 qualifies for a loyalty voucher and free express shipping.",
+    ],
+)
+def test_vague_invented_prose_is_replaced(prose: str) -> None:
+    """No number, id, name, channel or date, yet it states what nobody said."""
+    assert unsupported(prose, FACTS) == []  # the claims check alone lets it through
+    assert len(unsupported_words(prose, FACTS)) > WORD_TOLERANCE
+    verdict = check(prose, FACTS, " ".join(FACTS), keep=False)
+    assert verdict.replaced and verdict.shown == " ".join(FACTS)
+    assert any(p.startswith("unsupported words") for p in verdict.problems)
+
+
+@pytest.mark.parametrize(
+    "fluent",
+    [
+        "Hello! I'm sorry to hear about the delay. Order ORD-1004 is delayed by a regional "
+        "backlog at FastShip, and it is eligible for a refund within 48 hours. We will "
+        "contact you by Signal. Thank you for your patience!",
+        "Thanks for reaching out. Your order ORD-1004 was delayed; the carrier FastShip has "
+        "a backlog. You can get a refund within 48 hours, and we'll keep you updated by "
+        "Signal.",
+        "I understand how frustrating delays are. Customer #12345 prefers Signal, so we "
+        "will reach out there about the refund for ORD-1004 within 48 hours.",
+    ],
+)
+def test_a_fluent_reply_in_other_words_is_kept(fluent: str) -> None:
+    """Inflections ("delayed"/"delays"), greetings and apologies are not invented facts."""
+    verdict = check(fluent, FACTS, " ".join(FACTS))
+    assert not verdict.replaced, verdict.problems
+    assert verdict.shown == fluent
+
+
+def test_one_stray_word_is_tolerated_two_are_not() -> None:
+    composed = " ".join(FACTS)
+    one = "Order ORD-1004 is delayed by a regional backlog, unfortunately."
+    assert unsupported_words(one, FACTS) == ["unfortunately"]
+    assert not check(one, FACTS, composed, keep=False).replaced
+    two = "Order ORD-1004 is delayed by a regional backlog and a strike."
+    assert check(two, FACTS, composed, keep=False).words == ["strike"]
+    three = "Order ORD-1004 is delayed by a regional backlog and a dockworker strike."
+    assert check(three, FACTS, composed, keep=False).replaced
+
+
+def test_spelled_out_numbers_are_claims() -> None:
+    assert "two" in unsupported("Your refund arrives within two days.", FACTS)
+    assert unsupported("Refund within forty hours.", ["a refund within 40 hours"]) == []
+    assert unsupported("It is the third delay.", ["the 3rd delivery delay"]) == []
+
+
+def test_words_match_their_inflections() -> None:
+    assert stem("deliveries") == stem("delivery") == "delivery"
+    assert stem("arrived") == stem("arrives") == stem("arriving") == stem("arrive")
+    assert stem("shipped") == stem("shipping") == stem("ship")
+    assert unsupported_words("The delivery was delayed.", ["It delivered late, delays."]) == []
 
 
 def test_no_text_is_the_composed_text() -> None:

@@ -330,11 +330,12 @@ def test_summary_is_written_by_the_llm_and_placed_after_the_instructions() -> No
 
 
 def test_a_too_long_llm_summary_is_clipped_to_the_summary_budget() -> None:
-    rambling = " ".join(f"Fact number {i} is about order {i}." for i in range(200))
+    # long, and grounded: every sentence says what the conversation said
+    rambling = " ".join(f"Customer 12345 asked about the {w}." for w in VOCAB * 10)
     policy = SessionPolicy(budget_tokens=1000, summary_ratio=0.1)
     result = compact(chat(turns=15), policy, counter=words, llm=scripted(rambling))
     assert not result.fallback_used and result.summary
-    assert result.summary.startswith("- Fact number 0 is about order 0.")
+    assert result.summary.startswith("- Customer 12345 asked about the customer.")
     assert words([result.messages[1]]) <= policy.summary_max_tokens
     assert result.tokens_after <= policy.target_tokens
 
@@ -404,7 +405,8 @@ def test_a_second_compaction_folds_the_previous_summary_and_replaces_it() -> Non
 def test_the_extractive_fallback_also_folds_the_previous_summary() -> None:
     policy = SessionPolicy(budget_tokens=1000, summary_ratio=0.1)
     thread = chat(turns=15)
-    first = compact(thread, policy, counter=words, llm=scripted("Customer 12345 pays by card."))
+    stated = "Customer 12345 prefers email."
+    first = compact(thread, policy, counter=words, llm=scripted(stated))
     thread = applied(thread, first)
     chatter = [
         HumanMessage("hello there", id=f"q{i}")
@@ -414,7 +416,27 @@ def test_the_extractive_fallback_also_folds_the_previous_summary() -> None:
     ]
     second = compact([*thread, *chatter], policy, counter=words)
     assert second.fallback_used and second.summary
-    assert "Customer 12345 pays by card." in second.summary
+    assert stated in second.summary
+
+
+@pytest.mark.parametrize(
+    "invented",
+    [
+        "Customer 12345 paid 300 dollars for order 999.",  # numbers nobody said
+        "Customer 12345 prefers Signal.",  # a channel nobody named
+        "We have the latest updates and features of our new product launch.",  # prose
+    ],
+)
+def test_a_summary_stating_what_the_conversation_did_not_is_replaced(invented: str) -> None:
+    """The summary is read back in every later turn: an invented fact would outlive the
+    thread, so the extractive summary (sentences of the conversation) is used instead."""
+    policy = SessionPolicy(budget_tokens=1000, summary_ratio=0.1)
+    result = compact(chat(turns=15), policy, counter=words, llm=scripted(invented))
+    assert result.fallback_used and result.summary
+    assert invented not in result.summary
+    assert result.summary_check is not None and result.summary_check.replaced
+    assert result.summary_check.draft == invented
+    assert any("LLM summary unsupported" in w for w in result.warnings)
 
 
 # --- invariants over random conversations -------------------------------------------------

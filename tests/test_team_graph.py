@@ -436,3 +436,40 @@ def test_anonymous_users_get_subjects_of_their_own(app: TeamApp) -> None:
         )
     phones = {m.value: m.subject for m in app.manager("alex").list() if m.attribute}
     assert phones == {"555-0101": "user:anon-1", "555-0202": "user:anon-2"}
+
+
+def test_every_user_visible_text_is_grounded_and_reported(app: TeamApp) -> None:
+    """Vague invented prose from the model (no id, number or name to catch) is replaced in
+    the chat reply, the specialists' summaries and the team reply, and each check is
+    streamed as a grounding event with the model's draft."""
+    prepare_demo(app)
+    prose = "We have the latest updates and features of our new product launch."
+    model = ScriptedChatModel(script=lambda messages: prose)  # no tool calls: the plan runs
+    services = services_with(app, model)
+    context = TeamContext(llm="none", customer_id=DEMO_CUSTOMER_ID, services=services)
+    config = {"configurable": {"thread_id": "t-prose"}}
+    events = [
+        chunk
+        for mode, chunk in app.team_graph.stream(
+            {"messages": [("user", DEMO_REQUEST)]},
+            config,
+            context=context,
+            stream_mode=["custom"],
+        )
+        if mode == "custom" and chunk.get("event") == "grounding"
+    ]
+    state = app.team_graph.get_state(config).values
+    assert prose not in state["reply"]
+    assert all(prose not in f.summary for f in state["findings"])
+    steps = {e["step"]: e for e in events}
+    assert {"synthesis", "findings:sam", "findings:jordan"} <= set(steps)
+    assert all(e["replaced"] and e["draft"] == prose for e in steps.values())
+    assert {"launch", "product"} <= set(steps["synthesis"]["words"])
+    assert {"synthesis", "findings:sam", "findings:jordan"} <= set(state["fallbacks"])
+
+    chat = ChatContext(agent="sam", llm="none", services=services)
+    asked = {"configurable": {"thread_id": "chat-prose"}}
+    reply = app.chat_graph.invoke(
+        {"messages": [("user", "How should we contact customer #12345?")]}, asked, context=chat
+    )["reply"]
+    assert prose not in reply and reply.startswith("Here is what I remember")
