@@ -1,18 +1,25 @@
 """Invented facts in what users read: chat turns, the team's replies, the seed's demo.
 
-Every user-visible text (a chat reply, the team's reply) is checked against what it was
-given: the user's message, the memories the agent read and, for the team, the
-specialists' facts (``nodes.grounding.unsupported``: numbers, ids, channels, names,
-dates). Reported per text:
+Every user-visible text is checked before it is shown (``nodes.grounding.check``): the
+chat reply, the team's reply, each specialist's summary (the A2A result) and a
+compacted thread's running summary. Each check streams a ``grounding`` event with the
+model's draft and what was found; this eval collects them and reports, per drafted text:
 
-- ``replaced``: the model's text stated something unsupported (or dropped a required
-  amount or channel), so the grounded, composed text was shown instead;
-- ``invented``: unsupported claims left in the text the user saw (the target is 0).
+- ``kept``: the model's draft was shown (it stated nothing unsupported and dropped no
+  required amount or channel);
+- ``kept_claims_only``: whether the draft would have been shown by the check before
+  vague prose was looked at (numbers, ids, channels, names and dates alone): the
+  "before" of the content-word check, measured on the same drafts;
+- ``invented``: what the ``invented_facts`` evaluator finds in the text the user saw,
+  against the sources the eval gathers itself (the message, the memories the agent read,
+  the specialists' facts, the conversation): unsupported claims, and content words past
+  the tolerance. The target is 0.
 
-The turns are written here (30 chat turns over the seed's memories, including questions
-whose answer memory does not hold, and 6 team requests), plus the seed's demo. They run on
-the chosen chat model (default: the embedded one); ``--llm none`` checks the composed
-texts alone.
+The turns are written here: 44 chat turns (staff and customers, preferences, orders,
+small talk, questions memory cannot answer, attempts to get a number or a name out of
+the model), 8 team requests (the demo's among them) and one long conversation that
+compacts (its running summary). They run on the chosen chat model (default: the
+embedded one); ``--llm none`` checks the composed texts alone.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from langchain_core.embeddings import Embeddings
+from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import RunnableConfig
 from pydantic import BaseModel
 from rich.console import Console
@@ -33,8 +41,12 @@ from rich.console import Console
 from evals.evaluators import EvaluatorResult
 from evals.report import markdown_table, reports_dir, write_json, write_markdown
 from graphs.app import TeamApp, open_team_app
+from memory.bridge import TASK
+from memory.sessions import SUMMARY_HEADER, is_summary_message
+from memory.trust import SourceRole
 from nodes.context import ChatContext, LLMChoice, TeamContext
-from nodes.grounding import unsupported
+from nodes.events import GroundingEvent, parse_event
+from nodes.grounding import NUMBER_WORDS, WORD_TOLERANCE, unsupported, unsupported_words
 from teams.support.demo import DEMO_CUSTOMER_ID, DEMO_REQUEST, prepare_demo
 
 
@@ -42,9 +54,17 @@ from teams.support.demo import DEMO_CUSTOMER_ID, DEMO_REQUEST, prepare_demo
 class ChatTurn:
     agent: str
     text: str
+    customer_id: str | None = None
+    """Set with ``speaker_role="customer"``: the customer speaking to the agent."""
+    speaker_role: SourceRole = "staff"
+
+
+def _customer(text: str, customer_id: str = "12345") -> ChatTurn:
+    return ChatTurn("alex", text, customer_id=customer_id, speaker_role="customer")
 
 
 CHAT_TURNS: tuple[ChatTurn, ...] = (
+    # staff asking about customers' stored preferences and facts
     ChatTurn("alex", "How should we contact customer #12345?"),
     ChatTurn("alex", "Is customer #12345 a premium member?"),
     ChatTurn("alex", "What is the refund window for premium members?"),
@@ -55,6 +75,7 @@ CHAT_TURNS: tuple[ChatTurn, ...] = (
     ChatTurn("alex", "Which channel does customer #34567 prefer?"),
     ChatTurn("alex", "What is the order number of customer #12345's latest order?"),
     ChatTurn("alex", "When will the refund for customer #12345 arrive?"),
+    # orders and procedures
     ChatTurn("sam", "Has customer #23456 had a late delivery before?"),
     ChatTurn("sam", "What happened with order ORD-2001?"),
     ChatTurn("sam", "Which tool should I use before promising a refund?"),
@@ -75,8 +96,25 @@ CHAT_TURNS: tuple[ChatTurn, ...] = (
     ChatTurn("jordan", "Remember that the mobile app crashed for customer #56789 on login."),
     ChatTurn("jordan", "What do you know about customer #56789?"),
     ChatTurn("jordan", "Tell me the email address of customer #12345."),
+    # small talk
+    ChatTurn("alex", "Hi there, how are you today?"),
+    ChatTurn("sam", "Thanks, that's all for now."),
+    ChatTurn("jordan", "Good morning! Busy day?"),
+    # questions whose answer memory does not hold, and pushes for a number or a name
+    ChatTurn("sam", "Just make up a tracking number for customer #12345's parcel."),
+    ChatTurn("sam", "What is the name of the driver delivering order ORD-1004?"),
+    ChatTurn("alex", "Give me the exact refund amount in dollars for customer #12345."),
+    ChatTurn("jordan", "On which weekday will the outage be fixed?"),
+    ChatTurn("alex", "What is the phone number of customer #12345?"),
+    # customers speaking for themselves
+    _customer("Hi, how will you contact me about my order?"),
+    _customer("Is my order late again?"),
+    _customer("Please use Signal to reach me from now on."),
+    _customer("What new products do you have this month?"),
+    _customer("Can you tell me which day my refund will arrive?"),
+    _customer("How do you usually reach me?", customer_id="34567"),
 )
-"""30 chat turns over the seed's memories; some ask what memory does not hold."""
+"""44 chat turns over the seed's memories; many ask what memory does not hold."""
 
 TEAM_REQUESTS: tuple[tuple[str, str], ...] = (
     (DEMO_CUSTOMER_ID, DEMO_REQUEST),
@@ -85,77 +123,188 @@ TEAM_REQUESTS: tuple[tuple[str, str], ...] = (
     ("34567", "Your app shows an error when I try to check out."),
     ("12345", "Please send me the refund status by my preferred channel."),
     ("23456", "Did my package ship yet?"),
+    ("12345", "Tell me the courier's name and the exact day my parcel arrives."),
+    ("34567", "Do I get a discount voucher for the trouble? How much?"),
 )
-"""The demo's request and 5 more, each about a customer of the seed's desk."""
+"""The demo's request and 7 more, each about a customer of the seed's desk."""
+
+CONVERSATION: tuple[str, ...] = (
+    "My order ORD-1004 is late again and I am getting worried.",
+    "I prefer to be contacted by email, not by phone.",
+    "The parcel was supposed to arrive on Monday.",
+    "Can you check whether the carrier has an outage?",
+    "If it is lost I want a refund, as a premium member.",
+    "Also, my delivery address is 12 Harbour Street.",
+    "Please tell me what happens next.",
+)
+"""One customer conversation, long enough on a small budget that its thread compacts."""
+CONVERSATION_BUDGET_TOKENS = 700
 
 
 class TextCheck(BaseModel):
     kind: str
+    """The step that wrote it: chat reply, synthesis, findings:<agent>, summary."""
     agent: str
     prompt: str
-    text: str
-    replaced: bool
+    draft: str | None
+    """The model's text (None: it wrote none, or no model ran)."""
+    shown: str
+    kept: bool
+    """The draft was shown."""
+    kept_claims_only: bool
+    """The draft would have been shown by the claims check alone (the "before")."""
+    flagged_words: list[str]
+    """Content words of the draft that no source uses."""
     invented: list[str]
+    """What the evaluator finds in the shown text (target: nothing)."""
     seconds: float
 
 
 def invented_facts(
     *, inputs: dict[str, Any], outputs: dict[str, Any], reference_outputs: dict[str, Any]
 ) -> EvaluatorResult:
-    """Claims of the text the user saw that no given source states (score 1: none)."""
-    claims = unsupported(outputs["text"], reference_outputs["sources"])
+    """Claims of the text the user saw that no given source states, and its content words
+    that no source uses when there are more than the tolerance (score 1: none)."""
+    sources = reference_outputs["sources"]
+    found = unsupported(outputs["text"], sources)
+    words = unsupported_words(outputs["text"], sources)
+    if len(words) > WORD_TOLERANCE:
+        found += [f"word:{w}" for w in words]
     return {
         "key": "invented_facts",
-        "score": 0.0 if claims else 1.0,
-        "comment": ", ".join(claims) or "every claim is supported",
+        "score": 0.0 if found else 1.0,
+        "comment": ", ".join(found) or "every claim is supported",
     }
 
 
-def _chat(app: TeamApp, turn: ChatTurn, llm: LLMChoice) -> TextCheck:
+def _claims_only_kept(event: GroundingEvent) -> bool:
+    """The verdict of the check as it was before content words and spelled-out numbers."""
+    if event.draft is None or event.missing:
+        return False
+    return all(c in NUMBER_WORDS for c in event.claims)
+
+
+def _run(graph: Any, text: str, config: RunnableConfig, context: Any) -> list[GroundingEvent]:
+    events: list[GroundingEvent] = []
+    chunks = graph.stream(
+        {"messages": [("user", text)]}, config, context=context, stream_mode="custom"
+    )
+    for chunk in chunks:
+        event = parse_event(chunk)
+        if isinstance(event, GroundingEvent):
+            events.append(event)
+    return events
+
+
+def _check(
+    event: GroundingEvent, prompt: str, shown: str, sources: list[str], seconds: float
+) -> TextCheck:
+    result = invented_facts(
+        inputs={"text": prompt}, outputs={"text": shown}, reference_outputs={"sources": sources}
+    )
+    return TextCheck(
+        kind=event.step,
+        agent=event.agent,
+        prompt=prompt,
+        draft=event.draft,
+        shown=shown,
+        kept=not event.replaced,
+        kept_claims_only=_claims_only_kept(event),
+        flagged_words=event.words,
+        invented=[] if result["score"] == 1.0 else result["comment"].split(", "),
+        seconds=seconds,
+    )
+
+
+def _config() -> RunnableConfig:
+    return {"configurable": {"thread_id": f"g-{uuid.uuid4().hex[:8]}"}}
+
+
+def _chat(app: TeamApp, turn: ChatTurn, llm: LLMChoice) -> list[TextCheck]:
     started = time.perf_counter()
-    config: RunnableConfig = {"configurable": {"thread_id": f"g-{uuid.uuid4().hex[:8]}"}}
-    ctx = ChatContext(agent=turn.agent, team=app.team, llm=llm)
-    state = app.chat_graph.invoke({"messages": [("user", turn.text)]}, config, context=ctx)
+    config = _config()
+    ctx = ChatContext(
+        agent=turn.agent,
+        team=app.team,
+        llm=llm,
+        customer_id=turn.customer_id,
+        speaker_role=turn.speaker_role,
+    )
+    events = _run(app.chat_graph, turn.text, config, ctx)
+    state = app.chat_graph.get_state(config).values
     # what the agent was given: the message and its memories, with their confidence
     retrieved = state.get("retrieved", [])
     sources = [turn.text, *(f"{m.content} (confidence {m.confidence:.2f})" for m in retrieved)]
-    result = invented_facts(
-        inputs={"text": turn.text},
-        outputs={"text": state["reply"]},
-        reference_outputs={"sources": sources},
-    )
-    return TextCheck(
-        kind="chat",
-        agent=turn.agent,
-        prompt=turn.text,
-        text=state["reply"],
-        replaced="chat reply" in state.get("fallbacks", []),
-        invented=[] if result["score"] == 1.0 else result["comment"].split(", "),
-        seconds=round(time.perf_counter() - started, 2),
-    )
+    seconds = round(time.perf_counter() - started, 2)
+    return [_check(e, turn.text, state["reply"], sources, seconds) for e in events]
 
 
-def _team(app: TeamApp, customer_id: str, text: str, llm: LLMChoice) -> TextCheck:
+def _team(app: TeamApp, customer_id: str, text: str, llm: LLMChoice) -> list[TextCheck]:
     started = time.perf_counter()
-    config: RunnableConfig = {"configurable": {"thread_id": f"g-{uuid.uuid4().hex[:8]}"}}
+    config = _config()
     ctx = TeamContext(team=app.team, customer_id=customer_id, llm=llm)
-    state = app.team_graph.invoke({"messages": [("user", text)]}, config, context=ctx)
-    sources = [text, *(m.content for m in state.get("retrieved", []))]
-    sources += [fact for finding in state.get("findings", []) for fact in finding.facts]
-    result = invented_facts(
-        inputs={"text": text},
-        outputs={"text": state["reply"]},
-        reference_outputs={"sources": sources},
+    events = _run(app.team_graph, text, config, ctx)
+    state = app.team_graph.get_state(config).values
+    seconds = round(time.perf_counter() - started, 2)
+    findings = {f"findings:{f.agent}": f for f in state.get("findings", [])}
+    tasks = {
+        m.target_agent: str(m.payload.get("task", ""))
+        for m in app.log.read(correlation_id=state["correlation_id"], content_type=TASK)
+    }
+    retrieved = [m.content for m in state.get("retrieved", [])]
+    facts = [fact for finding in findings.values() for fact in finding.facts]
+    checks = []
+    for event in events:
+        if event.step == "synthesis":
+            checks.append(_check(event, text, state["reply"], [text, *retrieved, *facts], seconds))
+        elif (finding := findings.get(event.step)) is not None:
+            sources = [text, tasks.get(finding.agent, ""), *finding.facts]
+            checks.append(_check(event, text, finding.summary, sources, seconds))
+    return checks
+
+
+def _conversation(app: TeamApp, llm: LLMChoice) -> list[TextCheck]:
+    """A customer's long thread on a small budget: its running summary is checked too."""
+    config = _config()
+    ctx = ChatContext(
+        agent="alex",
+        team=app.team,
+        llm=llm,
+        customer_id=DEMO_CUSTOMER_ID,
+        speaker_role="customer",
+        budget_tokens=CONVERSATION_BUDGET_TOKENS,
     )
-    return TextCheck(
-        kind="team",
-        agent=app.spec.coordinator.name,
-        prompt=text,
-        text=state["reply"],
-        replaced="synthesis" in state.get("fallbacks", []),
-        invented=[] if result["score"] == 1.0 else result["comment"].split(", "),
-        seconds=round(time.perf_counter() - started, 2),
-    )
+    checks: list[TextCheck] = []
+    said: list[str] = []
+    for text in CONVERSATION:
+        started = time.perf_counter()
+        events = _run(app.chat_graph, text, config, ctx)
+        said.append(text)
+        state = app.chat_graph.get_state(config).values
+        seconds = round(time.perf_counter() - started, 2)
+        messages = state["messages"]
+        retrieved = [m.content for m in state.get("retrieved", [])]
+        history = [str(m.content) for m in messages] + said
+        for event in events:
+            if event.step == "summary":
+                summary = next((m.text for m in messages if is_summary_message(m)), "")
+                shown = summary.removeprefix(SUMMARY_HEADER).strip()
+                checks.append(_check(event, text, shown, history, seconds))
+            else:
+                checks.append(_check(event, text, state["reply"], history + retrieved, seconds))
+    return checks
+
+
+def _model_name(app: TeamApp, llm: LLMChoice) -> str:
+    model = app.services.chat_model(llm)
+    if model is None:
+        return "none"
+    path = getattr(model, "model_path", None)
+    return Path(path).name if path else getattr(model, "model", type(model).__name__)
+
+
+def _rate(part: int, whole: int) -> float:
+    return round(part / whole, 3) if whole else 0.0
 
 
 def run_grounding_eval(
@@ -166,25 +315,51 @@ def run_grounding_eval(
     reports: Path | None = None,
     console: Console | None = None,
     embeddings: Embeddings | None = None,
+    chat_model: BaseChatModel | None = None,
 ) -> dict[str, Any]:
     """Run the turns on `llm`; `quick` runs 5 chat turns and the demo request only.
-    `embeddings` (default: the embedded MiniLM) embed the memories."""
+    `embeddings` (default: the embedded MiniLM) embed the memories; `chat_model` (any
+    LangChain chat model) replaces the `llm` choice."""
     console = console or Console(stderr=True)
     turns: Sequence[ChatTurn] = CHAT_TURNS[:5] if quick else CHAT_TURNS
     requests = TEAM_REQUESTS[:1] if quick else TEAM_REQUESTS
     checks: list[TextCheck] = []
-    with tempfile.TemporaryDirectory() as data, open_team_app(data, embeddings=embeddings) as app:
+    started = time.perf_counter()
+    with (
+        tempfile.TemporaryDirectory() as data,
+        open_team_app(data, embeddings=embeddings, chat_model=chat_model) as app,
+    ):
+        model = _model_name(app, llm)
         prepare_demo(app)
         for customer_id, text in requests:
-            checks.append(_team(app, customer_id, text, llm))
+            checks += _team(app, customer_id, text, llm)
         for turn in turns:
-            checks.append(_chat(app, turn, llm))
+            checks += _chat(app, turn, llm)
+        if not quick:
+            checks += _conversation(app, llm)
+    drafted = [c for c in checks if c.draft is not None]
+    before = [c for c in drafted if c.kept_claims_only]
+    let_through = [c for c in before if not c.kept]
     result = {
         "suite": "grounding",
         "llm": llm,
+        "model": model,
         "quick": quick,
+        "seconds": round(time.perf_counter() - started, 1),
+        "chat_turns": len(turns) + (0 if quick else len(CONVERSATION)),
+        "team_requests": len(requests),
         "texts": len(checks),
-        "replaced": sum(c.replaced for c in checks),
+        "by_kind": {
+            kind: sum(c.kind.split(":")[0] == kind for c in checks)
+            for kind in ("chat reply", "synthesis", "findings", "summary")
+        },
+        "drafted": len(drafted),
+        "kept": sum(c.kept for c in drafted),
+        "kept_rate": _rate(sum(c.kept for c in drafted), len(drafted)),
+        "kept_claims_only": len(before),
+        "kept_rate_claims_only": _rate(len(before), len(drafted)),
+        "invented_prose_let_through_claims_only": len(let_through),
+        "replaced": sum(not c.kept for c in checks),
         "invented": sum(len(c.invented) for c in checks),
         "texts_with_invented_facts": sum(bool(c.invented) for c in checks),
         "checks": [c.model_dump() for c in checks],
@@ -193,16 +368,50 @@ def run_grounding_eval(
     write_json(out_dir / "grounding.json", result)
     if json_out is not None:
         write_json(json_out, result)
-    rows = [[c.kind, c.agent, c.prompt, c.replaced, ", ".join(c.invented) or "-"] for c in checks]
-    write_markdown(
-        out_dir / "grounding.md",
-        f"# Grounding: invented facts in user-visible texts ({llm})\n\n"
-        f"{result['texts']} texts, {result['replaced']} replaced by the grounded text, "
-        f"{result['invented']} invented claims shown.\n\n"
-        + markdown_table(["kind", "agent", "prompt", "replaced", "invented"], rows),
-    )
+    write_markdown(out_dir / "grounding.md", _markdown(result, checks))
     console.print(
-        f"grounding ({llm}): {result['texts']} texts, {result['replaced']} replaced, "
-        f"{result['invented']} invented claims shown"
+        f"grounding ({llm}: {model}): {result['texts']} texts, {result['drafted']} drafted by "
+        f"the model, {result['kept']} kept ({result['kept_claims_only']} with the claims check "
+        f"alone), {result['invented']} invented claims shown"
     )
     return result
+
+
+def _markdown(result: dict[str, Any], checks: list[TextCheck]) -> str:
+    rows = [
+        [
+            c.kind,
+            c.agent,
+            c.prompt,
+            c.draft if c.draft is not None else "-",
+            c.kept,
+            c.kept_claims_only,
+            ", ".join(c.flagged_words) or "-",
+            ", ".join(c.invented) or "-",
+        ]
+        for c in checks
+    ]
+    return (
+        f"# Grounding: invented facts in user-visible texts ({result['llm']}: "
+        f"{result['model']})\n\n"
+        f"{result['chat_turns']} chat turns and {result['team_requests']} team requests: "
+        f"{result['texts']} texts checked ({result['by_kind']}), {result['drafted']} drafted "
+        f"by the model. Kept (the draft was shown): {result['kept']} "
+        f"({result['kept_rate']:.0%}); with the claims check alone (before the content-word "
+        f"check): {result['kept_claims_only']} ({result['kept_rate_claims_only']:.0%}), of "
+        f"which {result['invented_prose_let_through_claims_only']} are now replaced. "
+        f"Invented claims in what the user saw: {result['invented']}.\n\n"
+        + markdown_table(
+            [
+                "step",
+                "agent",
+                "prompt",
+                "draft",
+                "kept",
+                "kept (claims only)",
+                "flagged",
+                "invented",
+            ],
+            rows,
+        )
+    )

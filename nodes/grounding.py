@@ -35,7 +35,7 @@ logger = logging.getLogger(__name__)
 
 _NUMBER = re.compile(r"(?<![\w-])#?[A-Za-z]*-?\d[\w-]*")
 # Spelled-out amounts are claims too ("within two days"); "one" is mostly a pronoun.
-_NUMBER_WORDS = {
+NUMBER_WORDS = {
     "two": "2",
     "three": "3",
     "four": "4",
@@ -60,7 +60,7 @@ _NUMBER_WORDS = {
     "fifth": "5",
     "twice": "2",
 }
-_NUMBER_WORD = re.compile(r"\b(" + "|".join(_NUMBER_WORDS) + r")\b", re.I)
+_NUMBER_WORD = re.compile(r"\b(" + "|".join(NUMBER_WORDS) + r")\b", re.I)
 _CHANNELS = (
     "email",
     "e-mail",
@@ -181,10 +181,10 @@ def unsupported(text: str, sources: Iterable[str]) -> list[str]:
     """The claims of `text` that none of `sources` states."""
     given = _norm(" ".join(sources))
     given_numbers = {_digits(m.group(0)) for m in _NUMBER.finditer(given)}
-    given_numbers |= {_NUMBER_WORDS[m.group(1)] for m in _NUMBER_WORD.finditer(given)}
+    given_numbers |= {NUMBER_WORDS[m.group(1)] for m in _NUMBER_WORD.finditer(given)}
     out = []
     for claim in claims(text):
-        value = _NUMBER_WORDS.get(claim) or _digits(claim)
+        value = NUMBER_WORDS.get(claim) or _digits(claim)
         if value:
             if value not in given_numbers:
                 out.append(claim)
@@ -223,7 +223,7 @@ def _content_words(text: str) -> list[str]:
         w
         for w in words
         if w.lower() not in _CLOSED_WORDS
-        and w.lower() not in _NUMBER_WORDS
+        and w.lower() not in NUMBER_WORDS
         and stem(w) not in _CLOSED_STEMS
     ]
 

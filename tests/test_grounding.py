@@ -172,5 +172,31 @@ def test_grounding_eval_counts_texts_and_invented_claims(tmp_path: Path) -> None
     result = run_grounding_eval(
         llm="none", quick=True, reports=tmp_path, embeddings=DeterministicEmbeddings(64)
     )
-    assert result["texts"] == 6 and result["invented"] == 0
+    # the demo's reply and its two specialists' summaries, and 5 chat replies
+    assert result["texts"] == 8 and result["invented"] == 0
+    assert result["by_kind"] == {"chat reply": 5, "synthesis": 1, "findings": 2, "summary": 0}
+    assert result["drafted"] == 0  # no model: every text is the composed one
     assert (tmp_path / "grounding.md").is_file() and (tmp_path / "grounding.json").is_file()
+
+
+def test_grounding_eval_measures_the_content_word_check_on_the_same_drafts(
+    tmp_path: Path,
+) -> None:
+    """A model that answers everything with vague prose: the claims check alone would
+    show it everywhere; now nothing of it is shown."""
+    from evals.grounding import run_grounding_eval
+    from tests.fakes import ScriptedChatModel
+
+    prose = "We have the latest updates and features of our new product launch."
+    result = run_grounding_eval(
+        llm="none",
+        quick=True,
+        reports=tmp_path,
+        embeddings=DeterministicEmbeddings(64),
+        chat_model=ScriptedChatModel(script=lambda messages: prose),
+    )
+    assert result["drafted"] == result["texts"] == 8
+    assert result["kept_claims_only"] > 0
+    assert result["kept"] == 0 and result["invented"] == 0
+    assert all(prose not in c["shown"] for c in result["checks"])
+    assert result["invented_prose_let_through_claims_only"] == result["kept_claims_only"]
