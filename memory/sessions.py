@@ -347,11 +347,6 @@ _STOPWORD_TEXT = """
     please thanks thank can could would should will shall may might just also very really
     about into than too any some all let me us hi hello sure"""
 _STOPWORDS = frozenset(_STOPWORD_TEXT.split())
-_SUMMARY_PROMPT = """You keep the running summary of a conversation between a user and AI \
-agents. Merge the previous summary and the new conversation excerpt into one updated summary. \
-Keep facts, identifiers (customer, order and ticket numbers), stated preferences, decisions, \
-tool results that matter and open questions; leave out greetings and filler. Write plain \
-sentences, at most {words} words, and answer with the summary only."""
 
 
 def _speaker(message: BaseMessage) -> str:
@@ -459,15 +454,11 @@ def _llm_summary(
     llm: BaseChatModel, dropped: list[BaseMessage], previous: str | None, max_tokens: int
 ) -> str:
     """The model's summary; raises ValueError when the answer is not usable."""
-    transcript = "\n".join(filter(None, (_render(m) for m in dropped)))
-    prompt = [
-        SystemMessage(_SUMMARY_PROMPT.format(words=max(20, int(max_tokens * 0.6)))),
-        HumanMessage(
-            f"Previous summary:\n{previous or '(none)'}\n\n"
-            f"Conversation excerpt to fold in:\n{transcript}"
-        ),
-    ]
     from memory.llm_calls import text_call  # the validated text call every LLM step uses
+    from nodes.prompts import session_summary_prompt  # every prompt lives there
+
+    transcript = "\n".join(filter(None, (_render(m) for m in dropped)))
+    prompt = session_summary_prompt(transcript, previous, words=max(20, int(max_tokens * 0.6)))
 
     text = text_call(llm, prompt, step="summary")
     if text is None or not _usable(text):

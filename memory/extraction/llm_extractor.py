@@ -43,25 +43,6 @@ class CandidateMemories(BaseModel):
     memories: list[CandidateMemory] = Field(max_length=20)
 
 
-EXTRACTION_PROMPT = """\
-You pick out long-term memories from one message sent to a customer-service team.
-Keep only what is worth remembering in later conversations: explicit requests to remember,
-stated facts and preferences, policies, specific events, how to use a tool, multi-step
-procedures. Skip questions, hypotheticals ("if I were...", "maybe"), requests to the agent
-("cancel my order"), thanks and small talk. Keep negations ("I don't like calls" -> "The user
-does not like phone calls").
-type: entity (a fact about a specific customer, person or order), semantic (general
-knowledge or policy), episodic (a specific event), skill (how to use a tool), workflow
-(a multi-step procedure).
-subject: "customer:<number>", "order:<number>", "user" for the speaker's own facts, or null.
-attribute and value: the slot a fact fills (contact_preference = email, phone_number,
-address, membership ...), else null.
-mechanism: "explicit" if the message asks to remember it, else "implicit".
-Answer with JSON only, no other text:
-{"memories": [{"content": "...", "type": "entity", "subject": "user", "attribute": null,
-"value": null, "mechanism": "implicit", "keywords": ["..."]}]}
-Answer {"memories": []} when nothing is worth remembering."""
-
 _SPEAKER_ALIASES = frozenset({"user", "me", "i", "speaker", "the user", "customer", "the customer"})
 
 
@@ -85,15 +66,11 @@ class LLMExtractor:
         # an invalid reply is logged there and comes back as None. Imported here: the LLM
         # layer (LangChain's models, llama.cpp) costs seconds of start-up to every importer
         # of memory.extraction, and only this call needs it.
-        from langchain_core.messages import HumanMessage, SystemMessage
-
         from memory.llm_calls import structured_call
+        from nodes.prompts import extraction_prompt
 
         parsed = structured_call(
-            self.llm,
-            CandidateMemories,
-            [SystemMessage(EXTRACTION_PROMPT), HumanMessage(text)],
-            step="extraction",
+            self.llm, CandidateMemories, extraction_prompt(text), step="extraction"
         )
         if parsed is None:
             logger.warning("extraction: LLM output invalid, using rules")
