@@ -51,6 +51,8 @@ logger = logging.getLogger(__name__)
 
 LLMChoice = Literal["auto", "ollama", "embedded", "none"]
 """Mirrors nodes.context.LLMChoice (kept here so `--help` does not import LangChain)."""
+EmbeddedChoice = Literal["smollm2", "qwen-0.5b", "qwen-1.5b"]
+"""Mirrors memory.packaged_models.EmbeddedModelName."""
 LogType = Literal["task", "result", "memory-sync", "memory-forget"]
 
 PROJECT_LOGGERS: Final = ("memory", "nodes", "graphs", "evals", "cli")
@@ -85,6 +87,8 @@ class CliState:
     llm: LLMChoice
     team: str
     verbose: bool
+    embedded_model: EmbeddedChoice | None = None
+    """None: env A2A_EMBEDDED_MODEL, else the default."""
     services: CliServices = field(default_factory=CliServices)
     out: Console = field(default_factory=SafeConsole)
     err: Console = field(default_factory=lambda: SafeConsole(stderr=True))
@@ -343,6 +347,16 @@ def global_options(
             "answers), or none (deterministic fallbacks only).",
         ),
     ] = "auto",
+    embedded_model: Annotated[
+        EmbeddedChoice | None,
+        typer.Option(
+            "--embedded-model",
+            envvar="A2A_EMBEDDED_MODEL",
+            help="Which embedded GGUF model runs (when --llm is embedded, or auto without "
+            "Ollama): smollm2 (135M, small machines), qwen-0.5b or qwen-1.5b (Qwen2.5-Coder "
+            "Instruct, from PyPI packages). Default: smollm2.",
+        ),
+    ] = None,
     team: Annotated[
         str, typer.Option("--team", callback=_check_team, help="The team whose memory is used.")
     ] = "support",
@@ -352,7 +366,9 @@ def global_options(
     ] = False,
 ) -> None:
     services = ctx.obj if isinstance(ctx.obj, CliServices) else CliServices()
-    state = CliState(data_dir, store_url, llm, team, verbose, services)
+    state = CliState(
+        data_dir, store_url, llm, team, verbose, embedded_model=embedded_model, services=services
+    )
     ctx.obj = state
     _configure_logging(ctx, state)
 
@@ -826,7 +842,9 @@ def load_chat_model(state: CliState) -> BaseChatModel | None:
     from nodes.services import Services
 
     with _status(state.out, f"Loading the chat model ({state.llm}, first use)"):
-        state.services.chat_model = Services(data_dir=state.data_dir).chat_model(state.llm)
+        state.services.chat_model = Services(data_dir=state.data_dir).chat_model(
+            state.llm, state.embedded_model
+        )
     state.out.print(f"Chat model: {model_label(state.services.chat_model)}")
     return state.services.chat_model
 
@@ -1075,7 +1093,7 @@ def show_info(ctx: typer.Context) -> None:
         ("team", state.team),
         ("agents", ", ".join(known_agents())),
         ("embedding model", f"{embedding_model_name(embeddings)} ({dims or '?'} dims)"),
-        ("chat model", describe_llm_choice(state.llm)),
+        ("chat model", describe_llm_choice(state.llm, state.embedded_model)),
     ]
     if state.store_url is None and not state.data_dir.is_dir():
         # info describes the configuration too, so it reports a missing directory plainly.
@@ -1104,21 +1122,19 @@ def _store_rows(state: CliState) -> list[tuple[str, str]]:
     return rows
 
 
-def describe_llm_choice(choice: LLMChoice) -> str:
-    """What `--llm` would use, without loading a model or calling a server."""
+def describe_llm_choice(choice: LLMChoice, embedded_model: EmbeddedChoice | None = None) -> str:
+    """What `--llm` would use, without loading, assembling a model or calling a server."""
     import os
 
-    from memory.llama import GGUF_FILE, embedded_model_path
     from memory.llm import DEFAULT_OLLAMA_MODEL, ollama_base_url
+    from memory.packaged_models import describe, embedded_model_name
 
     if choice == "none":
         return "none: every LLM step uses its deterministic fallback"
     ollama_model = os.environ.get("A2A_OLLAMA_MODEL", DEFAULT_OLLAMA_MODEL)
     ollama = f"Ollama {ollama_model} at {ollama_base_url()}"
-    try:
-        embedded = f"embedded {GGUF_FILE} (llama.cpp, in-process) at {embedded_model_path()}"
-    except RuntimeError as exc:
-        embedded = f"embedded GGUF model: unavailable ({exc})"
+    name = embedded_model_name(embedded_model)
+    embedded = f"embedded {name}: {describe(name)} (llama.cpp, in-process)"
     if choice == "ollama":
         return ollama
     if choice == "embedded":

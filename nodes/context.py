@@ -16,6 +16,7 @@ from pydantic import ConfigDict
 from pydantic.json_schema import SkipJsonSchema
 
 from memory.models import SourceRole
+from memory.packaged_models import EmbeddedModelName, embedded_model_name
 from memory.sessions import Strategy
 from nodes.services import Services
 
@@ -27,6 +28,10 @@ def default_llm() -> LLMChoice:
     if value not in ("auto", "ollama", "embedded", "none"):
         raise ValueError(f"A2A_LLM must be auto, ollama, embedded or none; got {value!r}")
     return value  # type: ignore[return-value]
+
+
+def default_embedded_model() -> EmbeddedModelName:
+    return embedded_model_name()
 
 
 @dataclass
@@ -46,6 +51,8 @@ class TeamContext:
     llm: LLMChoice = field(default_factory=default_llm)
     """Which chat model: Ollama, the embedded GGUF, auto (Ollama if it answers), or
     none (every LLM step takes its deterministic fallback)."""
+    embedded_model: EmbeddedModelName = field(default_factory=default_embedded_model)
+    """Which embedded GGUF (when the embedded model runs): env A2A_EMBEDDED_MODEL."""
     compaction: Strategy = "summarize"
     budget_tokens: int | None = None
     """Context budget of a thread; default: the chat model's context window."""
@@ -70,6 +77,7 @@ class ChatContext:
     sees every customer's facts. A channel that puts a customer here says "customer":
     then only their own facts are kept and shown (memory/trust.py)."""
     llm: LLMChoice = field(default_factory=default_llm)
+    embedded_model: EmbeddedModelName = field(default_factory=default_embedded_model)
     compaction: Strategy = "summarize"
     budget_tokens: int | None = None
     services: Annotated[Services | None, SkipJsonSchema()] = None

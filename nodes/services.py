@@ -29,6 +29,7 @@ from memory.manager import MemoryManager
 from memory.team import TeamMemory
 
 if TYPE_CHECKING:
+    from memory.packaged_models import EmbeddedModelName
     from nodes.context import ChatContext, LLMChoice, TeamContext
     from nodes.team import TeamSpec
 
@@ -58,20 +59,25 @@ class Services:
         self.data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
         self._chat_model = chat_model
         self._embeddings = embeddings
-        self._models: dict[str, BaseChatModel | None] = {}
+        self._models: dict[tuple[str, str | None], BaseChatModel | None] = {}
         self._tools: dict[str, Mapping[str, BaseTool]] = {}
         self._lock = threading.Lock()  # parallel specialists ask at once
 
-    def chat_model(self, choice: LLMChoice) -> BaseChatModel | None:
-        """The chat model for a run's `llm` choice; None when LLM steps use their fallbacks."""
+    def chat_model(
+        self, choice: LLMChoice, embedded: EmbeddedModelName | None = None
+    ) -> BaseChatModel | None:
+        """The chat model for a run's `llm` choice (and, when it is the embedded one, its
+        `embedded` GGUF; None: env A2A_EMBEDDED_MODEL); None when LLM steps use their
+        fallbacks."""
         if self._chat_model is not None:
             return self._chat_model
         if choice == "none":
             return None
+        key = (choice, embedded)
         with self._lock:
-            if choice not in self._models:
-                self._models[choice] = _build_chat_model(choice)
-            return self._models[choice]
+            if key not in self._models:
+                self._models[key] = _build_chat_model(choice, embedded)
+            return self._models[key]
 
     def router_embeddings(self) -> Embeddings:
         with self._lock:
@@ -90,11 +96,13 @@ class Services:
             return self._tools[team.name]
 
 
-def _build_chat_model(choice: LLMChoice) -> BaseChatModel | None:
+def _build_chat_model(
+    choice: LLMChoice, embedded: EmbeddedModelName | None
+) -> BaseChatModel | None:
     from memory.llm import make_chat_model
 
     try:
-        return make_chat_model(choice)  # type: ignore[arg-type]  # "none" handled above
+        return make_chat_model(choice, embedded=embedded)  # type: ignore[arg-type]  # not "none"
     except RuntimeError as exc:
         if choice != "auto":
             raise
@@ -115,17 +123,14 @@ def services_for(ctx: TeamContext | ChatContext, default: Services) -> Services:
 
 
 def chat_model(ctx: TeamContext | ChatContext, default: Services) -> BaseChatModel | None:
-    return services_for(ctx, default).chat_model(ctx.llm)
+    return services_for(ctx, default).chat_model(ctx.llm, ctx.embedded_model)
 
 
 def extraction_model(ctx: TeamContext | ChatContext, default: Services) -> BaseChatModel | None:
-    """The chat model for memory extraction: not the tiny embedded one.
-
-    SmolLM2-135M returned no usable extraction JSON on the labeled set (12 of 12) nor on
-    LoCoMo turns (6 of 6), so with it extraction goes straight to the rules.
-    """
+    """The chat model for memory extraction, unless its JSON is not worth asking for (an
+    embedded model that does not extract, SmolLM2: the rules extract instead)."""
     model = chat_model(ctx, default)
-    if model is not None and getattr(model, "model_path", None):
+    if model is not None and not getattr(model, "extracts", True):
         return None
     return model
 

@@ -492,6 +492,7 @@ def test_safe_console_shows_escapes_and_keeps_text() -> None:
     [
         ({"A2A_EMBEDDINGS": "bogus"}, "unknown embeddings kind 'bogus'"),
         ({"A2A_LLM": "gpt"}, "'gpt' is not one of"),
+        ({"A2A_EMBEDDED_MODEL": "llama-70b"}, "'llama-70b' is not one of"),
     ],
 )
 def test_known_configuration_errors_are_not_unexpected(

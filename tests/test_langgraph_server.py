@@ -333,6 +333,7 @@ def test_context_schemas_render_as_forms_and_specialists_are_nodes(server: DevSe
     fields = team["context_schema"]["properties"]
     assert {"customer_id", "llm", "team"} <= set(fields) and "services" not in fields
     assert set(fields["llm"]["enum"]) == {"auto", "ollama", "embedded", "none"}
+    assert set(fields["embedded_model"]["enum"]) == {"smollm2", "qwen-0.5b", "qwen-1.5b"}
     chat = client.assistants.get_schemas(_assistant_id(client, "chat"))
     assert "agent" in chat["context_schema"]["properties"]
     drawn = client.assistants.get_graph(_assistant_id(client, "team"))
