@@ -63,6 +63,36 @@ def grounding(
     run_grounding_eval(llm=llm, quick=quick, json_out=json_out, reports=reports)  # type: ignore[arg-type]
 
 
+@app.command("models")
+def models(
+    names: Annotated[
+        str, typer.Option("--models", help="Comma-separated: smollm2,qwen-0.5b,qwen-1.5b.")
+    ] = "smollm2,qwen-0.5b,qwen-1.5b",
+    routing: Annotated[int, typer.Option(min=0, help="Labeled routing requests.")] = 10,
+    extraction: Annotated[int, typer.Option(min=0, help="Labeled utterances.")] = 10,
+    chat: Annotated[int, typer.Option(min=0, help="Chat turns besides the demo's.")] = 4,
+    json_out: JsonOut = None,
+    reports: ReportsDir = Path("reports"),
+) -> None:
+    """The embedded chat models side by side: routing, extraction, grounding, latency."""
+    from evals.models import run_models_eval
+    from memory.packaged_models import embedded_model_name
+
+    try:
+        chosen = [embedded_model_name(n) for n in names.split(",") if n.strip()]
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    run_models_eval(
+        models=chosen,
+        routing=routing,
+        extraction=extraction,
+        chat=chat,
+        json_out=json_out,
+        reports=reports,
+    )
+
+
 @app.command("extraction")
 def extraction(json_out: JsonOut = None, reports: ReportsDir = Path("reports")) -> None:
     """Precision, recall and F1 of memory extraction on the labeled utterances."""

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import logging
 import uuid
+from typing import Annotated, Any, Literal
 
 from langchain_core.messages import AIMessage
 from langgraph.runtime import Runtime
 from langgraph.types import Send
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field, create_model
 
 from memory.bridge import TASK, A2AMessage
 from memory.llm import supports_tools
@@ -53,10 +54,25 @@ def current_caller() -> RunCaller | None:
         return None
 
 
-class _Route(BaseModel):
-    specialists: list[str] = Field(min_length=1)
-    reason: str = ""
-    tasks: dict[str, str] = Field(default_factory=dict)
+def route_schema(team: TeamSpec, *, with_tasks: bool = False) -> type[BaseModel]:
+    """The routing answer: `reason` first (a model decoding in order says what the request
+    needs before it names anyone), `specialists` an enum of the team's ids, so constrained
+    decoding (llama.cpp's grammar, Ollama's format) can only name real ones; `tasks` only
+    for a model that writes them."""
+    ids = tuple(agent.name for agent in team.specialists)
+    # Small models capitalise names ("Sam"): matched as the lowercase ids.
+    name = Annotated[Literal[ids], BeforeValidator(_lowercase)]  # type: ignore[valid-type]
+    fields: dict[str, Any] = {
+        "reason": (str, Field(description="One short sentence: what the request needs.")),
+        "specialists": (list[name], Field(min_length=1)),
+    }
+    if with_tasks:
+        fields["tasks"] = (dict[str, str], Field(default_factory=dict))
+    return create_model("Route", **fields)
+
+
+def _lowercase(value: object) -> object:
+    return value.strip().lower() if isinstance(value, str) else value
 
 
 def route_request(
@@ -71,21 +87,27 @@ def route_request(
     # A model that can act writes each specialist's task; a small one only routes.
     writes_tasks = supports_tools(model)
     proposal = structured_call(
-        model, _Route, routing_prompt(team, request, with_tasks=writes_tasks), step="routing"
+        model,
+        route_schema(team, with_tasks=writes_tasks),
+        routing_prompt(team, request, with_tasks=writes_tasks),
+        step="routing",
     )
     keyword = keyword_route(request, members)
-    # Small models capitalise names ("Sam"): names are compared as the lowercase ids.
-    proposed = {name.strip().lower() for name in proposal.specialists} if proposal else set()
     fallbacks: list[str] = []
-    if proposal is not None and proposed <= set(members):
+    if proposal is not None:
+        proposed = set(proposal.specialists)  # type: ignore[attr-defined]  # route_schema's
         chosen = [n for n in members if n in proposed or n in keyword]
+        written: dict[str, str] = getattr(proposal, "tasks", {})
         tasks = {
             name.strip().lower(): task.strip()
-            for name, task in proposal.tasks.items()
-            if writes_tasks and name.strip().lower() in chosen and task.strip()
+            for name, task in written.items()
+            if name.strip().lower() in chosen and task.strip()
         }
         decision = RoutingDecision(
-            specialists=chosen, reason=proposal.reason, method="llm", tasks=tasks
+            specialists=chosen,
+            reason=proposal.reason,  # type: ignore[attr-defined]  # route_schema's
+            method="llm",
+            tasks=tasks,
         )
     elif keyword:
         fallbacks.append("routing")

@@ -9,10 +9,11 @@ without importing the graphs' nodes.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
 if TYPE_CHECKING:
     from nodes.state import Finding, RetrievedMemory, SpecialistTask, ToolCallRecord
@@ -20,25 +21,23 @@ if TYPE_CHECKING:
 
 
 def routing_prompt(team: TeamSpec, request: str, *, with_tasks: bool = False) -> list[BaseMessage]:
-    """The coordinator chooses specialists (answered as JSON, see coordinator._Route);
-    `with_tasks`: and writes each one's task (for models that can act on it)."""
-    names = ", ".join(f"{a.name} ({a.role}: {a.description})" for a in team.specialists)
-    example = team.specialists[0].name if team.specialists else "name"
-    if with_tasks:
-        ask = (
-            "Which specialists should work on it, and what exactly should each check? Answer "
-            f'JSON like {{"specialists": ["{example}"], "reason": "...", "tasks": '
-            f'{{"{example}": "one sentence: what to check and for whom"}}}}.'
-        )
-    else:
-        ask = (
-            "Which specialists should work on it? Answer JSON like "
-            f'{{"specialists": ["{example}"], "reason": "..."}}.'
-        )
-    return [
-        SystemMessage(team.coordinator.prompt),
-        HumanMessage(f"Specialists: {names}\nRequest: {request}\n{ask}"),
-    ]
+    """The coordinator chooses specialists, answering JSON (coordinator.route_schema): the
+    reason first, so the model says what the request needs before it names anyone; the
+    team's worked examples come first as earlier turns. `with_tasks`: it also writes each
+    one's task (for models that can act on it)."""
+    names = "\n".join(f"- {a.name}: {a.role}. {a.description}" for a in team.specialists)
+    tasks = ', "tasks": {"<id>": "one sentence: what to check and for whom"}' if with_tasks else ""
+    system = SystemMessage(
+        f"{team.coordinator.prompt}\n\nSpecialists (by id):\n{names}\n"
+        "For each request, say in one short sentence what it needs, then which specialists "
+        "should work on it, by id. Answer JSON: "
+        f'{{"reason": "...", "specialists": ["<id>"]{tasks}}}'
+    )
+    shots: list[BaseMessage] = []
+    for example in team.routing_examples:
+        answer = {"reason": example.reason, "specialists": list(example.specialists)}
+        shots += [HumanMessage(f"Request: {example.request}"), AIMessage(json.dumps(answer))]
+    return [system, *shots, HumanMessage(f"Request: {request}")]
 
 
 def synthesis_prompt(

@@ -75,6 +75,15 @@ class AgentSpec:
 
 
 @dataclass(frozen=True)
+class RoutingExample:
+    """A worked routing decision the coordinator's model is shown before the request."""
+
+    request: str
+    specialists: tuple[str, ...]
+    reason: str
+
+
+@dataclass(frozen=True)
 class TeamSpec:
     """A coordinator, its specialists and the tools they use."""
 
@@ -86,6 +95,9 @@ class TeamSpec:
     subject_label: str = "customer"
     """Who requests are about: the context's subject id is "<label>:<id>" in memory."""
     tool_names: tuple[str, ...] = field(default=())
+    routing_examples: tuple[RoutingExample, ...] = ()
+    """Worked routing decisions shown to the coordinator's model (few-shot): small local
+    models route far more often right with them (evals/models.py measures it)."""
     """Every tool the toolkit builds (validated against what agents name)."""
 
     @property
@@ -123,6 +135,12 @@ def validate_team(team: TeamSpec) -> None:
     available = set(team.tool_names)
     for agent in team.agents:
         problems += _agent_problems(agent, available)
+    specialists = {agent.name for agent in team.specialists}
+    for example in team.routing_examples:
+        if not example.specialists or set(example.specialists) - specialists:
+            problems.append(
+                f"routing example {example.request!r} must name some of {sorted(specialists)}"
+            )
     if problems:
         raise ValueError(f"invalid team {team.name!r}:\n- " + "\n- ".join(problems))
 

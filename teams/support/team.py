@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from nodes.team import AgentSpec, TeamSpec
+from nodes.team import AgentSpec, RoutingExample, TeamSpec
 from teams.support.desk import SupportDesk
 from teams.support.tool_names import TOOL_NAMES
 
@@ -150,4 +150,21 @@ SUPPORT_TEAM = TeamSpec(
     toolkit=support_tools,
     subject_label="customer",
     tool_names=TOOL_NAMES,
+    routing_examples=(
+        RoutingExample(
+            request="Where is my order ORD-1234? It was due on Monday.",
+            specialists=("sam",),
+            reason="A late order: its shipping and delivery status.",
+        ),
+        RoutingExample(
+            request="The app logs me out every time I open my cart.",
+            specialists=("jordan",),
+            reason="An app error: a technical problem.",
+        ),
+        RoutingExample(
+            request="I was charged twice at checkout and want the extra payment refunded.",
+            specialists=("sam", "jordan"),
+            reason="A checkout payment fault and a refund.",
+        ),
+    ),
 )
