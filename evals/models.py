@@ -12,9 +12,10 @@ of them alike:
   spread), extracted by the model alone (no rules fallback) and by what the graph runs
   (the model with the rules as fallback, or the rules alone for a model that does not
   extract), scored as the extraction eval scores them;
-- grounded replies: the demo's team request, its follow-up, and chat turns of the
-  grounding eval: how many of the model's texts ``nodes.grounding`` kept (the rest were
-  replaced by the composed text) and invented claims left in what the user saw;
+- grounded texts: the demo's team request (its reply and the specialists' findings), its
+  follow-up, and chat turns of the grounding eval: how many of the model's texts
+  ``nodes.grounding`` kept (the rest were replaced by the composed text) and invented
+  claims left in what the user saw;
 - latency: seconds per model call (every call the graphs made, timed by a callback) and
   the demo's wall time (team request + follow-up).
 """
@@ -201,13 +202,13 @@ def run_models_eval(
         console.print("extraction done")
         for run in runs:
             demo_started = time.perf_counter()
-            run.texts.append(_team(run.app, DEMO_CUSTOMER_ID, DEMO_REQUEST, "embedded"))
-            run.texts.append(_chat(run.app, ChatTurn("jordan", FOLLOW_UP), "embedded"))
+            run.texts += _team(run.app, DEMO_CUSTOMER_ID, DEMO_REQUEST, "embedded")
+            run.texts += _chat(run.app, ChatTurn("jordan", FOLLOW_UP), "embedded")
             run.demo_s = round(time.perf_counter() - demo_started, 1)
             console.print(f"{run.name}: demo {run.demo_s}s")
         for turn in turns:
             for run in runs:
-                run.texts.append(_chat(run.app, turn, "embedded"))
+                run.texts += _chat(run.app, turn, "embedded")
         result = _result(runs, utterances, turns, time.perf_counter() - started)
     _write(result, json_out, reports, console)
     return result
@@ -231,7 +232,7 @@ def _result(
             "extraction_alone": summarize(run.extraction_alone)["overall"],
             "extraction_graph": summarize(run.extraction_graph)["overall"],
             "texts": len(run.texts),
-            "texts_kept": sum(not t.replaced for t in run.texts),
+            "texts_kept": sum(t.kept for t in run.texts),
             "invented_shown": sum(len(t.invented) for t in run.texts),
             "demo_s": run.demo_s,
             "calls": len(calls),
@@ -287,7 +288,8 @@ def _write(
         "# Embedded chat models side by side\n\n"
         f"Interleaved item by item, one run, {result['total_s']} s in all. Extraction on "
         f"{result['utterances']} labeled utterances (rules alone: F1 {rules['f1']:.2f}); "
-        f"grounding on the demo's 2 texts and {result['chat_turns']} chat turns.\n\n"
+        f"grounding on the demo's texts (reply, specialists' findings, follow-up) and "
+        f"{result['chat_turns']} chat turns.\n\n"
         + markdown_table(
             [
                 "model",
