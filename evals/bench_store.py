@@ -35,7 +35,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from evals.report import markdown_table, progress_bar, reports_dir, write_json, write_markdown
+from evals.report import Report, markdown_table, progress_bar, write_report
 from memory.backends import BACKENDS as STORE_BACKENDS
 
 BackendName = str
@@ -401,11 +401,13 @@ def run_bench_store(
     run.notes.extend(_series_notes(run, queries, search_budget_s))
     embed = measure_embed_query(run.notes)
     data = _to_json(run, embed, queries, search_budget_s)
-    if json_out is not None:
-        write_json(json_out, data)
-    out_dir = reports_dir(reports)
-    write_markdown(out_dir / "bench_store.md", render_markdown(data))
-    _plot(data, out_dir / "bench_store.png")
+    report = Report(
+        "bench_store",
+        data,
+        render_markdown(data),
+        {"bench_store.png": lambda path: _plot(data, path)},
+    )
+    write_report(report, reports=reports, json_out=json_out)
     # Nine columns do not fit the 80 columns rich assumes when output is not a terminal.
     Console(width=max(console.width, 132)).print(_rich_table(data))
     for note in run.notes:

@@ -37,7 +37,7 @@ from evals.evaluators import (
     mechanism_agreement,
     slot_agreement,
 )
-from evals.report import markdown_table, reports_dir, write_json, write_markdown
+from evals.report import Report, markdown_table, write_report
 from memory.extraction import ExtractionContext, extract_memories
 from memory.extraction.forget_requests import ForgetKind, detect_forget_request
 from memory.models import MEMORY_TYPES, Memory
@@ -473,11 +473,12 @@ def run_extraction_eval(
         **summarize(results),
         "failures": [f.model_dump() for f in failures],
     }
-    out_dir = reports_dir(reports)
-    write_json(out_dir / "extraction.json", summary)
-    if json_out is not None:
-        write_json(json_out, summary)
-    write_markdown(out_dir / "extraction.md", _markdown(summary, failures))
-    _plot(summary, out_dir / "extraction.png")
+    report = Report(
+        "extraction",
+        summary,
+        _markdown(summary, failures),
+        {"extraction.png": lambda path: _plot(summary, path)},
+    )
+    write_report(report, reports=reports, json_out=json_out)
     _print(summary, Console(stderr=True))
     return json.loads(json.dumps(summary))

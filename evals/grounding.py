@@ -39,7 +39,7 @@ from pydantic import BaseModel
 from rich.console import Console
 
 from evals.evaluators import EvaluatorResult
-from evals.report import markdown_table, reports_dir, write_json, write_markdown
+from evals.report import Report, markdown_table, write_report
 from graphs.app import TeamApp, open_team_app
 from memory.bridge import TASK
 from memory.sessions import SUMMARY_HEADER, is_summary_message
@@ -364,11 +364,8 @@ def run_grounding_eval(
         "texts_with_invented_facts": sum(bool(c.invented) for c in checks),
         "checks": [c.model_dump() for c in checks],
     }
-    out_dir = reports_dir(reports)
-    write_json(out_dir / "grounding.json", result)
-    if json_out is not None:
-        write_json(json_out, result)
-    write_markdown(out_dir / "grounding.md", _markdown(result, checks))
+    report = Report("grounding", result, _markdown(result, checks))
+    write_report(report, reports=reports, json_out=json_out)
     console.print(
         f"grounding ({llm}: {model}): {result['texts']} texts, {result['drafted']} drafted by "
         f"the model, {result['kept']} kept ({result['kept_claims_only']} with the claims check "

@@ -32,7 +32,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, cast
 
@@ -53,7 +53,7 @@ from evals.latency import (
     query_text,
     sync_memory,
 )
-from evals.report import markdown_table, progress_bar, reports_dir, write_json, write_markdown
+from evals.report import Report, markdown_table, progress_bar, write_report
 from memory.embeddings import MiniLMEmbeddings, embedding_model_name
 from memory.lexical import bounded_fts_query, fts_candidates
 from memory.manager import MemoryManager
@@ -453,13 +453,13 @@ def _time_adds(live: _Live, adds: int) -> tuple[float, float | None]:
 
 # ---- reports -----------------------------------------------------------------------------
 def _write(summary: HotpathSummary, json_out: Path | None, reports: Path) -> None:
-    data = asdict(summary)
-    if json_out is not None:
-        write_json(json_out, data)
-    out = reports_dir(reports)
-    write_json(out / "hotpath.json", data)
-    write_markdown(out / "hotpath.md", render_markdown(summary))
-    _plot(summary, out / "hotpath.png")
+    report = Report(
+        "hotpath",
+        summary,
+        render_markdown(summary),
+        {"hotpath.png": lambda path: _plot(summary, path)},
+    )
+    write_report(report, reports=reports, json_out=json_out)
 
 
 def render_markdown(summary: HotpathSummary) -> str:

@@ -33,7 +33,7 @@ import faiss
 import numpy as np
 from pydantic import BaseModel
 
-from evals.report import markdown_table, reports_dir, write_json, write_markdown
+from evals.report import Report, markdown_table, write_report
 from memory.vector_index import (
     HNSW_EF_CONSTRUCTION,
     HNSW_EF_SEARCH,
@@ -401,7 +401,7 @@ def run_index_scale(
         sizes=results,
         notes=_dims_notes(results) + list(notes or []),
     )
-    _write(report, json_out, reports_dir(reports))
+    _write(report, json_out, reports)
     return report
 
 
@@ -416,13 +416,14 @@ def _dims_notes(results: list[SizeResult]) -> list[str]:
     ]
 
 
-def _write(report: IndexScaleReport, json_out: Path | None, directory: Path) -> None:
-    data = report.model_dump()
-    write_json(directory / "index_scale.json", data)
-    if json_out is not None:
-        write_json(json_out, data)
-    write_markdown(directory / "index_scale.md", render_markdown(report))
-    _plot(report, directory / "index_scale.png")
+def _write(report: IndexScaleReport, json_out: Path | None, reports: Path | None) -> None:
+    written = Report(
+        "index_scale",
+        report,
+        render_markdown(report),
+        {"index_scale.png": lambda path: _plot(report, path)},
+    )
+    write_report(written, reports=reports, json_out=json_out)
 
 
 HEADERS = [

@@ -45,7 +45,7 @@ from evals.bench_store import (
     open_backend,
     postgres_server,
 )
-from evals.report import markdown_table, progress_bar, reports_dir, write_json, write_markdown
+from evals.report import Report, markdown_table, progress_bar, write_report
 from memory.bridge import A2ABridge
 from memory.embeddings import embedding_dims, embedding_model_name
 from memory.manager import MemoryManager
@@ -380,12 +380,10 @@ def run_latency(
                 ):
                     results[name].setdefault(metric, {})[str(size)] = asdict(series)
     data = _to_json(results, queries, budget_s, pool_size, embedder)
-    if json_out is not None:
-        write_json(json_out, data)
-    out_dir = reports_dir(reports)
-    write_json(out_dir / "latency.json", data)
-    write_markdown(out_dir / "latency.md", render_markdown(data))
-    _plot(data, out_dir / "latency.png")
+    report = Report(
+        "latency", data, render_markdown(data), {"latency.png": lambda path: _plot(data, path)}
+    )
+    write_report(report, reports=reports, json_out=json_out)
     Console(width=max(console.width, 132)).print(_rich_table(data))
     for note in data["notes"]:
         console.print(f"[dim]note: {note}[/dim]")

@@ -49,7 +49,7 @@ from evals.locomo_data import (
     load_locomo,
     recall_at,
 )
-from evals.report import markdown_table, reports_dir, write_json, write_markdown
+from evals.report import Report, markdown_table, write_report
 
 TOP_K = 10
 ADVERSARIAL = 5
@@ -304,10 +304,10 @@ def run_qa(
         "seconds": round(time.perf_counter() - started, 1),
         "results": [r.model_dump() for r in results],
     }
-    out_dir = reports_dir(reports)
-    _write(summary, out_dir, json_out)
-    write_markdown(out_dir / "qa.md", _markdown(summary))
-    _plot(summary, out_dir / "qa.png")
+    report = Report(
+        "qa", summary, _markdown(summary), {"qa.png": lambda path: _plot(summary, path)}
+    )
+    write_report(report, reports=reports, json_out=json_out)
     console.print(
         f"LoCoMo QA accuracy {summary['accuracy']:.1f}% on {summary['questions']} questions "
         f"({summary['answer_model']}); "
@@ -344,12 +344,6 @@ def _answer_all(
     return results
 
 
-def _write(summary: Mapping[str, Any], out_dir: Path, json_out: Path | None) -> None:
-    write_json(out_dir / "qa.json", summary)
-    if json_out is not None:
-        write_json(json_out, summary)
-
-
 def _write_skipped(
     reason: str,
     data: Path,
@@ -365,9 +359,8 @@ def _write_skipped(
         "data": str(data),
         "quick": quick,
     }
-    out_dir = reports_dir(reports)
-    _write(summary, out_dir, json_out)
-    write_markdown(out_dir / "qa.md", f"# LoCoMo question answering\n\n**Skipped**: {reason}")
+    markdown = f"# LoCoMo question answering\n\n**Skipped**: {reason}"
+    write_report(Report("qa", summary, markdown), reports=reports, json_out=json_out)
     console.print(f"[bold yellow]LoCoMo QA skipped[/bold yellow]: {reason}")
     return summary
 

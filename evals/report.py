@@ -1,16 +1,76 @@
-"""Writing eval results where people read them: JSON, a markdown report and PNG plots."""
+"""Writing eval results where people read them: JSON, a markdown report and PNG plots.
+
+Every suite ends the same way: it builds one `Report` (its typed summary, the markdown
+made from it, the plots drawn from it) and hands it to `write_report`, the one writer:
+reports/<name>.json, reports/<name>.md, each plot next to them, and the JSON again where
+``--json`` asks.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 DEFAULT_REPORTS_DIR = Path(os.environ.get("A2A_REPORTS_DIR", "reports"))
+
+
+Plot = Callable[[Path], object]
+"""Draws one figure into the PNG file it is given."""
+
+
+@dataclass(frozen=True)
+class Report:
+    """One suite's results as written: the summary, its markdown and its plots."""
+
+    name: str
+    """File stem: reports/<name>.json and reports/<name>.md."""
+    summary: Any
+    """The typed summary (a dataclass or a pydantic model; a JSON-able dict where the
+    suite's results are free-form)."""
+    markdown: str
+    plots: Mapping[str, Plot] = field(default_factory=dict)
+    """PNG file name -> the function drawing it."""
+
+    def __post_init__(self) -> None:
+        if not self.name or "/" in self.name or self.name.startswith("."):
+            raise ValueError(f"a report name is a plain file stem, got {self.name!r}")
+        bad = [n for n in self.plots if not n.endswith(".png") or "/" in n]
+        if bad:
+            raise ValueError(f"plot file names must be plain .png names, got {bad}")
+
+
+def summary_json(summary: Any) -> Any:
+    """The summary as JSON-able data (dataclasses and pydantic models converted)."""
+    if isinstance(summary, BaseModel):
+        return summary.model_dump(mode="json")
+    if dataclasses.is_dataclass(summary) and not isinstance(summary, type):
+        return dataclasses.asdict(summary)
+    return summary
+
+
+def write_report(
+    report: Report, *, reports: str | Path | None = None, json_out: str | Path | None = None
+) -> Path:
+    """Write `report` under the reports directory (and its JSON at `json_out`); returns
+    the directory."""
+    out = reports_dir(reports)
+    data = summary_json(report.summary)
+    write_json(out / f"{report.name}.json", data)
+    if json_out is not None:
+        write_json(json_out, data)
+    write_markdown(out / f"{report.name}.md", report.markdown)
+    for file_name, draw in report.plots.items():
+        draw(out / file_name)
+    return out
 
 
 def write_json(path: str | Path, data: Any) -> Path:

@@ -35,7 +35,7 @@ from langchain_core.embeddings import Embeddings
 from langgraph.store.base import BaseStore
 from rich.console import Console
 
-from evals.report import markdown_table, reports_dir, write_json, write_markdown
+from evals.report import Report, markdown_table, write_report
 from memory.extraction import ExtractionContext, extract_memories
 from memory.manager import MemoryManager
 from memory.models import GENERAL_OWNER, Memory, MemoryType, Provenance
@@ -345,11 +345,7 @@ def run_retrieval_eval(
         and best["stale_rate"] == 0.0
         and best["hit@5"] > results["plain dense"]["hit@5"],
     }
-    out = reports_dir(reports)
-    write_markdown(out / "retrieval.md", _markdown(result))
-    write_json(out / "retrieval.json", result)
-    if json_out is not None:
-        write_json(json_out, result)
+    write_report(Report("retrieval", result, _markdown(result)), reports=reports, json_out=json_out)
     console.print(_markdown(result))
     return result
 

@@ -31,7 +31,7 @@ from rich.progress import track
 from rich.table import Table
 
 from evals.evaluators import EvaluatorResult
-from evals.report import markdown_table, reports_dir, write_json, write_markdown
+from evals.report import Report, markdown_table, write_report
 from graphs.app import TeamApp, open_team_app
 from memory.bridge import A2ABridge
 from memory.models import EXPLICIT_CONFIDENCE, SYNC_DECAY, Memory, Provenance
@@ -621,11 +621,12 @@ def run_scenarios(
             else 0.0,
         },
     }
-    out_dir = reports_dir(reports)
-    write_json(out_dir / "scenarios.json", summary)
-    if json_out is not None:
-        write_json(json_out, summary)
-    write_markdown(out_dir / "scenarios.md", _markdown(summary))
-    _plot(summary, out_dir / "scenarios.png")
+    report = Report(
+        "scenarios",
+        summary,
+        _markdown(summary),
+        {"scenarios.png": lambda path: _plot(summary, path)},
+    )
+    write_report(report, reports=reports, json_out=json_out)
     _print(summary, Console(stderr=True))
     return summary
