@@ -396,13 +396,15 @@ class TurnIndex:
 
 
 def extraction_context(conversation: Conversation, turn: Turn) -> ExtractionContext:
-    """The extraction context of one turn: its speaker's facts, tied to its dia_id."""
+    """The extraction context of one turn: its speaker's facts, tied to its dia_id and its
+    position in the conversation."""
     from memory.extraction import ExtractionContext
 
     return ExtractionContext(
         source_agent="locomo",
         thread_id=conversation.sample_id,
         message_id=turn.dia_id,
+        turn=conversation.turns.index(turn),
         speaker_subject=turn.speaker,
         # LoCoMo's speakers are the memory's own users (a personal assistant's), not
         # customers of a support desk: what they say of each other is trusted.
@@ -419,7 +421,11 @@ def raw_turn_memory(conversation: Conversation, turn: Turn, render: TurnsConfig)
         type="episodic",
         mechanism="implicit",
         provenance=Provenance(
-            source_agent="locomo", thread_id=conversation.sample_id, message_id=turn.dia_id
+            source_agent="locomo",
+            thread_id=conversation.sample_id,
+            message_id=turn.dia_id,
+            speaker=turn.speaker,
+            turn=conversation.turns.index(turn),
         ),
     )
 

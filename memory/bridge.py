@@ -801,6 +801,7 @@ class A2ABridge:
                 origin_agent=provenance.origin_agent or provenance.source_agent,
                 hops=provenance.hops + 1,
                 speaker=provenance.speaker,
+                turn=provenance.turn,
             ),
             created_at=now,
             updated_at=now,

@@ -117,6 +117,9 @@ class Provenance(BaseModel):
     """How many A2A syncs separate this copy from the original (0 for an original)."""
     speaker: Tag | None = None
     """The subject of the customer or user who said it ("customer:12345"), when one did."""
+    turn: int | None = Field(default=None, ge=0, strict=True)
+    """The stating message's position in its thread (0-based), when the writer knows it:
+    search reads memories stated a turn apart in one thread as context for each other."""
 
 
 class Memory(BaseModel):

@@ -25,6 +25,8 @@ class ExtractionContext:
     the caller knows it comes from staff, an operator or a system (memory/trust.py)."""
     message_time: datetime | None = None
     """When the text was said: dates in it ("yesterday") resolve against this (None: now)."""
+    turn: int | None = None
+    """The message's position in its thread (0-based), when known (Provenance.turn)."""
 
     @property
     def reference_time(self) -> datetime:
@@ -45,6 +47,10 @@ class ExtractionContext:
             raise ValueError(f"scope must be 'private' or 'shared', got {self.scope!r}")
         if self.message_time is not None and self.message_time.tzinfo is None:
             raise ValueError("message_time must be timezone-aware (UTC)")
+        if self.turn is not None and (
+            isinstance(self.turn, bool) or not isinstance(self.turn, int) or self.turn < 0
+        ):
+            raise ValueError(f"turn must be a non-negative integer or None, got {self.turn!r}")
 
 
 @dataclass(frozen=True)

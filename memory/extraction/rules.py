@@ -144,6 +144,7 @@ def to_memory(
             thread_id=ctx.thread_id,
             message_id=ctx.message_id,
             speaker=ctx.speaker_subject,
+            turn=ctx.turn,
         ),
         tags=tags,
         event_time=event_time,

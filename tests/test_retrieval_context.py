@@ -1,0 +1,103 @@
+"""Search reads a memory with its conversational context: neighbouring turns, the speaker."""
+
+from __future__ import annotations
+
+import pytest
+from langgraph.store.base import BaseStore
+
+from memory.extraction import ExtractionContext
+from memory.manager import MemoryManager, ScoredMemory
+from memory.models import MAX_LIST_ITEMS, Memory, Provenance
+from memory.retrieval_context import (
+    NEIGHBOUR_SHARE,
+    SPEAKER_MATCH,
+    boost_named_speaker,
+    spread_to_neighbours,
+)
+
+TEAM = "friends"
+
+
+def said(content: str, *, thread: str | None, turn: int | None, speaker: str | None) -> Memory:
+    return Memory(
+        content=content,
+        type="episodic",
+        provenance=Provenance(source_agent="ana", thread_id=thread, turn=turn, speaker=speaker),
+    )
+
+
+def hit(memory: Memory, score: float) -> ScoredMemory:
+    return ScoredMemory(memory, score, score, ("team", TEAM, "shared"))
+
+
+def test_a_neighbouring_turn_lends_its_score_within_its_thread_only() -> None:
+    question = hit(said("Where did you go?", thread="t1", turn=4, speaker="Ben"), 1.0)
+    reply = hit(said("To the lake.", thread="t1", turn=5, speaker="Ana"), 0.1)
+    far = hit(said("Nice weather.", thread="t1", turn=7, speaker="Ana"), 0.1)
+    other_thread = hit(said("Hello.", thread="t2", turn=5, speaker="Ana"), 0.1)
+    no_turn = hit(said("Hi.", thread="t1", turn=None, speaker="Ana"), 0.1)
+    spread = spread_to_neighbours([question, reply, far, other_thread, no_turn])
+    scores = [h.score for h in spread]
+    assert scores[1] == pytest.approx(0.1 + NEIGHBOUR_SHARE * 1.0)
+    assert scores[0] == pytest.approx(1.0 + NEIGHBOUR_SHARE * 0.1)  # scores before spreading
+    assert scores[2:] == [0.1, 0.1, 0.1]
+
+
+def test_the_best_memory_of_a_turn_is_its_context() -> None:
+    first = hit(said("I ran a marathon.", thread="t", turn=0, speaker="Ben"), 0.9)
+    second = hit(said("Ben ran a marathon.", thread="t", turn=0, speaker="Ben"), 0.4)
+    after = hit(said("Well done!", thread="t", turn=1, speaker="Ana"), 0.0)
+    assert spread_to_neighbours([first, second, after])[2].score == pytest.approx(
+        NEIGHBOUR_SHARE * 0.9
+    )
+
+
+def test_only_the_one_speaker_a_query_names_weighs_more() -> None:
+    ana = hit(said("I painted a lighthouse.", thread="t", turn=0, speaker="Ana"), 0.5)
+    ben = hit(said("I bought a painting.", thread="t", turn=1, speaker="Ben"), 0.5)
+    customer = hit(said("Send it by email.", thread="t", turn=2, speaker="customer:12345"), 0.5)
+    boosted = boost_named_speaker("What did Ana paint?", [ana, ben, customer])
+    assert [h.score for h in boosted] == [pytest.approx(0.5 * SPEAKER_MATCH), 0.5, 0.5]
+    by_number = boost_named_speaker("what does 12345 prefer", [ana, ben, customer])
+    assert [h.score for h in by_number] == [0.5, 0.5, pytest.approx(0.5 * SPEAKER_MATCH)]
+    both = boost_named_speaker("Did Ana and Ben meet?", [ana, ben, customer])
+    assert [h.score for h in both] == [0.5, 0.5, 0.5]  # two named: no one is the topic
+
+
+def test_search_ranks_the_reply_to_the_matching_turn(store: BaseStore) -> None:
+    """End to end: the reply shares no word with the query, its neighbour does."""
+    ana = MemoryManager(store, team=TEAM, agent="ana")
+    lines = [
+        ("Ben", "Good morning, how was the weekend?"),
+        ("Ana", "Quiet, I mostly read at home."),
+        ("Ben", "Which city did you move to last spring?"),
+        ("Ana", "Porto, right by the river."),
+        ("Ben", "Lovely, the bakeries there are great."),
+    ]
+    for turn, (speaker, text) in enumerate(lines):
+        ana.add(said(text, thread="chat", turn=turn, speaker=speaker))
+    hits = ana.search("Which city did Ana move to last spring?", limit=3, min_confidence=0.0)
+    contents = [h.memory.content for h in hits]
+    assert contents[0] == "Which city did you move to last spring?"
+    assert "Porto, right by the river." in contents[:2]
+
+
+def test_extraction_records_the_turn_and_rejects_a_bad_one() -> None:
+    from memory.extraction import extract_memories
+
+    ctx = ExtractionContext(source_agent="ana", thread_id="t", turn=3, speaker_subject="Ana")
+    found = extract_memories("I prefer email.", ctx)
+    assert found and all(m.provenance.turn == 3 for m in found)
+    with pytest.raises(ValueError, match="turn must be a non-negative integer"):
+        ExtractionContext(source_agent="ana", turn=-1)
+
+
+def test_a_memory_linked_from_many_later_ones_stays_readable(store: BaseStore) -> None:
+    """Back-links are capped at what a record may hold (the latest kept)."""
+    ana = MemoryManager(store, team=TEAM, agent="ana", link_threshold=-1.0, max_links=100)
+    hub = ana.add(said("Thanks, see you soon!", thread="t", turn=0, speaker="Ana")).memory
+    for n in range(MAX_LIST_ITEMS + 6):
+        ana.add(said(f"Message number {n} about topic {n}", thread="t", turn=n + 1, speaker="Ben"))
+    found = ana.get(hub.memory_id)
+    assert found is not None  # unreadable (skipped) when stored with too many links
+    assert len(found.links) == MAX_LIST_ITEMS
