@@ -252,7 +252,10 @@ def locomo(
 
     Options left out keep the best configuration measured on the dev split.
     """
-    from evals.locomo import DEFAULT_CACHE_DIR, MemoryModeConfig, TurnsConfig, run_locomo
+    from evals.locomo.cache import DEFAULT_CACHE_DIR
+    from evals.locomo.memory_mode import MemoryModeConfig
+    from evals.locomo.suite import run_locomo
+    from evals.locomo.turns import TurnsConfig
     from evals.locomo_data import LocomoDataError
 
     overrides = {

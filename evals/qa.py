@@ -1,7 +1,7 @@
 """The LoCoMo question-answering eval: answer from retrieved turns, judged by an LLM.
 
 For each question, the best `top_k` (10) turns of its conversation are retrieved with the
-turns-mode retriever of evals/locomo.py (`TurnIndex`, best measured configuration); the
+turns-mode retriever of evals/locomo/turns.py (`TurnIndex`, best measured configuration); the
 answer model (phi4-mini on Ollama) answers from them, and an LLM judge compares that
 answer with the gold one (CORRECT / WRONG, as in Mem0's LoCoMo protocol). Accuracy is
 reported overall and per category. Adversarial questions (category 5) have no gold
@@ -31,15 +31,9 @@ from pydantic import BaseModel, Field
 from rich.console import Console
 
 from evals.evaluators import EvaluatorResult
-from evals.locomo import (
-    DEFAULT_CACHE_DIR,
-    TurnIndex,
-    TurnsConfig,
-    cached_embeddings,
-    render_turn,
-    select,
-    warm,
-)
+from evals.locomo.cache import DEFAULT_CACHE_DIR, cached_embeddings, warm
+from evals.locomo.scoring import select
+from evals.locomo.turns import TurnIndex, TurnsConfig, render_turn
 from evals.locomo_data import (
     CATEGORY_NAMES,
     DEFAULT_DATA,

@@ -315,7 +315,8 @@ def run_retrieval_eval(
     console: Console | None = None,
 ) -> dict[str, Any]:
     """Build the memory, ask every question of each system, write the reports."""
-    from evals.locomo import cached_embeddings, open_store
+    from evals.locomo.cache import cached_embeddings
+    from evals.locomo.turns import open_store
 
     console = console or Console()
     embeddings = cached_embeddings(embeddings, None)

@@ -19,7 +19,7 @@ from typing import Any, cast
 from langgraph.store.base import BaseStore, SearchItem, SearchOp
 
 RRF_K = 10
-"""Measured on LoCoMo (evals/locomo.py ablation): k=10 beat the customary 60 by 7.7 points
+"""Measured on LoCoMo (evals/locomo/ablation.py): k=10 beat the customary 60 by 7.7 points
 of R@10; a small k lets the first few ranks of each retriever dominate."""
 
 # Words that carry a question's form, not its topic: BM25 would match them everywhere and

@@ -14,21 +14,16 @@ import pytest
 from typer.testing import CliRunner
 
 from evals.cli import app
-from evals.locomo import (
-    AblationStep,
-    CachedEmbeddings,
-    MemoryIndex,
-    MemoryModeConfig,
-    ScoredRun,
+from evals.locomo.ablation import AblationStep, ablation_section, command_for
+from evals.locomo.cache import CachedEmbeddings
+from evals.locomo.memory_mode import MemoryIndex, MemoryModeConfig
+from evals.locomo.scoring import ScoredRun, evaluate, select
+from evals.locomo.suite import run_locomo
+from evals.locomo.turns import (
     TurnIndex,
     TurnsConfig,
-    ablation_section,
-    command_for,
-    evaluate,
     render_turn,
     rewrite_query,
-    run_locomo,
-    select,
     turns_builder,
     window_of,
 )

@@ -1,0 +1,103 @@
+"""`python -m evals locomo`: run one mode (and the ablation) and write its report."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from langchain_core.embeddings import Embeddings
+
+from evals.locomo.ablation import ABLATION, command_for
+from evals.locomo.cache import DEFAULT_CACHE_DIR, cached_embeddings
+from evals.locomo.memory_mode import MemoryModeConfig, extraction_llm, memory_builder
+from evals.locomo.report import Mode, markdown_report, plot, print_summary, summarize
+from evals.locomo.scoring import BuildRanker, ScoredRun, Tracker, evaluate, select
+from evals.locomo.turns import TurnsConfig, turns_builder
+from evals.locomo_data import (
+    DEFAULT_DATA,
+    Conversation,
+    load_locomo,
+)
+from memory.embeddings import embedding_model_name
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
+
+@contextmanager
+def _progress() -> Iterator[Progress]:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()
+    ) as progress:
+        yield progress
+
+
+def run_locomo(
+    *,
+    mode: Mode = "turns",
+    data: Path | None = None,
+    quick: bool = False,
+    turns_config: TurnsConfig | None = None,
+    memory_config: MemoryModeConfig | None = None,
+    ablation: bool = False,
+    embeddings: Embeddings | None = None,
+    cache_dir: Path | None = DEFAULT_CACHE_DIR,
+    json_out: Path | None = None,
+    reports: Path | None = None,
+) -> dict[str, object]:
+    """Run the eval, write reports/locomo_<mode>.{json,md,png} (and the JSON at `json_out`),
+    return the summary as JSON data."""
+    from evals.report import Report, summary_json, write_report
+
+    data = data or DEFAULT_DATA
+    conversations = select(load_locomo(data), quick)
+    embeddings = cached_embeddings(embeddings, cache_dir)
+    turns_config = turns_config or TurnsConfig()
+    memory_config = memory_config or MemoryModeConfig()
+    if mode == "turns":
+        settings: dict[str, object] = {**asdict(turns_config), "command": command_for(turns_config)}
+        builds = [("turns", turns_builder(turns_config, embeddings))]
+        if ablation:
+            builds += [(s.name, turns_builder(s.config, embeddings)) for s in ABLATION]
+    else:
+        settings = {**asdict(memory_config)}
+        llm = extraction_llm(memory_config.extractor)
+        builds = [("memory", memory_builder(memory_config, embeddings, llm))]
+    runs = _run_all(conversations, builds)
+    run, steps = runs[0], list(zip(ABLATION, runs[1:], strict=False))
+    model = embedding_model_name(embeddings)
+    summary = summarize(mode, run, data, quick, conversations, model, settings, steps)
+    markdown = markdown_report(
+        mode,
+        run,
+        data=data,
+        conversations=conversations,
+        settings=settings,
+        ablation=steps,
+        model=model,
+    )
+    name = f"locomo_{mode}"
+    plots = {f"{name}.png": lambda path: plot(path, run.table.recall_at, f"ours ({mode} mode)")}
+    out_dir = write_report(
+        Report(name, summary, markdown, plots), reports=reports, json_out=json_out
+    )
+    print_summary(mode, run, out_dir)
+    result: dict[str, object] = summary_json(summary)
+    return result
+
+
+def _run_all(
+    conversations: list[Conversation], builds: list[tuple[str, BuildRanker]]
+) -> list[ScoredRun]:
+    questions = sum(len(c.questions) for c in conversations)
+    runs: list[ScoredRun] = []
+    with _progress() as progress:
+        for name, build in builds:
+            tracker = Tracker(progress, progress.add_task(name, total=questions))
+            runs.append(evaluate(conversations, build, tracker=tracker))
+    return runs
