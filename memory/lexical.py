@@ -60,19 +60,23 @@ def fts_candidates(
     """(item_id, bm25 rank) best first, in growing batches.
 
     FTS5 answers `ORDER BY rank LIMIT k` on its own index without touching the items;
-    joining items first made every lexical search rank every match (30 ms at 10k).
+    joining items first made every lexical search rank every match (30 ms at 10k). Each
+    query scores every match whatever its limit, so there are at most two: the first
+    `first` (at least 64), then, when the caller needs more, all the rest.
     """
     k = max(64, first)
-    seen: set[int] = set()
-    while True:
-        rows = conn.execute(
-            "SELECT rowid, rank FROM items_fts WHERE items_fts MATCH ? ORDER BY rank LIMIT ?",
-            (match, k),
-        ).fetchall()
-        fresh = [(r[0], r[1]) for r in rows if r[0] not in seen]
-        if fresh:
-            yield fresh
-            seen.update(item_id for item_id, _ in fresh)
-        if len(rows) < k:
-            return
-        k *= 4
+    rows = conn.execute(
+        "SELECT rowid, rank FROM items_fts WHERE items_fts MATCH ? ORDER BY rank LIMIT ?",
+        (match, k),
+    ).fetchall()
+    if rows:
+        yield [(r[0], r[1]) for r in rows]
+    if len(rows) < k:
+        return
+    seen = {r[0] for r in rows}
+    rest = conn.execute(
+        "SELECT rowid, rank FROM items_fts WHERE items_fts MATCH ? ORDER BY rank", (match,)
+    ).fetchall()
+    fresh = [(r[0], r[1]) for r in rest if r[0] not in seen]
+    if fresh:
+        yield fresh

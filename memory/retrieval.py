@@ -156,12 +156,22 @@ def dense_ranking(
     *,
     limit: int,
     filter: dict[str, Any] | None,
+    any_of: Sequence[dict[str, Any] | None] = (),
 ) -> list[SearchItem]:
-    # One batch for all namespaces: the stores embed a query once per batch, where one
-    # `search` per namespace embedded it once per namespace.
-    ops = [SearchOp(tuple(ns), filter, limit, 0, query) for ns in namespaces]
-    hits = [hit for result in store.batch(ops) for hit in cast(list[SearchItem], result)]
-    hits.sort(key=lambda h: h.score if h.score is not None else float("-inf"), reverse=True)
+    """The best `limit` items of `namespaces` by cosine, matching `filter` (or, with
+    `any_of`, one of those filters instead)."""
+    # One batch for all namespaces and filters: the stores embed a query once per batch,
+    # where one `search` per namespace embedded it once per namespace.
+    filters = list(any_of) or [filter]
+    ops = [SearchOp(tuple(ns), f, limit, 0, query) for f in filters for ns in namespaces]
+    unique = {
+        _key(hit): hit for result in store.batch(ops) for hit in cast(list[SearchItem], result)
+    }
+    hits = sorted(
+        unique.values(),
+        key=lambda h: h.score if h.score is not None else float("-inf"),
+        reverse=True,
+    )
     return hits[:limit]
 
 
@@ -241,26 +251,36 @@ def hybrid_search(
     rrf_k: int = RRF_K,
     strip_questions: bool = True,
     any_of: Sequence[dict[str, Any]] = (),
+    or_else: Sequence[dict[str, Any]] = (),
 ) -> list[Fused]:
     """Top `limit` items of `namespaces` for `query`, dense and BM25 rankings fused.
 
     With `strip_questions`, both retrievers see only the query's topic words (LoCoMo
     ablation: +0.7 R@10, and more for BM25 alone). With `any_of`, an item must also match
-    one of those filters (e.g. owner "" or owner "customer:12345"): each is searched as a
-    store filter, so the restriction runs inside the store, and the rankings are merged.
+    one of those filters (e.g. owner "" or owner "customer:12345"); with `or_else`, an
+    item matching one of those filters is ranked too, whatever `filter` says (plain items
+    that lack the fields `filter` selects on). Each retriever ranks once over all of it:
+    on a store with `hybrid_candidates` (the FAISS store) in one call that embeds the
+    query once and filters inside the store; elsewhere with one store search per
+    filter alternative, merged.
     """
     if strip_questions:
         query = strip_question_words(query)
-    pool = max(candidates or 0, limit * 3, 20)
+    pool = max(candidates or 0, limit, 1)
     filters: list[dict[str, Any] | None] = [
         {**(filter or {}), **alternative} for alternative in any_of
     ] or [filter]
-    dense = _merged(
-        [dense_ranking(store, namespaces, query, limit=pool, filter=f) for f in filters], pool
-    )
-    lexical = _merged(
-        [lexical_ranking(store, namespaces, query, limit=pool, filter=f) for f in filters], pool
-    )
+    filters += or_else
+    if callable(getattr(store, "hybrid_candidates", None)):
+        dense, lexical = store.hybrid_candidates(  # type: ignore[attr-defined]
+            namespaces, query, any_of=filters, dense_limit=pool, lexical_limit=pool
+        )
+    else:
+        dense = dense_ranking(store, namespaces, query, limit=pool, filter=None, any_of=filters)
+        lexical = _merged(
+            [lexical_ranking(store, namespaces, query, limit=pool, filter=f) for f in filters],
+            pool,
+        )
     similarity = {_key(h): h.score for h in dense}
     fused = reciprocal_rank_fusion([dense, lexical], [dense_weight, lexical_weight], rrf_k=rrf_k)
     return [

@@ -68,7 +68,12 @@ from memory.store_db import (
     now,
     text_hash,
 )
-from memory.store_filters import matches_filter, sql_prefilter, validate_filter
+from memory.store_filters import (
+    AnyOf,
+    matches_any,
+    sql_prefilter_any,
+    validate_filter,
+)
 from memory.vector_index import VectorIndex, integrity_log, normalize_rows
 
 logger = logging.getLogger(__name__)
@@ -516,38 +521,9 @@ class FaissStore(BaseStore):
         return [_search_item(row, value, score) for row, value, score in found]
 
     def _vector_search(self, op: SearchOp, query_vector: np.ndarray) -> list[Found]:
-        assert self._vectors is not None
         need = op.offset + op.limit
         prefix = encode_namespace(op.namespace_prefix)
-        live_after = self._live_after()
-        pre_sql, pre_args = sql_prefilter(op.filter)  # rows that cannot match stay in SQLite
-        ranked: list[Found] = []
-        seen: set[int] = set()
-        for hits in self._vectors.ranked(query_vector, prefix):
-            fresh = []
-            for hit in hits:  # best vector of an item comes first: max pooling
-                if hit.item_id not in seen:
-                    seen.add(hit.item_id)
-                    fresh.append(hit)
-            # Rows are read in slices a little larger than what is still missing: a batch
-            # may hold hundreds of candidates, and reading and parsing them all cost more
-            # than the vector search at 100k items.
-            start = 0
-            while start < len(fresh) and len(ranked) < need:
-                part = fresh[start : start + max(2 * (need - len(ranked)), 16)]
-                start += len(part)
-                rows = self._db.rows([h.item_id for h in part], live_after, pre_sql, pre_args)
-                for hit in part:
-                    # SQLite has the last word on namespace and filter: a damaged index
-                    # may cost speed, never isolation.
-                    row = rows.get(hit.item_id)
-                    if row is None or not row[1].startswith(prefix):
-                        continue
-                    value = json.loads(row[3])  # parsed once: filtered, then returned
-                    if matches_filter(value, op.filter):
-                        ranked.append((row, value, hit.score))
-            if len(ranked) >= need:
-                break
+        ranked = self._dense_ranked(query_vector, (prefix,), [op.filter], need)
         page = ranked[op.offset : need]
         if len(page) < op.limit:
             # Items that have no vector (index=False) come last, unscored, as in LangGraph.
@@ -557,22 +533,89 @@ class FaissStore(BaseStore):
             )
         return page
 
+    def _dense_ranked(
+        self, query_vector: np.ndarray, scopes: tuple[str, ...], any_of: AnyOf, need: int
+    ) -> list[Found]:
+        """The first `need` items under one of `scopes` (encoded namespace prefixes)
+        matching one of the filters `any_of`, by cosine similarity (max over an item's
+        vectors), in one walk of the index's ranking."""
+        assert self._vectors is not None
+        seen: set[int] = set()
+
+        def batches() -> Iterator[list[tuple[int, float]]]:
+            assert self._vectors is not None
+            # A first batch of 4x what is needed: filters keep part of it, and each wider
+            # batch is another scan.
+            ranking = self._vectors.ranked(
+                query_vector, scopes[0] if len(scopes) == 1 else scopes, first=4 * need
+            )
+            for hits in ranking:
+                fresh = []
+                for hit in hits:  # best vector of an item comes first: max pooling
+                    if hit.item_id not in seen:
+                        seen.add(hit.item_id)
+                        fresh.append((hit.item_id, hit.score))
+                yield fresh
+
+        return self._first_matching(batches(), scopes, any_of, need)
+
+    def _first_matching(
+        self,
+        batches: Iterable[list[tuple[int, float]]],
+        scopes: tuple[str, ...],
+        any_of: AnyOf,
+        need: int,
+    ) -> list[Found]:
+        """The first `need` candidates (item_id, score), taken in ranking order, whose row
+        is live, under one of `scopes` and matches one of `any_of`.
+
+        Rows are read in slices sized by what is still missing and the share of rows that
+        matched so far: a ranking may hold thousands of candidates, and reading and
+        parsing them all cost more than the ranking. Filters run in SQL where they can
+        (store_filters.sql_prefilter), then on each row parsed once.
+        """
+        live_after = self._live_after()
+        pre_sql, pre_args = sql_prefilter_any(any_of)  # rows that cannot match stay in SQLite
+        ranked: list[Found] = []
+        read = 0
+        for candidates in batches:
+            start = 0
+            while start < len(candidates) and len(ranked) < need:
+                share = (len(ranked) + 1) / (read + 2)  # matched so far, smoothed
+                size = max(int(1.2 * (need - len(ranked)) / share) + 1, 16)
+                part = candidates[start : start + size]
+                start += len(part)
+                read += len(part)
+                rows = self._db.rows([i for i, _ in part], live_after, pre_sql, pre_args)
+                for item_id, score in part:
+                    # SQLite has the last word on namespace and filter: a damaged index
+                    # may cost speed, never isolation.
+                    row = rows.get(item_id)
+                    if row is None or not row[1].startswith(scopes):
+                        continue
+                    value = json.loads(row[3])  # parsed once: filtered, then returned
+                    if matches_any(value, any_of):
+                        ranked.append((row, value, score))
+            if len(ranked) >= need:
+                break
+        return ranked[:need]
+
     def _scan(
         self, op: SearchOp, offset: int, limit: int, *, vectorless: bool = False
     ) -> list[tuple[ItemRow, dict[str, Any]]]:
-        pre_sql, pre_args = sql_prefilter(op.filter)
-        rows = self._db.scan(
-            encode_namespace(op.namespace_prefix),
-            pre_sql,
-            pre_args,
-            self._live_after(),
-            vectorless=vectorless,
-        )
+        prefix = encode_namespace(op.namespace_prefix)
+        return self._scan_any(prefix, [op.filter], offset, limit, vectorless=vectorless)
+
+    def _scan_any(
+        self, prefix: str, any_of: AnyOf, offset: int, limit: int, *, vectorless: bool = False
+    ) -> list[tuple[ItemRow, dict[str, Any]]]:
+        pre_sql, pre_args = sql_prefilter_any(any_of)
+        rows = self._db.scan(prefix, pre_sql, pre_args, self._live_after(), vectorless=vectorless)
         out: list[tuple[ItemRow, dict[str, Any]]] = []
         skipped = 0
         for row in rows:
             value = json.loads(row[3])
-            if not matches_filter(value, op.filter):
+            if not matches_any(value, any_of):
                 continue
             if skipped < offset:
                 skipped += 1
@@ -714,35 +757,94 @@ class FaissStore(BaseStore):
         if not fts_query(query) or limit <= 0:
             return []
         prefix = encode_namespace(namespace_prefix)
-        scopes = tuple(encode_namespace(ns) for ns in within) if within else (prefix,)
+        # Under the prefix and under one of `within`: the longer of each pair, when nested.
+        scopes = (
+            tuple(
+                max(s, prefix, key=len)
+                for s in map(encode_namespace, within)
+                if s.startswith(prefix) or prefix.startswith(s)
+            )
+            if within
+            else (prefix,)
+        )
         need = offset + limit
-        ranked: list[Found] = []
         with self._lock:
             self._ensure_open()
-            match = bounded_fts_query(self._db.conn, query)
-            if not match:
-                return []
-            live_after = self._live_after()
-            pre_sql, pre_args = sql_prefilter(filter)
-            for candidates in fts_candidates(self._db.conn, match, first=2 * need):
-                # Rows read in slices near what is still missing, as in vector search.
-                start = 0
-                while start < len(candidates) and len(ranked) < need:
-                    part = candidates[start : start + max(2 * (need - len(ranked)), 16)]
-                    start += len(part)
-                    rows = self._db.rows([i for i, _ in part], live_after, pre_sql, pre_args)
-                    for item_id, rank in part:
-                        row = rows.get(item_id)
-                        if row is None or not row[1].startswith(prefix):
-                            continue
-                        if not row[1].startswith(scopes):
-                            continue
-                        value = json.loads(row[3])
-                        if matches_filter(value, filter):
-                            ranked.append((row, value, -float(rank)))
-                if len(ranked) >= need:
-                    break
+            ranked = self._lexical_ranked(query, scopes, [filter], need)
         return [_search_item(row, value, score) for row, value, score in ranked[offset:need]]
+
+    def _lexical_ranked(
+        self, query: str, scopes: tuple[str, ...], any_of: AnyOf, need: int
+    ) -> list[Found]:
+        """The first `need` items under one of `scopes` matching one of `any_of`, by BM25
+        (score = -bm25)."""
+        match = bounded_fts_query(self._db.conn, query) if scopes else ""
+        if not match:
+            return []
+        batches = (
+            [(item_id, -float(rank)) for item_id, rank in candidates]
+            # FTS5 ranks every match for each batch: the first holds 8x what is needed
+            # (filters keep part of it), so one ranking normally suffices.
+            for candidates in fts_candidates(self._db.conn, match, first=8 * need)
+        )
+        return self._first_matching(batches, scopes, any_of, need)
+
+    def hybrid_candidates(
+        self,
+        namespaces: Sequence[tuple[str, ...]],
+        query: str,
+        *,
+        any_of: AnyOf = (),
+        dense_limit: int,
+        lexical_limit: int,
+    ) -> tuple[list[SearchItem], list[SearchItem]]:
+        """Both rankings hybrid retrieval fuses, in one call: the first `dense_limit` items
+        by cosine similarity and the first `lexical_limit` by BM25, under any of
+        `namespaces`, each matching one of the filters `any_of`.
+
+        The query is embedded once and the readable namespaces are scanned together: one
+        vector walk and one BM25 query however many namespaces and filter alternatives
+        there are (a `search` per namespace and filter repeated both).
+        """
+        for alternative in any_of:
+            _check_op(SearchOp((), alternative, 1, 0, query))
+        for number in (dense_limit, lexical_limit):
+            if isinstance(number, bool) or not isinstance(number, int) or number < 0:
+                raise ValueError(f"limit must be a non-negative integer, got {number!r}")
+        self._ensure_open()
+        scopes = tuple(encode_namespace(ns) for ns in namespaces)
+        vector = None
+        if self.embeddings is not None and self._vectors is not None and dense_limit and scopes:
+            vector = self._embed_queries([query])[query]
+        with self._lock:
+            self._ensure_open()
+            self._refresh_from_other_processes()
+            dense = (
+                self._dense_ranked(vector, scopes, any_of, dense_limit)
+                if vector is not None
+                else []
+            )
+            for scope in scopes:
+                # Items that have no vector (index=False, or no index at all) come last,
+                # unscored, as in `search`.
+                if len(dense) >= dense_limit:
+                    break
+                missing = dense_limit - len(dense)
+                dense += [
+                    (row, value, None)
+                    for row, value in self._scan_any(
+                        scope, any_of, 0, missing, vectorless=vector is not None
+                    )
+                ]
+            lexical = (
+                self._lexical_ranked(query, scopes, any_of, lexical_limit)
+                if fts_query(query) and lexical_limit
+                else []
+            )
+        return (
+            [_search_item(row, value, score) for row, value, score in dense],
+            [_search_item(row, value, score) for row, value, score in lexical],
+        )
 
     async def alexical_search(
         self,

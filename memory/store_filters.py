@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from typing import Any
 
 OPERATORS = frozenset({"$eq", "$ne", "$gt", "$gte", "$lt", "$lte"})
@@ -18,6 +19,15 @@ def matches_filter(value: dict[str, Any], filter: dict[str, Any] | None) -> bool
     if not filter:
         return True
     return all(_compare(value.get(key), expected) for key, expected in filter.items())
+
+
+AnyOf = Sequence[dict[str, Any] | None]
+"""Filter alternatives: an item matches when it matches one of them (an empty sequence
+matches everything)."""
+
+
+def matches_any(value: dict[str, Any], any_of: AnyOf) -> bool:
+    return not any_of or any(matches_filter(value, f) for f in any_of)
 
 
 def _compare(actual: Any, expected: Any) -> bool:
@@ -78,14 +88,19 @@ def sql_prefilter(filter: dict[str, Any] | None) -> tuple[list[str], list[Any]]:
 
     Pushed into SQLite (json_extract) where SQL agrees with `matches_filter`, so rows that
     cannot match are never read into Python nor parsed: top-level equality to a string,
-    a boolean or a number, and numeric comparisons (``$gt $gte $lt $lte``) on numeric
-    JSON values (a string value is left for Python, which compares it as a number).
-    Everything else is checked by `matches_filter` on the rows.
+    a boolean or a number, equality to None (the key is missing or null), and numeric
+    comparisons (``$gt $gte $lt $lte``) on numeric JSON values (a string value is left for
+    Python, which compares it as a number). Everything else is checked by
+    `matches_filter` on the rows.
     """
     clauses: list[str] = []
     args: list[Any] = []
     for key, expected in (filter or {}).items():
         path = f"$.{json.dumps(key)}"
+        if expected is None:
+            clauses.append("COALESCE(json_type(value, ?), 'null') = 'null'")
+            args.append(path)
+            continue
         if isinstance(expected, str | bool | int | float) and _finite(expected):
             # JSON true/false read as 1/0, and Python's True == 1 == 1.0 agrees.
             clauses.append("json_extract(value, ?) = ?")
@@ -105,6 +120,22 @@ def sql_prefilter(filter: dict[str, Any] | None) -> tuple[list[str], list[Any]]:
                 )
                 args += [path, path, float(operand)]
     return clauses, args
+
+
+def sql_prefilter_any(any_of: AnyOf) -> tuple[list[str], list[Any]]:
+    """`sql_prefilter` of alternatives: one condition OR-ing theirs (none when an
+    alternative has no SQL condition, since then any row may match)."""
+    if not any_of:
+        return [], []
+    parts: list[str] = []
+    args: list[Any] = []
+    for alternative in any_of:
+        clauses, more = sql_prefilter(alternative)
+        if not clauses:
+            return [], []
+        parts.append("(" + " AND ".join(clauses) + ")")
+        args += more
+    return ["(" + " OR ".join(parts) + ")"], args
 
 
 def _is_number(value: Any) -> bool:

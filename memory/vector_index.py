@@ -177,7 +177,7 @@ class VectorIndex:
         self.namespaces: list[str] = []
         self._ns_lookup: dict[str, int] = {}
         self._position_of: dict[int, int] = {}
-        self._mask_cache: dict[str, np.ndarray] = {}
+        self._mask_cache: dict[str | tuple[str, ...], np.ndarray] = {}
 
     @property
     def vec_ids(self) -> np.ndarray:
@@ -325,25 +325,31 @@ class VectorIndex:
         return index
 
     # ---- search ----------------------------------------------------------------------
-    def allowed_mask(self, ns_prefix: str) -> np.ndarray | None:
-        """Live positions under the namespace prefix (None: every live position)."""
+    def allowed_mask(self, ns_prefix: str | tuple[str, ...]) -> np.ndarray | None:
+        """Live positions under the namespace prefix, or under any of several prefixes
+        (None: every live position)."""
         cached = self._mask_cache.get(ns_prefix)
         if cached is not None:
             return cached
-        if not ns_prefix:
+        prefixes = (ns_prefix,) if isinstance(ns_prefix, str) else ns_prefix
+        if "" in prefixes:
             mask = self.alive
         else:
-            ids = [i for i, ns in enumerate(self.namespaces) if ns.startswith(ns_prefix)]
+            ids = [i for i, ns in enumerate(self.namespaces) if ns.startswith(prefixes)]
             mask = np.isin(self.ns_ids, np.array(ids, dtype=np.int32)) & self.alive
         self._mask_cache[ns_prefix] = mask
         return mask
 
-    def ranked(self, query: np.ndarray, ns_prefix: str) -> Iterable[list[Hit]]:
-        """Hits under the prefix, best first, in growing batches.
+    def ranked(
+        self, query: np.ndarray, ns_prefix: str | tuple[str, ...], *, first: int = 32
+    ) -> Iterable[list[Hit]]:
+        """Hits under the prefix (or any of several prefixes), best first, in growing
+        batches.
 
         The caller consumes batches until it has enough items after de-duplicating
         multi-vector items and applying filters; each later batch continues the ranking,
-        so nothing that matches is ever lost to post-filtering.
+        so nothing that matches is ever lost to post-filtering. `first`: how many hits
+        the first batch should hold (what the caller expects to need: one scan then).
         """
         mask = self.allowed_mask(ns_prefix)
         assert mask is not None
@@ -354,13 +360,15 @@ class VectorIndex:
         total_live = self.size
         broad = not (allowed <= self.exact_limit or allowed < SELECTIVE_FRACTION * total_live)
         if broad and self.kind == "hnsw":
-            yield from self._faiss_batches(self.faiss, query, mask, allowed, approximate=True)
+            yield from self._faiss_batches(
+                self.faiss, query, mask, allowed, approximate=True, first=first
+            )
         elif broad and self.coarse is not None:
             yield from self._faiss_batches(
-                self.coarse, query, mask, allowed, approximate=False, rerank=True
+                self.coarse, query, mask, allowed, approximate=False, rerank=True, first=first
             )
         else:
-            yield from self._exact(query, mask, allowed)
+            yield from self._exact(query, mask, allowed, first=first)
 
     def _flat_vectors(self) -> faiss.Index:
         """The exact (flat) index over every position: the index itself, or HNSW's storage."""
@@ -368,16 +376,20 @@ class VectorIndex:
             return self.faiss
         return faiss.downcast_index(self.faiss.storage)  # type: ignore[attr-defined]
 
-    def _exact(self, query: np.ndarray, mask: np.ndarray, allowed: int) -> Iterable[list[Hit]]:
+    def _exact(
+        self, query: np.ndarray, mask: np.ndarray, allowed: int, *, first: int = 32
+    ) -> Iterable[list[Hit]]:
         """Exact ranking of the allowed positions."""
         if allowed <= TINY_SUBSET:
-            yield from self._exact_tiny(query, np.flatnonzero(mask))
+            yield from self._exact_tiny(query, np.flatnonzero(mask), first=first)
         else:
             yield from self._faiss_batches(
-                self._flat_vectors(), query, mask, allowed, approximate=False
+                self._flat_vectors(), query, mask, allowed, approximate=False, first=first
             )
 
-    def _exact_tiny(self, query: np.ndarray, positions: np.ndarray) -> Iterable[list[Hit]]:
+    def _exact_tiny(
+        self, query: np.ndarray, positions: np.ndarray, *, first: int = TINY_FIRST_SLICE
+    ) -> Iterable[list[Hit]]:
         """A handful of vectors: copy them out and score directly (cheaper than a scan).
 
         Hits are made in growing slices of the ranking (64, 256, ...): a search wants the
@@ -388,7 +400,7 @@ class VectorIndex:
         scores = vectors @ query[0]
         order = np.argsort(-scores, kind="stable")
         items = self.item_ids[positions]
-        start, size = 0, TINY_FIRST_SLICE
+        start, size = 0, max(TINY_FIRST_SLICE, first)
         while start < len(order):
             chunk = order[start : start + size]
             yield [
@@ -407,6 +419,7 @@ class VectorIndex:
         *,
         approximate: bool,
         rerank: bool = False,
+        first: int = 32,
     ) -> Iterable[list[Hit]]:
         """Search `index` restricted to `mask`, widening k until the caller has enough.
 
@@ -417,7 +430,7 @@ class VectorIndex:
         if allowed < len(mask):
             # faiss's Python wrapper takes the packed bitmap alone (its stubs list (n, bitmap))
             selector = faiss.IDSelectorBitmap(np.packbits(mask, bitorder="little"))  # type: ignore[call-arg,arg-type]
-        k = 64 if rerank else 32
+        k = max(first, 64 if rerank else 32)
         yielded: set[int] = set()
         while True:
             k = min(k, allowed)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from langgraph.store.base import BaseStore
@@ -209,10 +210,38 @@ def test_a_search_embeds_its_query_once_whatever_the_namespaces(store: BaseStore
     hits = alex.search("refund for a damaged parcel")
     assert hits, "the search should find the refund memories"
     assert len(alex.namespaces) == 2
-    # The store sees the question's topic words (question words stripped) once per pass
-    # (memories, then plain items), not once per namespace; MiniLMEmbeddings caches the
-    # text, so its model runs once per search (the integration test below).
-    assert embedder.embedded_texts == ["refund damaged parcel"] * 2
+    # The store sees the question's topic words (question words stripped) once: one pass
+    # ranks memories and plain items over both namespaces.
+    assert embedder.embedded_texts == ["refund damaged parcel"]
+
+
+def test_a_search_ranks_records_and_plain_items_in_one_store_pass(
+    store: BaseStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alex = MemoryManager(store, team=TEAM, agent="alex")
+    record = alex.add(mem("Refunds for damaged parcels are approved within 24 hours")).memory
+    expected = {record.memory_id}
+    if isinstance(store, FaissStore):  # InMemoryStore's $gte raises on an item without the key
+        plain = {"content": "A damaged parcel refund needs a photo"}
+        store.put(("team", TEAM, "shared"), "plain-1", plain)
+        expected.add("plain-1")
+    calls: list[str] = []
+    for name in ("batch", "hybrid_candidates"):
+        original = getattr(type(store), name, None)
+        if original is not None:  # patched on the class: InMemoryStore has slots
+
+            def counted(
+                self: BaseStore, *a: object, _o: Any = original, _n: str = name, **k: object
+            ) -> Any:
+                calls.append(_n)
+                return _o(self, *a, **k)
+
+            monkeypatch.setattr(type(store), name, counted)
+    hits = alex.search("refund for a damaged parcel")
+    assert {h.memory.memory_id for h in hits} == expected
+    # One store call: the FAISS store ranks both in hybrid_candidates, other stores in one
+    # batch of searches (the plain items no longer take a second hybrid search).
+    assert len(calls) == 1, calls
 
 
 def test_an_add_embeds_its_text_once_per_step_not_per_namespace(store: BaseStore) -> None:

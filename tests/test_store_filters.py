@@ -9,7 +9,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from memory.store_filters import matches_filter, sql_prefilter
+from memory.store_filters import matches_any, matches_filter, sql_prefilter, sql_prefilter_any
 
 scalars = st.one_of(
     st.none(),
@@ -26,11 +26,13 @@ conditions = st.one_of(scalars, st.dictionaries(operators, scalars, min_size=1, 
 filters = st.dictionaries(st.sampled_from(["x", "y"]), conditions, min_size=1, max_size=2)
 
 
-def passes_sql(value: dict[str, Any], filter: dict[str, Any]) -> bool:
+def passes_sql(
+    value: dict[str, Any], filter: dict[str, Any], *, any_of: list[dict[str, Any]] | None = None
+) -> bool:
     conn = sqlite3.connect(":memory:")
     conn.execute("CREATE TABLE items (value TEXT)")
     conn.execute("INSERT INTO items VALUES (?)", (json.dumps(value),))
-    where, args = sql_prefilter(filter)
+    where, args = sql_prefilter(filter) if any_of is None else sql_prefilter_any(any_of)
     sql = "SELECT count(*) FROM items" + (" WHERE " + " AND ".join(where) if where else "")
     return bool(conn.execute(sql, args).fetchone()[0])
 
@@ -51,3 +53,26 @@ def test_the_manager_filters_run_in_sql() -> None:
     assert not passes_sql({"confidence": 0.9, "valid": False, "family": "declarative"}, filter)
     assert not passes_sql({"confidence": 0.9, "valid": True, "family": "procedural"}, filter)
     assert not passes_sql({"valid": True, "family": "declarative"}, filter)
+
+
+@settings(max_examples=300, deadline=None)
+@given(values, st.lists(filters, min_size=1, max_size=3))
+def test_the_prefilter_of_alternatives_never_drops_a_match(
+    value: dict[str, Any], any_of: list[dict[str, Any]]
+) -> None:
+    if matches_any(value, any_of):
+        assert passes_sql(value, {}, any_of=any_of)
+
+
+def test_plain_items_and_filtered_records_are_selected_in_one_sql_condition() -> None:
+    records = {"confidence": {"$gte": 0.7}, "valid": True}
+    any_of = [records, {"provenance": None}, {"type": None}]
+    where, _ = sql_prefilter_any(any_of)
+    assert len(where) == 1  # one OR of the three, pushed into SQLite
+    record = {"confidence": 0.9, "valid": True, "type": "semantic", "provenance": {}}
+    assert passes_sql(record, {}, any_of=any_of)
+    assert not passes_sql({**record, "confidence": 0.5}, {}, any_of=any_of)
+    assert passes_sql({"content": "a plain item"}, {}, any_of=any_of)
+    assert passes_sql({"content": "typed, no provenance", "type": "x"}, {}, any_of=any_of)
+    # An alternative SQL cannot express leaves the rows to Python: no condition at all.
+    assert sql_prefilter_any([records, {"tags": ["a"]}]) == ([], [])
