@@ -565,9 +565,11 @@ class FaissStore(BaseStore):
         scopes: tuple[str, ...],
         any_of: AnyOf,
         need: int,
+        enough: int | None = None,
     ) -> list[Found]:
         """The first `need` candidates (item_id, score), taken in ranking order, whose row
-        is live, under one of `scopes` and matches one of `any_of`.
+        is live, under one of `scopes` and matches one of `any_of`; with `enough`, no
+        further batch is asked for once that many are found.
 
         Rows are read in slices sized by what is still missing and the share of rows that
         matched so far: a ranking may hold thousands of candidates, and reading and
@@ -588,6 +590,8 @@ class FaissStore(BaseStore):
                 read += len(part)
                 rows = self._db.rows([i for i, _ in part], live_after, pre_sql, pre_args)
                 for item_id, score in part:
+                    if len(ranked) >= need:
+                        break  # the rest of the slice is not parsed
                     # SQLite has the last word on namespace and filter: a damaged index
                     # may cost speed, never isolation.
                     row = rows.get(item_id)
@@ -596,7 +600,7 @@ class FaissStore(BaseStore):
                     value = json.loads(row[3])  # parsed once: filtered, then returned
                     if matches_any(value, any_of):
                         ranked.append((row, value, score))
-            if len(ranked) >= need:
+            if len(ranked) >= (need if enough is None else enough):
                 break
         return ranked[:need]
 
@@ -770,24 +774,26 @@ class FaissStore(BaseStore):
         need = offset + limit
         with self._lock:
             self._ensure_open()
-            ranked = self._lexical_ranked(query, scopes, [filter], need)
+            ranked = self._lexical_ranked(query, scopes, [filter], need, enough=need)
         return [_search_item(row, value, score) for row, value, score in ranked[offset:need]]
 
     def _lexical_ranked(
-        self, query: str, scopes: tuple[str, ...], any_of: AnyOf, need: int
+        self, query: str, scopes: tuple[str, ...], any_of: AnyOf, need: int, *, enough: int
     ) -> list[Found]:
         """The first `need` items under one of `scopes` matching one of `any_of`, by BM25
-        (score = -bm25)."""
+        (score = -bm25), from the best 4x `need` matches of the whole index, and from all
+        of them when those held fewer than `enough` (0: never)."""
         match = bounded_fts_query(self._db.conn, query) if scopes else ""
         if not match:
             return []
         batches = (
             [(item_id, -float(rank)) for item_id, rank in candidates]
-            # FTS5 ranks every match for each batch: the first holds 8x what is needed
-            # (filters keep part of it), so one ranking normally suffices.
-            for candidates in fts_candidates(self._db.conn, match, first=8 * need)
+            # FTS5 ranks every match for each batch, and sorting more of them costs too
+            # (LIMIT 384 ~1.5x LIMIT 64 at 10k): the first batch is a small multiple of
+            # what is needed (filters keep part of it).
+            for candidates in fts_candidates(self._db.conn, match, first=4 * need)
         )
-        return self._first_matching(batches, scopes, any_of, need)
+        return self._first_matching(batches, scopes, any_of, need, enough=enough)
 
     def hybrid_candidates(
         self,
@@ -837,7 +843,11 @@ class FaissStore(BaseStore):
                     )
                 ]
             lexical = (
-                self._lexical_ranked(query, scopes, any_of, lexical_limit)
+                # Bounded: one FTS5 ranking, the best 4x `lexical_limit` matches of the
+                # whole index, kept to the namespaces and filters. A second ranking of every
+                # match cost 2-3x the first at 10k; the dense ranking (never capped) still
+                # finds what the cap leaves out, and RRF fuses the two.
+                self._lexical_ranked(query, scopes, any_of, lexical_limit, enough=0)
                 if fts_query(query) and lexical_limit
                 else []
             )
