@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from langchain_core.embeddings import Embeddings
     from langchain_core.language_models import BaseChatModel
     from langchain_core.runnables import RunnableConfig
+    from langgraph.checkpoint.base import BaseCheckpointSaver
     from langgraph.store.base import BaseStore, IndexConfig
     from typer._click.core import Context as ClickContext  # what TyperGroup.invoke takes
 
@@ -468,10 +469,12 @@ def _manager(store: BaseStore, state: CliState, agent: str) -> MemoryManager:
     return MemoryManager(store, team=state.team, agent=agent)
 
 
-def _team(store: BaseStore, state: CliState) -> TeamMemory:
+def _team(
+    store: BaseStore, state: CliState, checkpointer: BaseCheckpointSaver[Any] | None = None
+) -> TeamMemory:
     from memory.team import TeamMemory
 
-    return TeamMemory(store, state.team)
+    return TeamMemory(store, state.team, checkpointer=checkpointer)
 
 
 def team_memories(
@@ -686,11 +689,13 @@ def forget_memory(
 
       a2a-memory memories forget 3f2a9c1b --agent sam
     """
+    from memory.backends import open_checkpointer
     from memory.team import STAFF, AmbiguousMemoryId, MemoryNotFound
 
     state = _state(ctx)
-    with open_memory(state) as store:
-        team = _team(store, state)
+    # With the conversation state: the threads that told the fact are redacted too.
+    with open_memory(state) as store, open_checkpointer(state.location) as saver:
+        team = _team(store, state, checkpointer=saver)
         try:
             row = team.resolve(memory_id, agent=agent)
         except AmbiguousMemoryId as exc:
@@ -728,11 +733,12 @@ def forget_subject_command(
 
       a2a-memory memories forget-subject customer:12345 --attribute phone_number
     """
+    from memory.backends import open_checkpointer
     from memory.team import STAFF
 
     state = _state(ctx)
-    with open_memory(state) as store:
-        report = _team(store, state).forget_subject(
+    with open_memory(state) as store, open_checkpointer(state.location) as saver:
+        report = _team(store, state, checkpointer=saver).forget_subject(
             subject.strip(), attributes=attributes or None, requested_by=STAFF
         )
     state.out.print(render.forget_view(report, title=f"Forgot {subject.strip()}"))

@@ -306,6 +306,14 @@ def forget_view(report: ForgetReport, *, title: str) -> Panel:
         where = "shared" if gone.owner is None else f"private to {gone.owner}"
         lines.append(f"removed   {short_id(gone.memory_id)} ({where}, {gone.cause}): ")
         lines.append(f"{_clip(gone.content, 100)}\n")
+    transcripts = report.transcripts
+    if transcripts is not None:
+        lines.append(
+            f"transcripts: {len(transcripts.threads)} threads redacted "
+            f"({transcripts.checkpoints} checkpoints rewritten)\n"
+        )
+        for thread_id in transcripts.unredacted:
+            lines.append(f"NOT redacted: thread {thread_id} still holds forgotten text\n")
     counts = (
         f"{len(report.removed)} removed, {len(report.links_cleaned)} links cleaned, "
         f"{len(report.log_redacted)} log messages redacted"

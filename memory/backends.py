@@ -316,6 +316,8 @@ def _open_local_checkpointer(where: Location) -> Iterator[BaseCheckpointSaver[An
 
     with SqliteSaver.from_conn_string(str(_checkpoints_file(where))) as saver:
         saver.setup()  # sets WAL; done now so a bad directory fails here, not mid-run
+        # Deleted conversation state (a forget's redaction) is zeroed in the file.
+        saver.conn.execute("PRAGMA secure_delete=ON")
         yield saver
 
 
@@ -325,6 +327,7 @@ async def _aopen_local_checkpointer(where: Location) -> AsyncIterator[BaseCheckp
 
     async with AsyncSqliteSaver.from_conn_string(str(_checkpoints_file(where))) as saver:
         await saver.setup()
+        await saver.conn.execute("PRAGMA secure_delete=ON")
         yield saver
 
 

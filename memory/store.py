@@ -869,6 +869,20 @@ class FaissStore(BaseStore):
             self.lexical_search, namespace_prefix, query, filter=filter, limit=limit, offset=offset
         )
 
+    def scrub(self) -> bool:
+        """After deleting for good (a forget): zeroed pages are already the rule
+        (``secure_delete``); this also merges the FTS5 index and truncates the WAL, so
+        the deleted text is in no file. False when another process's open read kept
+        part of the WAL (run it again when it is idle)."""
+        with self._lock:
+            self._ensure_open()
+            if self.read_only:
+                raise PermissionError(f"the store at {self.path} was opened read-only")
+            done = self._db.scrub()
+        if not done:
+            logger.warning("store %s: the WAL could not be truncated (a reader is open)", self.path)
+        return done
+
     # ---- TTL -------------------------------------------------------------------------
     def sweep_ttl(self) -> int:
         """Delete expired items; returns how many."""

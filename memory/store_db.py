@@ -108,6 +108,9 @@ class StoreDB:
         self.conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
         if read_only:
             return
+        # Deleted and overwritten content is zeroed, not left in free pages: a forgotten
+        # fact must not be readable from the file (see `scrub` for the WAL and FTS5).
+        self.conn.execute("PRAGMA secure_delete=ON")
         with self.busy_guard():
             # Switching an already-WAL file would wait for a writer's lock: only switch once.
             if self.conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
@@ -221,6 +224,17 @@ class StoreDB:
         conn.executemany(
             "INSERT INTO vector_deletions (vec_id) VALUES (?)", [(v,) for v in vec_ids]
         )
+
+    def scrub(self) -> bool:
+        """Leave nothing deleted readable in the files: FTS5 merges its index segments
+        (a deleted document's terms stay in them until a merge) and the WAL is copied
+        into the database and truncated (it holds the pages as they were written).
+        False when another connection's open read kept part of the WAL."""
+        with self.write() as conn:
+            conn.execute("INSERT INTO items_fts (items_fts) VALUES ('optimize')")
+        with self.lock, self.busy_guard():
+            busy, _, _ = self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        return not busy
 
     # ---- TTL ---------------------------------------------------------------------------
     def refresh_ttl(self, item_ids: list[int]) -> None:

@@ -21,8 +21,9 @@ import sys
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
+from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.store.base import BaseStore, Op, PutOp
 from pydantic import JsonValue
 
@@ -41,6 +42,7 @@ from memory.namespaces import (
     unremembered_threads_namespace,
 )
 from memory.reading import read_memory
+from memory.transcripts import Redaction, TranscriptReport, every_thread, redact_threads
 
 logger = logging.getLogger(__name__)
 
@@ -95,10 +97,24 @@ class ForgetReport:
     copy_records_dropped: int = 0
     forget_messages: builtins.list[str] = field(default_factory=builtins.list)
     """message_ids of the memory-forget messages logged (one per agent that lost some)."""
+    transcripts: TranscriptReport | None = None
+    """The conversation threads redacted (None: no checkpointer was given)."""
+    redaction: Redaction | None = None
+    """What transcripts lose: the stating messages, quoting text, the speaker's threads."""
 
     @property
     def removed_ids(self) -> builtins.list[str]:
         return [f.memory_id for f in self.removed]
+
+
+@dataclass(frozen=True)
+class Honoured:
+    """What `TeamMemory.honour` did about a request made in conversation."""
+
+    notice: str
+    """The sentence for the reply."""
+    report: ForgetReport | None = None
+    """For a forget: what was removed (and what transcripts lose)."""
 
 
 class MemoryNotFound(LookupError):
@@ -112,10 +128,20 @@ class AmbiguousMemoryId(LookupError):
 class TeamMemory:
     """Every memory namespace of one team, in one LangGraph store."""
 
-    def __init__(self, store: BaseStore, team: str) -> None:
+    def __init__(
+        self,
+        store: BaseStore,
+        team: str,
+        *,
+        checkpointer: BaseCheckpointSaver[Any] | None = None,
+    ) -> None:
+        """`checkpointer`: the graphs' conversation state; with it, forgetting also
+        redacts the transcripts of the threads that carried the facts (see
+        memory/transcripts.py)."""
         self.store = store
         self.team = team
         self.prefix = team_prefix(team)
+        self.checkpointer = checkpointer
 
     # ---- where -----------------------------------------------------------------------
     def locations(self) -> builtins.list[MemoryLocation]:
@@ -235,6 +261,7 @@ class TeamMemory:
         *,
         attributes: Collection[str] | None = None,
         requested_by: str,
+        threads: Collection[str] = (),
     ) -> ForgetReport:
         """Forget what the team knows about `subject` ("customer:12345"): every fact of
         theirs, or only the slots named in `attributes` ("phone_number"), with cascade.
@@ -266,6 +293,8 @@ class TeamMemory:
             requested_by=requested_by,
             reason=f"forget {what}",
             log_terms=extra,
+            speaker=subject if wanted is None else None,
+            threads=[t for t in threads if t],
         )
 
     def forget_memories(
@@ -276,6 +305,8 @@ class TeamMemory:
         requested_by: str,
         reason: str,
         log_terms: Collection[str] = (),
+        speaker: str | None = None,
+        threads: Collection[str] = (),
     ) -> ForgetReport:
         """Delete `seeds` (and with `cascade`, their copies and history) in one store
         batch, clean links to them, drop the bridge's copy records and redact the A2A
@@ -283,6 +314,12 @@ class TeamMemory:
         content, a distinctive value (one with a digit or an '@': a phone number, an
         e-mail address, an order number) or one of `log_terms`. Each agent that lost
         memories gets a memory-forget message (ids only) in the log.
+
+        With a checkpointer, the transcripts of the threads the removed memories were
+        learned in (and `threads`) are redacted too: the messages that stated them, text
+        quoting them, and with `speaker` (a whole subject forgotten) every message that
+        speaker sent in a thread of theirs. The store then scrubs what it freed (the
+        FAISS store: zeroed pages, FTS5 merged, WAL truncated).
         """
         report = ForgetReport()
         if not seeds:
@@ -318,6 +355,21 @@ class TeamMemory:
         terms = _sensitive_terms(gone) + [t for t in log_terms if t]
         report.log_redacted = _redact_log(bridge, set(doomed) | origins, terms, reason)
         _announce(bridge, report, requested_by, reason)
+        # Not `log_terms` (how the subject is named): the thread keeps whose it is.
+        report.redaction = _redaction(gone, _sensitive_terms(gone), speaker)
+        if self.checkpointer is not None:
+            # Every thread: a fact is quoted wherever it was read (retrieved memories, the
+            # specialists' findings), not only in the thread that told it.
+            report.transcripts = redact_threads(
+                self.checkpointer, every_thread(self.checkpointer) | set(threads), report.redaction
+            )
+            if report.transcripts.unredacted:
+                logger.warning(
+                    "transcripts still hold forgotten text: %s", report.transcripts.unredacted
+                )
+        scrub = getattr(self.store, "scrub", None)
+        if callable(scrub):
+            scrub()
         logger.info(
             "forgot %d memories (%s), %d links cleaned, %d log messages redacted",
             len(report.removed),
@@ -341,9 +393,9 @@ class TeamMemory:
         speaker: str,
         thread_id: str | None,
         correlation_id: str | None = None,
-    ) -> str:
-        """Act on a memory request the speaker made in conversation; the sentence that
-        tells them what was done (for the reply).
+    ) -> Honoured:
+        """Act on a memory request the speaker made in conversation: the sentence that
+        tells them what was done (for the reply), and what a forget removed.
 
         - not this turn: the turn's A2A log payloads are redacted (nothing is extracted);
         - not this thread: the same, the thread is marked so no later turn is remembered
@@ -356,7 +408,7 @@ class TeamMemory:
             if correlation_id is not None:
                 self._redact_turn(correlation_id, reason)
             if request.kind == "not_this_turn":
-                return "As you asked, I won't remember anything from this message."
+                return Honoured("As you asked, I won't remember anything from this message.")
             if thread_id is not None:
                 self.store.put(
                     unremembered_threads_namespace(self.team),
@@ -370,8 +422,10 @@ class TeamMemory:
                     if row.memory.provenance.thread_id == thread_id
                 }
                 self.forget_memories(seeds, cascade=True, requested_by=speaker, reason=reason)
-            return "As you asked, I won't remember anything from this conversation."
-        report = self.forget_subject(speaker, attributes=request.attributes, requested_by=speaker)
+            return Honoured("As you asked, I won't remember anything from this conversation.")
+        report = self.forget_subject(
+            speaker, attributes=request.attributes, requested_by=speaker, threads=[thread_id or ""]
+        )
         what = (
             "everything I knew about you"
             if request.attributes is None
@@ -379,8 +433,10 @@ class TeamMemory:
             + " and ".join(a.replace("_", " ") for a in request.attributes)
         )
         if not report.removed:
-            return f"I had nothing stored as {what}; nothing to delete."
-        return f"Done: I deleted {what} ({len(report.removed)} records, copies included)."
+            return Honoured(f"I had nothing stored as {what}; nothing to delete.", report)
+        return Honoured(
+            f"Done: I deleted {what} ({len(report.removed)} records, copies included).", report
+        )
 
     def _redact_turn(self, correlation_id: str, reason: str) -> None:
         log = A2ABridge(self.store, self.team).log
@@ -420,6 +476,22 @@ class TeamMemory:
                 sender = row.owner or row.memory.provenance.source_agent
                 bridge.follow(row.memory, source_agent=sender)
         return report
+
+
+def _redaction(
+    gone: builtins.list[Memory], terms: builtins.list[str], speaker: str | None
+) -> Redaction:
+    """What the transcripts lose with `gone`: the messages that stated them, text quoting
+    `terms`, and (a whole subject forgotten) what `speaker` said in threads of theirs."""
+    return Redaction(
+        message_ids=frozenset(m.provenance.message_id for m in gone if m.provenance.message_id),
+        terms=tuple(terms),
+        speaker_threads=frozenset(
+            m.provenance.thread_id
+            for m in gone
+            if speaker and m.provenance.speaker == speaker and m.provenance.thread_id
+        ),
+    )
 
 
 def _origin(memory: Memory) -> str:

@@ -11,12 +11,14 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage
 from langgraph.runtime import Runtime
+from langgraph.types import Overwrite
 
 from memory.extraction import ExtractionContext, extract_from_messages, extract_memories
 from memory.extraction.forget_requests import detect_forget_request
 from memory.manager import MemoryManager, ScoredMemory
 from memory.models import Scope
 from memory.sessions import SessionPolicy, compact, needs_compaction
+from memory.transcripts import redact_value, redacted_messages
 from nodes import services as seams
 from nodes.context import ChatContext, TeamContext
 from nodes.events import CompactionEvent, MemoryReadEvent, MemoryWriteEvent, SyncEvent, emit
@@ -30,7 +32,12 @@ from nodes.state import (
     WrittenMemory,
     latest_user_message,
 )
-from nodes.subjects import conversation_subject, current_thread_id, speaker_subject
+from nodes.subjects import (
+    conversation_subject,
+    current_checkpointer,
+    current_thread_id,
+    speaker_subject,
+)
 from nodes.team import TeamSpec
 
 logger = logging.getLogger(__name__)
@@ -168,25 +175,46 @@ def memory_request(
     """When the user asked something of the memory itself ("don't remember this call",
     "forget my phone number") or this thread is not to be remembered: act on it, store
     nothing from the turn, and say so at the end of the reply. None otherwise."""
-    memory = seams.team_memory(runtime.store, _team(runtime.context, team))
     thread_id = current_thread_id()
     request = detect_forget_request(state["request"])
     if request is None:
-        if memory.remembers(thread_id):
+        if seams.team_memory(runtime.store, _team(runtime.context, team)).remembers(thread_id):
             return None
         return {"written": []}  # asked earlier in the thread; the reply said so then
-    notice = memory.honour(
+    # With the run's checkpointer, a forget also redacts the transcripts that told it.
+    memory = seams.team_memory(
+        runtime.store, _team(runtime.context, team), checkpointer=current_checkpointer()
+    )
+    done = memory.honour(
         request, speaker=speaker, thread_id=thread_id, correlation_id=correlation_id
     )
-    logger.info("memory request (%s) from %s: %s", request.kind, speaker, notice)
-    reply = f"{state.get('reply', '')}\n\n{notice}".strip()
+    logger.info("memory request (%s) from %s: %s", request.kind, speaker, done.notice)
+    redaction = done.report.redaction if done.report else None
+    own = redaction is not None and thread_id in redaction.speaker_threads
+    answer = state.get("reply", "")
+    if redaction and redact_value(answer, redaction, speaker=own) != answer:
+        answer = ""  # the answer drafted this turn quotes what was just forgotten
+    reply = f"{answer}\n\n{done.notice}".strip()
     update: dict[str, Any] = {"written": [], "reply": reply}
-    last = next((m for m in reversed(state.get("messages", [])) if m.type == "ai"), None)
+    messages = state.get("messages", [])
+    replaced: list[BaseMessage] = []
+    if redaction:
+        # This thread's own state is checkpointed after this step: the messages that
+        # told what was forgotten are replaced here (same ids), redacted, and so are the
+        # memories read and the findings of this turn that quote it.
+        replaced = redacted_messages(messages, redaction, speaker=own)
+        for key in ("retrieved", "findings"):
+            value = state.get(key)
+            new = redact_value(value, redaction, speaker=own)
+            if value is not None and new != value:
+                update[key] = new if key == "retrieved" else Overwrite(new)
+    last = next((m for m in reversed(messages) if m.type == "ai"), None)
     if last is not None and last.id is not None:
         # Same id: the reply message is replaced (add_messages), not followed by another.
-        update["messages"] = [AIMessage(reply, id=last.id, name=last.name)]
+        replaced = [m for m in replaced if m.id != last.id]
+        update["messages"] = [*replaced, AIMessage(reply, id=last.id, name=last.name)]
     else:
-        update["messages"] = [AIMessage(notice)]
+        update["messages"] = [*replaced, AIMessage(done.notice)]
     return update
 
 

@@ -17,11 +17,12 @@ import os
 import threading
 from collections.abc import Collection, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseChatModel
 from langchain_core.tools import BaseTool
+from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.store.base import BaseStore
 
 from memory.bridge import A2ABridge, A2ALog
@@ -159,9 +160,12 @@ def manager(store: BaseStore | None, team: str, agent: str) -> MemoryManager:
     return MemoryManager(require_store(store), team=team, agent=agent, llm=None)
 
 
-def team_memory(store: BaseStore | None, team: str) -> TeamMemory:
-    """Every memory namespace of the team (forgetting, thread requests)."""
-    return TeamMemory(require_store(store), team)
+def team_memory(
+    store: BaseStore | None, team: str, checkpointer: BaseCheckpointSaver[Any] | None = None
+) -> TeamMemory:
+    """Every memory namespace of the team (forgetting, thread requests); with the run's
+    `checkpointer`, a forget also redacts the conversation transcripts."""
+    return TeamMemory(require_store(store), team, checkpointer=checkpointer)
 
 
 def bridge(store: BaseStore | None, team: str, agents: Collection[str] | None = None) -> A2ABridge:

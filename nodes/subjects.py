@@ -4,6 +4,9 @@ retrieval may show (memory/trust.py and MemoryManager.search do the rest)."""
 from __future__ import annotations
 
 import uuid
+from typing import Any
+
+from langgraph.checkpoint.base import BaseCheckpointSaver
 
 from memory.extraction import normalize_subject
 
@@ -41,6 +44,19 @@ def current_thread_id() -> str | None:
         return get_config().get("configurable", {}).get("thread_id")
     except RuntimeError:
         return None
+
+
+def current_checkpointer() -> BaseCheckpointSaver[Any] | None:
+    """The checkpointer of the current run (None outside a run, or without one): what a
+    forget asked in conversation redacts the transcripts in."""
+    from langgraph.config import get_config
+    from langgraph.constants import CONFIG_KEY_CHECKPOINTER
+
+    try:
+        saver = get_config().get("configurable", {}).get(CONFIG_KEY_CHECKPOINTER)
+    except RuntimeError:
+        return None
+    return saver if isinstance(saver, BaseCheckpointSaver) else None
 
 
 def _folded(subject: str) -> str:

@@ -370,6 +370,59 @@ def test_forget_my_phone_number_and_everything_about_me(app: TeamApp) -> None:
     assert "nothing stored" in again["reply"]
 
 
+def transcript_holds(app: TeamApp, thread: str, text: str) -> list[str]:
+    """Where `text` still shows in a thread's checkpointed state: now and in its history."""
+    config = {"configurable": {"thread_id": thread}}
+    found = []
+    for snapshot in app.team_graph.get_state_history(config):
+        for message in snapshot.values.get("messages", []):
+            if text in str(message.content):
+                found.append(f"{snapshot.config['configurable']['checkpoint_id']}: {message.id}")
+        if text in json.dumps(snapshot.values.get("request", "")):
+            found.append(f"{snapshot.config['configurable']['checkpoint_id']}: request")
+    return found
+
+
+def raw_files_holding(directory: Path, text: str) -> list[str]:
+    """Every file of the data directory whose bytes contain `text` (free pages, WAL,
+    FTS5 segments, the FAISS file: anything a disk image would show)."""
+    needle = text.encode()
+    return [
+        str(p.name)
+        for p in sorted(directory.rglob("*"))
+        if p.is_file() and needle in p.read_bytes()
+    ]
+
+
+def test_forgetting_redacts_the_transcripts_and_leaves_nothing_in_the_files(
+    tmp_path: Path,
+) -> None:
+    with open_team_app(tmp_path, embeddings=DeterministicEmbeddings(64)) as app:
+        run_team(app, "My phone number is 555-0199.", "t1")
+        run_team(app, "I prefer to be contacted by email.", "t1")
+        run_team(app, "My email is jo.forget@example.com.", "t1")
+        assert transcript_holds(app, "t1", "555-0199")  # the transcript told it
+
+        # Asked in another thread: the thread that told it is redacted, history included.
+        phone = run_team(app, "Please forget my phone number.", "t2")
+        assert "deleted what I knew of your phone number" in phone["reply"]
+        assert transcript_holds(app, "t1", "555-0199") == []
+        assert transcript_holds(app, "t1", "jo.forget@example.com")  # only what was asked
+        later = run_team(app, "What is my order status?", "t1")  # the thread goes on
+        assert later["reply"]
+
+        # Asked in the same thread that told it: this run's own state is redacted too.
+        run_team(app, "My phone number is 555-0123.", "t3")
+        everything = run_team(app, "Please delete everything you know about me.", "t3")
+        assert "deleted everything I knew about you" in everything["reply"]
+        for thread in ("t1", "t3"):
+            for text in ("555-0123", "jo.forget@example.com", "My email is"):
+                assert transcript_holds(app, thread, text) == [], (thread, text)
+        assert everything["messages"][-1].text == everything["reply"]
+    for text in ("555-0199", "555-0123", "jo.forget@example.com"):
+        assert raw_files_holding(tmp_path, text) == [], text
+
+
 def _owners(state: dict) -> set[str]:
     return {m.subject for m in state["retrieved"] if m.subject and m.subject[:9] == "customer:"}
 

@@ -1,0 +1,231 @@
+"""Forgetting in conversation transcripts: the checkpointed state of the threads.
+
+A LangGraph checkpointer keeps every step of every thread: the messages, and whatever
+else the graph's state held (the request, the memories retrieved for it). After a forget
+("delete everything you know about me") the memory store holds nothing of the subject,
+but the transcript of the conversation that told it still would, and memory could be
+re-extracted from it or read back through the server's thread API and the web UI.
+
+`redact_threads` rewrites every checkpoint (and the pending writes) of the threads that
+carried the forgotten facts, through the `BaseCheckpointSaver` API, so it works for the
+SQLite, Postgres and in-memory savers alike:
+
+- a message that stated a forgotten fact (its id is a removed memory's
+  ``provenance.message_id``), or any message, on a whole-subject forget, that the subject
+  sent in a thread where they were the speaker, keeps its id and role and loses its
+  text, which becomes `REDACTED`;
+- any other text in the state (a message, the request, a retrieved memory's content or
+  value) that quotes a forgotten memory or one of its distinctive values (a phone
+  number, an e-mail address) is replaced by `REDACTED` as well.
+
+The thread's history is rewritten whole: its checkpoints are read, redacted, the thread
+is deleted and the redacted checkpoints are written back with their ids and parents, so
+`get_state_history` shows the same steps, without the text. Afterwards every checkpoint
+is read again; a term still found is reported (`TranscriptReport.unredacted`), not
+hidden.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import sqlite3
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+from langchain_core.messages import BaseMessage
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import BaseCheckpointSaver, Checkpoint, CheckpointTuple
+from langgraph.types import Send
+from pydantic import BaseModel
+
+logger = logging.getLogger(__name__)
+
+REDACTED = "[redacted: forgotten on request]"
+
+
+@dataclass(frozen=True)
+class Redaction:
+    """What to take out of a thread's transcript."""
+
+    message_ids: frozenset[str] = frozenset()
+    """Messages that stated a forgotten fact: their text goes."""
+    terms: tuple[str, ...] = ()
+    """Text that identifies a forgotten fact: a string quoting one of them goes."""
+    speaker_threads: frozenset[str] = frozenset()
+    """Threads where the forgotten subject was the speaker: all their own messages go."""
+
+    def __bool__(self) -> bool:
+        return bool(self.message_ids or self.terms or self.speaker_threads)
+
+
+@dataclass
+class TranscriptReport:
+    threads: list[str] = field(default_factory=list)
+    """Threads whose checkpoints were rewritten (something in them was redacted)."""
+    checkpoints: int = 0
+    """Checkpoints rewritten."""
+    unredacted: list[str] = field(default_factory=list)
+    """Threads where a forgotten term is still found after the rewrite (should be none)."""
+    wal_truncated: bool | None = None
+    """SQLite saver: whether its WAL was truncated (False: a reader kept part of it)."""
+
+
+def redact_threads(
+    saver: BaseCheckpointSaver[Any], thread_ids: Iterable[str], redaction: Redaction
+) -> TranscriptReport:
+    """Rewrite the checkpoints of `thread_ids` without what `redaction` names."""
+    report = TranscriptReport()
+    if not redaction:
+        return report
+    local = _sqlite_connection(saver)
+    if local is not None:
+        local.execute("PRAGMA secure_delete=ON")  # deleted rows are zeroed in the file
+    for thread_id in sorted(set(thread_ids)):
+        try:
+            _redact_thread(saver, thread_id, redaction, report)
+        except NotImplementedError:  # a saver that cannot delete or rewrite a thread
+            logger.warning("checkpointer %s cannot rewrite thread %s", type(saver), thread_id)
+            report.unredacted.append(thread_id)
+    if local is not None and report.threads:
+        # The WAL holds the pages as first written: copy it in and truncate it.
+        busy, _, _ = local.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        report.wal_truncated = not busy
+    return report
+
+
+def _redact_thread(
+    saver: BaseCheckpointSaver[Any], thread_id: str, redaction: Redaction, report: TranscriptReport
+) -> None:
+    tuples = list(saver.list(_thread(thread_id)))
+    speaker = thread_id in redaction.speaker_threads
+    redacted = [_redact_tuple(t, redaction, speaker) for t in tuples]
+    if all(new is None for new in redacted):
+        return
+    saver.delete_thread(thread_id)
+    # Oldest first, so each checkpoint's parent is there when it is written back.
+    for original, new in reversed(list(zip(tuples, redacted, strict=True))):
+        _put_back(saver, new or original)
+    report.threads.append(thread_id)
+    report.checkpoints += sum(new is not None for new in redacted)
+    if _still_holds(saver, thread_id, redaction):
+        report.unredacted.append(thread_id)
+
+
+def _sqlite_connection(saver: BaseCheckpointSaver[Any]) -> sqlite3.Connection | None:
+    """The SQLite connection of LangGraph's SqliteSaver (the local backend), if it is one."""
+    conn = getattr(saver, "conn", None)
+    return conn if isinstance(conn, sqlite3.Connection) else None
+
+
+def redacted_messages(
+    messages: Iterable[BaseMessage], redaction: Redaction, *, speaker: bool
+) -> list[BaseMessage]:
+    """The messages of a running thread's state that `redaction` changes, redacted, with
+    their ids: returned as a node's update, ``add_messages`` replaces them in place."""
+    changed: list[BaseMessage] = []
+    for message in messages:
+        new = _redact(message, redaction, speaker)
+        if new != message and message.id is not None:
+            changed.append(new)
+    return changed
+
+
+def redact_value(value: Any, redaction: Redaction, *, speaker: bool) -> Any:
+    """`value` (a state channel's) with what `redaction` names taken out, shape kept."""
+    return _redact(value, redaction, speaker)
+
+
+def every_thread(saver: BaseCheckpointSaver[Any]) -> set[str]:
+    """The ids of every thread the checkpointer holds."""
+    return {str(found.config["configurable"]["thread_id"]) for found in saver.list(None)}
+
+
+def _thread(thread_id: str) -> RunnableConfig:
+    return {"configurable": {"thread_id": thread_id}}
+
+
+def _redact_tuple(
+    found: CheckpointTuple, redaction: Redaction, speaker: bool
+) -> CheckpointTuple | None:
+    """`found` without the redacted text; None when there was nothing to redact."""
+    values = found.checkpoint.get("channel_values", {})
+    new_values = _redact(values, redaction, speaker)
+    writes = found.pending_writes or []
+    new_writes = [(task, channel, _redact(v, redaction, speaker)) for task, channel, v in writes]
+    if new_values == values and new_writes == writes:
+        return None
+    checkpoint = cast(Checkpoint, {**found.checkpoint, "channel_values": new_values})
+    return found._replace(checkpoint=checkpoint, pending_writes=new_writes)
+
+
+def _redact(value: Any, redaction: Redaction, speaker: bool) -> Any:
+    """`value` with every redacted text replaced, its shape and types kept."""
+    if isinstance(value, str):
+        return REDACTED if _quotes(value, redaction.terms) else value
+    if isinstance(value, BaseMessage):
+        stated = value.id is not None and value.id in redaction.message_ids
+        own = speaker and value.type == "human"
+        if stated or own or _quotes(_text(value), redaction.terms):
+            return value.model_copy(update={"content": REDACTED})
+        return value
+    if isinstance(value, dict):
+        return {k: _redact(v, redaction, speaker) for k, v in value.items()}
+    if isinstance(value, Send):  # a task handed to a node (the specialists' requests)
+        return Send(value.node, _redact(value.arg, redaction, speaker))
+    if isinstance(value, list | tuple):
+        items = [_redact(v, redaction, speaker) for v in value]
+        return items if isinstance(value, list) else type(value)(items)
+    if isinstance(value, BaseModel):
+        changed = {
+            name: _redact(getattr(value, name), redaction, speaker)
+            for name in type(value).model_fields
+        }
+        return value.model_copy(update=changed)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = {
+            f.name: _redact(getattr(value, f.name), redaction, speaker)
+            for f in dataclasses.fields(value)
+            if f.init
+        }
+        return dataclasses.replace(value, **fields)
+    return value
+
+
+def _text(message: BaseMessage) -> str:
+    content = message.content
+    return content if isinstance(content, str) else json.dumps(content, ensure_ascii=False)
+
+
+def _quotes(text: str, terms: Collection[str]) -> bool:
+    folded = text.casefold()
+    return any(term.casefold() in folded for term in terms)
+
+
+def _put_back(saver: BaseCheckpointSaver[Any], found: CheckpointTuple) -> None:
+    configurable = found.config["configurable"]
+    parent: RunnableConfig = found.parent_config or {
+        "configurable": {
+            "thread_id": configurable["thread_id"],
+            "checkpoint_ns": configurable.get("checkpoint_ns", ""),
+        }
+    }
+    checkpoint = found.checkpoint
+    # Every channel is "new": a saver that stores channel values apart (Postgres blobs)
+    # writes them all again, since the thread's were deleted.
+    saver.put(parent, checkpoint, found.metadata, dict(checkpoint.get("channel_versions", {})))
+    by_task: dict[str, list[tuple[str, Any]]] = {}
+    for task, channel, value in found.pending_writes or []:
+        by_task.setdefault(task, []).append((channel, value))
+    for task, writes in by_task.items():
+        saver.put_writes(found.config, writes, task)
+
+
+def _still_holds(saver: BaseCheckpointSaver[Any], thread_id: str, redaction: Redaction) -> bool:
+    for found in saver.list(_thread(thread_id)):
+        values = found.checkpoint.get("channel_values", {})
+        if _redact(values, redaction, thread_id in redaction.speaker_threads) != values:
+            return True
+    return False
