@@ -844,10 +844,14 @@ class FaissStore(BaseStore):
                 ]
             lexical = (
                 # Bounded: one FTS5 ranking, the best 4x `lexical_limit` matches of the
-                # whole index, kept to the namespaces and filters. A second ranking of every
-                # match cost 2-3x the first at 10k; the dense ranking (never capped) still
-                # finds what the cap leaves out, and RRF fuses the two.
-                self._lexical_ranked(query, scopes, any_of, lexical_limit, enough=0)
+                # whole index, kept to the namespaces and filters; every match is ranked
+                # (a second ranking, 2-3x the first at 10k) only when that kept under
+                # half of `lexical_limit`. Never ranking twice cost the retrieval eval
+                # 2 points of hit@5 (a customer's own facts ranked below others'; so did
+                # a quarter).
+                self._lexical_ranked(
+                    query, scopes, any_of, lexical_limit, enough=max(1, lexical_limit // 2)
+                )
                 if fts_query(query) and lexical_limit
                 else []
             )
