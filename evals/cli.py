@@ -109,6 +109,14 @@ def retrieval(json_out: JsonOut = None, reports: ReportsDir = Path("reports")) -
     run_retrieval_eval(json_out=json_out, reports=reports)
 
 
+@app.command("timeline")
+def timeline(json_out: JsonOut = None, reports: ReportsDir = Path("reports")) -> None:
+    """hit@1 and hit@5 of questions naming a period ("on Jan 5", "in March", "last month")."""
+    from evals.timeline import run_timeline_eval
+
+    run_timeline_eval(json_out=json_out, reports=reports)
+
+
 @app.command("index-scale")
 def index_scale(
     sizes: Annotated[str, typer.Option(help="Comma-separated vector counts.")] = "100000,1000000",
