@@ -21,6 +21,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from memory.store_filters import VALUE_INDEXES, json_extract_sql
 from memory.vector_index import VectorRows
 
 SCHEMA = """
@@ -119,6 +120,18 @@ class StoreDB:
             if not self._has_schema():
                 with self.lock:
                     self.conn.executescript(SCHEMA)  # runs in its own transaction
+            self._add_value_indexes()
+
+    def _add_value_indexes(self) -> None:
+        """Create the expression indexes a store made before they existed lacks (once:
+        a few seconds at 100k items; the check itself takes no write lock)."""
+        names = {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master")}
+        missing = [(n, key) for n, key in VALUE_INDEXES.items() if n not in names]
+        for name, key in missing:
+            with self.lock:
+                self.conn.execute(
+                    f"CREATE INDEX IF NOT EXISTS {name} ON items ({json_extract_sql(key)})"
+                )
 
     def _has_schema(self) -> bool:
         names = {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master")}

@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from pathlib import Path
 from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from memory.store_filters import matches_any, matches_filter, sql_prefilter, sql_prefilter_any
+from memory.store_db import StoreDB
+from memory.store_filters import (
+    json_extract_sql,
+    matches_any,
+    matches_filter,
+    sql_prefilter,
+    sql_prefilter_any,
+)
 
 scalars = st.one_of(
     st.none(),
@@ -76,3 +84,26 @@ def test_plain_items_and_filtered_records_are_selected_in_one_sql_condition() ->
     assert passes_sql({"content": "typed, no provenance", "type": "x"}, {}, any_of=any_of)
     # An alternative SQL cannot express leaves the rows to Python: no condition at all.
     assert sql_prefilter_any([records, {"tags": ["a"]}]) == ([], [])
+
+
+def test_duplicate_and_slot_lookups_use_the_stores_expression_indexes(tmp_path: Path) -> None:
+    """An add looks its text and slot up by equality: an index, not a namespace scan."""
+    db = StoreDB(tmp_path)
+    db.conn.execute("DROP INDEX items_content_key")  # a store made before the indexes
+    db.close()
+    db = StoreDB(tmp_path)  # opening adds what is missing
+    for key in ("content_key", "subject"):
+        where, args = sql_prefilter({key: "customer 7 prefers email", "valid": True})
+        plan = db.conn.execute(
+            "EXPLAIN QUERY PLAN SELECT item_id FROM items WHERE " + " AND ".join(where), args
+        ).fetchall()
+        assert f"items_{key}" in str(plan), plan
+    db.close()
+
+
+def test_an_indexed_key_with_a_quote_stays_one_sql_literal() -> None:
+    filter = {"content_key": "it's"}
+    assert passes_sql({"content_key": "it's"}, filter)
+    assert not passes_sql({"content_key": "its"}, filter)
+    assert "it''s" not in json_extract_sql("content_key")  # the value is bound, not inlined
+    assert json_extract_sql("a'b") == "json_extract(value, '$.\"a''b\"')"
