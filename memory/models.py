@@ -12,9 +12,8 @@ import json
 import re
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from langgraph.store.base import Item
 from pydantic import (
     AwareDatetime,
     BaseModel,
@@ -24,6 +23,9 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+if TYPE_CHECKING:  # langgraph.store.base costs ~1 s of CLI start-up; annotations only
+    from langgraph.store.base import Item
 
 MemoryType = Literal["semantic", "entity", "episodic", "skill", "workflow"]
 MemoryFamily = Literal["declarative", "procedural"]

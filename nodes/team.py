@@ -16,10 +16,12 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from langchain_core.tools import BaseTool
+from typing import TYPE_CHECKING
 
 from memory.models import Scope
+
+if TYPE_CHECKING:  # LangChain's tools pull its tracers (~2 s of CLI start-up)
+    from langchain_core.tools import BaseTool
 
 _AGENT_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
 """Agent names double as namespace labels, graph node names and log keys."""
@@ -27,7 +29,7 @@ _AGENT_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
 TASK_FIELDS = ("request", "who", "subject_id")
 """The placeholders a task template may use."""
 
-Toolkit = Callable[[Path], Mapping[str, BaseTool]]
+Toolkit = Callable[[Path], Mapping[str, "BaseTool"]]
 """Builds a team's tools, by name, for a data directory (where their data lives)."""
 
 
