@@ -778,11 +778,18 @@ class FaissStore(BaseStore):
         return [_search_item(row, value, score) for row, value, score in ranked[offset:need]]
 
     def _lexical_ranked(
-        self, query: str, scopes: tuple[str, ...], any_of: AnyOf, need: int, *, enough: int
+        self,
+        query: str,
+        scopes: tuple[str, ...],
+        any_of: AnyOf,
+        need: int,
+        *,
+        first: int = 4,
+        enough: int,
     ) -> list[Found]:
         """The first `need` items under one of `scopes` matching one of `any_of`, by BM25
-        (score = -bm25), from the best 4x `need` matches of the whole index, and from all
-        of them when those held fewer than `enough` (0: never)."""
+        (score = -bm25), from the best `first` x `need` matches of the whole index, and
+        from all of them when those held fewer than `enough` (0: never)."""
         match = bounded_fts_query(self._db.conn, query) if scopes else ""
         if not match:
             return []
@@ -791,7 +798,7 @@ class FaissStore(BaseStore):
             # FTS5 ranks every match for each batch, and sorting more of them costs too
             # (LIMIT 384 ~1.5x LIMIT 64 at 10k): the first batch is a small multiple of
             # what is needed (filters keep part of it).
-            for candidates in fts_candidates(self._db.conn, match, first=4 * need)
+            for candidates in fts_candidates(self._db.conn, match, first=first * need)
         )
         return self._first_matching(batches, scopes, any_of, need, enough=enough)
 
@@ -843,15 +850,12 @@ class FaissStore(BaseStore):
                     )
                 ]
             lexical = (
-                # Bounded: one FTS5 ranking, the best 4x `lexical_limit` matches of the
-                # whole index, kept to the namespaces and filters; every match is ranked
-                # (a second ranking, 2-3x the first at 10k) only when that kept under
-                # half of `lexical_limit`. Never ranking twice cost the retrieval eval
-                # 2 points of hit@5 (a customer's own facts ranked below others'; so did
-                # a quarter).
-                self._lexical_ranked(
-                    query, scopes, any_of, lexical_limit, enough=max(1, lexical_limit // 2)
-                )
+                # Bounded: one FTS5 ranking per search, the best 16x `lexical_limit`
+                # matches of the whole index, kept to the namespaces and filters. Ranking
+                # every match a second time cost 2-3x the first at 10k; a first batch of
+                # 4x lost 2 points of hit@5 in the retrieval eval (a customer's own facts
+                # ranked below other customers').
+                self._lexical_ranked(query, scopes, any_of, lexical_limit, first=16, enough=0)
                 if fts_query(query) and lexical_limit
                 else []
             )
