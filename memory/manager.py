@@ -60,6 +60,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 
 from langgraph.store.base import BaseStore, PutOp, SearchItem, SearchOp
 
+from memory import store_steps as steps
 from memory import trust
 from memory.contradictions import (
     contradiction,
@@ -87,9 +88,10 @@ from memory.models import (
 from memory.namespaces import Namespace, memory_namespace, readable_namespaces
 from memory.notes import annotate
 from memory.reading import read_memory
-from memory.retrieval import Fused, hybrid_search
+from memory.retrieval import Fused, hybrid_search_steps
 from memory.retrieval_context import boost_named_speaker, spread_to_neighbours
 from memory.store_filters import matches_filter
+from memory.store_steps import Steps
 
 if TYPE_CHECKING:  # LangChain's model classes cost ~1 s of CLI start-up; annotations only
     from langchain_core.language_models import BaseChatModel
@@ -146,10 +148,17 @@ def memories_in(
     filter selects on, so they are read with their defaults and matched here; items that
     are not memories at all are skipped with a warning.
     """
+    return steps.run(store, memories_in_steps(namespace, filter))
+
+
+def memories_in_steps(
+    namespace: Namespace, filter: dict[str, object] | None = None
+) -> Steps[list[Memory]]:
+    """``memories_in`` as store steps (memory/store_steps.py)."""
     out: list[Memory] = []
     offset = 0
     while True:
-        page = store.search(namespace, limit=500, offset=offset)
+        page = yield from steps.search(namespace, limit=500, offset=offset)
         for item in page:
             memory = read_memory(item)
             if memory is not None and matches_filter(memory.to_store_value(), filter):
@@ -343,8 +352,11 @@ class MemoryManager:
         self.store.put(namespace, memory.memory_id, memory.to_store_value())
 
     def _find(self, memory_id: str) -> tuple[Memory, Namespace] | None:
+        return steps.run(self.store, self._find_steps(memory_id))
+
+    def _find_steps(self, memory_id: str) -> Steps[tuple[Memory, Namespace] | None]:
         for namespace in self.namespaces:
-            item = self.store.get(namespace, memory_id)
+            item = yield from steps.get(namespace, memory_id)
             memory = read_memory(item) if item is not None else None
             if memory is not None:
                 return memory, namespace
@@ -662,8 +674,13 @@ class MemoryManager:
         return [(m, ns) for _, m, ns in found[: self.max_links]]
 
     # ---- read ------------------------------------------------------------------------
+    # Each read is written once as store steps (memory/store_steps.py): the sync method
+    # runs them on the store's `batch`, its `a...` twin on `abatch`.
     def get(self, memory_id: str) -> Memory | None:
-        found = self._find(memory_id)
+        return steps.run(self.store, self._get_steps(memory_id))
+
+    def _get_steps(self, memory_id: str) -> Steps[Memory | None]:
+        found = yield from self._find_steps(memory_id)
         return found[0] if found else None
 
     def superseded_by(self, memory_id: str) -> builtins.list[Memory]:
@@ -676,11 +693,16 @@ class MemoryManager:
     def list(
         self, *, scope: Scope | None = None, include_invalid: bool = False, limit: int = 100
     ) -> builtins.list[Memory]:
+        return steps.run(self.store, self._list_steps(scope, include_invalid, limit))
+
+    def _list_steps(
+        self, scope: Scope | None, include_invalid: bool, limit: int
+    ) -> Steps[builtins.list[Memory]]:
         namespaces = [self.namespace_for(scope)] if scope else list(self.namespaces)
         filter: dict[str, object] | None = None if include_invalid else {"valid": True}
         out: builtins.list[Memory] = []
         for namespace in namespaces:
-            out += self._all(namespace, filter)
+            out += yield from memories_in_steps(namespace, filter)
         out.sort(key=lambda m: m.created_at)
         return out[:limit]
 
@@ -701,6 +723,23 @@ class MemoryManager:
         their own memories and general knowledge are searched. None: everything (staff).
         """
         check_search_args(query, limit=limit, min_confidence=min_confidence, types=types)
+        return steps.run(
+            self.store,
+            self._search_steps(
+                query, limit, min_confidence, include_invalid, types, follow_links, subject
+            ),
+        )
+
+    def _search_steps(
+        self,
+        query: str,
+        limit: int,
+        min_confidence: float,
+        include_invalid: bool,
+        types: Collection[MemoryType] | None,
+        follow_links: bool,
+        subject: str | None,
+    ) -> Steps[builtins.list[ScoredMemory]]:
         if limit == 0:
             return []
         filter: dict[str, object] = {"confidence": {"$gte": min_confidence}}
@@ -715,8 +754,7 @@ class MemoryManager:
         weights = TYPE_WEIGHT[query_intent(query)]
         now = utcnow()
         window = query_window(query, now)
-        pool = hybrid_search(
-            self.store,
+        pool = yield from hybrid_search_steps(
             self.namespaces,
             query,
             limit=limit * POOL_FACTOR,
@@ -726,7 +764,8 @@ class MemoryManager:
             or_else=PLAIN_ITEMS if PLAIN_ITEM_DEFAULTS["confidence"] >= min_confidence else (),
         )
         if window is not None:
-            pool = _with_window(pool, self._in_window(query, window, limit, filter, owners))
+            dated = yield from self._in_window(query, window, limit, filter, owners)
+            pool = _with_window(pool, dated)
         scored: builtins.list[ScoredMemory] = []
         for fused in pool:
             memory = read_memory(fused.item)
@@ -754,7 +793,7 @@ class MemoryManager:
         top = sorted(chosen.values(), key=lambda s: s.score, reverse=True)
         top = top[:limit]
         if follow_links:
-            top += self._linked(top, min_confidence, include_invalid, subject)
+            top += yield from self._linked(top, min_confidence, include_invalid, subject)
         return top
 
     def _in_window(
@@ -764,29 +803,34 @@ class MemoryManager:
         limit: int,
         filter: dict[str, object],
         owners: builtins.list[dict[str, Any]],
-    ) -> builtins.list[Fused]:
+    ) -> Steps[builtins.list[Fused]]:
         """The events dated inside `window`, ranked by hybrid search among themselves.
 
         The window is a store filter on the event stamp, so an event of that period is a
         candidate however many more similar memories lie outside it."""
         start, end = window
         dated = {**filter, "event_stamp": {"$gte": event_stamp(start), "$lt": event_stamp(end)}}
-        return hybrid_search(
-            self.store,
-            self.namespaces,
-            query,
-            limit=limit * POOL_FACTOR,
-            candidates=limit * CANDIDATE_FACTOR,
-            filter=dated,
-            any_of=owners,
+        return (
+            yield from hybrid_search_steps(
+                self.namespaces,
+                query,
+                limit=limit * POOL_FACTOR,
+                candidates=limit * CANDIDATE_FACTOR,
+                filter=dated,
+                any_of=owners,
+            )
         )
 
     def disputed(self) -> builtins.list[Memory]:
         """Memories kept but not believed, because a more trusted one says otherwise: for
         staff to review (`get(m.disputed_by)` is the one shown instead)."""
+        return steps.run(self.store, self._disputed_steps())
+
+    def _disputed_steps(self) -> Steps[builtins.list[Memory]]:
         out: builtins.list[Memory] = []
         for namespace in self.namespaces:
-            out += [m for m in self._all(namespace, {"valid": False}) if m.disputed_by]
+            held = yield from memories_in_steps(namespace, {"valid": False})
+            out += [m for m in held if m.disputed_by]
         return sorted(out, key=lambda m: m.created_at)
 
     def _linked(
@@ -795,7 +839,7 @@ class MemoryManager:
         min_confidence: float,
         include_invalid: bool,
         subject: str | None,
-    ) -> builtins.list[ScoredMemory]:
+    ) -> Steps[builtins.list[ScoredMemory]]:
         """One hop along A-MEM links from the hits (readable namespaces only)."""
         seen = {h.memory.memory_id for h in hits}
         extra: builtins.list[ScoredMemory] = []
@@ -803,7 +847,7 @@ class MemoryManager:
             for linked_id in hit.memory.links:
                 if linked_id in seen:
                     continue
-                found = self._find(linked_id)
+                found = yield from self._find_steps(linked_id)
                 if found is None:
                     continue
                 memory, namespace = found
@@ -826,10 +870,13 @@ class MemoryManager:
         Its synced copies, the values it superseded and the A2A log stay: to forget a
         fact everywhere use `memory.team.TeamMemory.forget` (cascade) or `forget_subject`.
         """
-        found = self._find(memory_id)
+        return steps.run(self.store, self._forget_steps(memory_id))
+
+    def _forget_steps(self, memory_id: str) -> Steps[bool]:
+        found = yield from self._find_steps(memory_id)
         if found is None:
             return False
-        self.store.delete(found[1], memory_id)
+        yield from steps.batch([PutOp(found[1], memory_id, None)])
         return True
 
     # ---- one call from text to memory ------------------------------------------------
@@ -878,25 +925,57 @@ class MemoryManager:
         return results
 
     # ---- async -------------------------------------------------------------------------
-    # Each runs its sync twin in a worker thread, so the event loop never blocks: with an
-    # async store (AsyncPostgresStore) the sync calls hand their operations to the store's
-    # own abatch on its loop; the FaissStore's batch works in any thread.
-    async def asearch(self, query: str, **options: Any) -> builtins.list[ScoredMemory]:
-        return await asyncio.to_thread(self.search, query, **options)
+    # The reads run their store steps on the store's `abatch` (memory/store_steps.py): the
+    # event loop waits on the store's own async calls (PostgresStore's async driver; the
+    # FAISS store embeds with `aembed_query` and reads SQLite in a worker thread of its
+    # own). Writes (`aadd`, `aremember`) run their sync twin in a worker thread: an add is
+    # a read-modify-write that holds the FAISS store's SQLite transaction (`atomic()`)
+    # from its first read to its last write, and that transaction belongs to one thread.
+    async def asearch(
+        self,
+        query: str,
+        *,
+        limit: int = 5,
+        min_confidence: float = DEFAULT_MIN_CONFIDENCE,
+        include_invalid: bool = False,
+        types: Collection[MemoryType] | None = None,
+        follow_links: bool = False,
+        subject: str | None = None,
+    ) -> builtins.list[ScoredMemory]:
+        """`search`, on the store's `abatch`."""
+        check_search_args(query, limit=limit, min_confidence=min_confidence, types=types)
+        return await steps.arun(
+            self.store,
+            self._search_steps(
+                query, limit, min_confidence, include_invalid, types, follow_links, subject
+            ),
+        )
+
+    async def aget(self, memory_id: str) -> Memory | None:
+        return await steps.arun(self.store, self._get_steps(memory_id))
+
+    async def alist(
+        self, *, scope: Scope | None = None, include_invalid: bool = False, limit: int = 100
+    ) -> builtins.list[Memory]:
+        return await steps.arun(self.store, self._list_steps(scope, include_invalid, limit))
+
+    async def adisputed(self) -> builtins.list[Memory]:
+        return await steps.arun(self.store, self._disputed_steps())
+
+    async def aforget(self, memory_id: str) -> bool:
+        return await steps.arun(self.store, self._forget_steps(memory_id))
 
     async def aadd(self, memory: Memory) -> AddResult:
         return await asyncio.to_thread(self.add, memory)
 
     async def aremember(
-        self, text: str, *, subject: str | None = None, source: trust.Source = "user"
+        self,
+        text: str,
+        *,
+        subject: str | None = None,
+        source: trust.Source = "user",
+        scope: Scope = "shared",
     ) -> builtins.list[AddResult]:
-        return await asyncio.to_thread(self.remember, text, subject=subject, source=source)
-
-    async def aget(self, memory_id: str) -> Memory | None:
-        return await asyncio.to_thread(self.get, memory_id)
-
-    async def alist(self, **options: Any) -> builtins.list[Memory]:
-        return await asyncio.to_thread(self.list, **options)
-
-    async def aforget(self, memory_id: str) -> bool:
-        return await asyncio.to_thread(self.forget, memory_id)
+        return await asyncio.to_thread(
+            self.remember, text, subject=subject, source=source, scope=scope
+        )

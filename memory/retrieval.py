@@ -18,6 +18,9 @@ from typing import Any, cast
 
 from langgraph.store.base import BaseStore, SearchItem, SearchOp
 
+from memory import store_steps as steps
+from memory.store_steps import Steps
+
 RRF_K = 10
 """Measured on LoCoMo (evals/locomo/ablation.py): k=10 beat the customary 60 by 7.7 points
 of R@10; a small k lets the first few ranks of each retriever dominate."""
@@ -145,10 +148,6 @@ def _key(item: SearchItem) -> tuple[tuple[str, ...], str]:
     return tuple(item.namespace), item.key
 
 
-def has_lexical(store: BaseStore) -> bool:
-    return callable(getattr(store, "lexical_search", None))
-
-
 def dense_ranking(
     store: BaseStore,
     namespaces: Sequence[tuple[str, ...]],
@@ -160,13 +159,26 @@ def dense_ranking(
 ) -> list[SearchItem]:
     """The best `limit` items of `namespaces` by cosine, matching `filter` (or, with
     `any_of`, one of those filters instead)."""
+    return steps.run(
+        store, dense_ranking_steps(namespaces, query, limit=limit, filter=filter, any_of=any_of)
+    )
+
+
+def dense_ranking_steps(
+    namespaces: Sequence[tuple[str, ...]],
+    query: str,
+    *,
+    limit: int,
+    filter: dict[str, Any] | None,
+    any_of: Sequence[dict[str, Any] | None] = (),
+) -> Steps[list[SearchItem]]:
+    """``dense_ranking`` as store steps (memory/store_steps.py)."""
     # One batch for all namespaces and filters: the stores embed a query once per batch,
     # where one `search` per namespace embedded it once per namespace.
     filters = list(any_of) or [filter]
     ops = [SearchOp(tuple(ns), f, limit, 0, query) for f in filters for ns in namespaces]
-    unique = {
-        _key(hit): hit for result in store.batch(ops) for hit in cast(list[SearchItem], result)
-    }
+    results = yield from steps.batch(ops)
+    unique = {_key(hit): hit for result in results for hit in cast(list[SearchItem], result)}
     hits = sorted(
         unique.values(),
         key=lambda h: h.score if h.score is not None else float("-inf"),
@@ -183,14 +195,23 @@ def lexical_ranking(
     limit: int,
     filter: dict[str, Any] | None,
 ) -> list[SearchItem]:
-    if not has_lexical(store) or not namespaces:
+    return steps.run(store, lexical_ranking_steps(namespaces, query, limit=limit, filter=filter))
+
+
+def lexical_ranking_steps(
+    namespaces: Sequence[tuple[str, ...]],
+    query: str,
+    *,
+    limit: int,
+    filter: dict[str, Any] | None,
+) -> Steps[list[SearchItem]]:
+    """BM25 over the namespaces where the store has it (else no ranking), as store steps."""
+    if not namespaces:
         return []
     # One BM25 ranking over the namespaces' common prefix, kept to the namespaces: FTS5
     # scores every matching document per call, so one call costs half of two.
     common = _common_prefix(namespaces)
-    return store.lexical_search(  # type: ignore[attr-defined]
-        common, query, filter=filter, limit=limit, within=list(namespaces)
-    )
+    return (yield from steps.lexical(common, query, filter=filter, limit=limit, within=namespaces))
 
 
 def _merged(rankings: Sequence[Sequence[SearchItem]], limit: int) -> list[SearchItem]:
@@ -242,6 +263,15 @@ def hybrid_search(
     store: BaseStore,
     namespaces: Sequence[tuple[str, ...]],
     query: str,
+    **options: Any,
+) -> list[Fused]:
+    """``hybrid_search_steps`` on `store`'s sync calls (see it for the options)."""
+    return steps.run(store, hybrid_search_steps(namespaces, query, **options))
+
+
+def hybrid_search_steps(
+    namespaces: Sequence[tuple[str, ...]],
+    query: str,
     *,
     limit: int = 10,
     filter: dict[str, Any] | None = None,
@@ -252,7 +282,7 @@ def hybrid_search(
     strip_questions: bool = True,
     any_of: Sequence[dict[str, Any]] = (),
     or_else: Sequence[dict[str, Any]] = (),
-) -> list[Fused]:
+) -> Steps[list[Fused]]:
     """Top `limit` items of `namespaces` for `query`, dense and BM25 rankings fused.
 
     With `strip_questions`, both retrievers see only the query's topic words (LoCoMo
@@ -262,7 +292,8 @@ def hybrid_search(
     that lack the fields `filter` selects on). Each retriever ranks once over all of it:
     on a store with `hybrid_candidates` (the FAISS store) in one call that embeds the
     query once and filters inside the store; elsewhere with one store search per
-    filter alternative, merged.
+    filter alternative, merged. Store steps (memory/store_steps.py): ``steps.run`` or
+    ``steps.arun`` drives it.
     """
     if strip_questions:
         query = strip_question_words(query)
@@ -271,16 +302,19 @@ def hybrid_search(
         {**(filter or {}), **alternative} for alternative in any_of
     ] or [filter]
     filters += or_else
-    if callable(getattr(store, "hybrid_candidates", None)):
-        dense, lexical = store.hybrid_candidates(  # type: ignore[attr-defined]
-            namespaces, query, any_of=filters, dense_limit=pool, lexical_limit=pool
-        )
+    both = yield from steps.candidates(namespaces, query, any_of=filters, limit=pool)
+    if both is not None:
+        dense, lexical = both
     else:
-        dense = dense_ranking(store, namespaces, query, limit=pool, filter=None, any_of=filters)
-        lexical = _merged(
-            [lexical_ranking(store, namespaces, query, limit=pool, filter=f) for f in filters],
-            pool,
+        dense = yield from dense_ranking_steps(
+            namespaces, query, limit=pool, filter=None, any_of=filters
         )
+        rankings = []
+        for f in filters:
+            rankings.append(
+                (yield from lexical_ranking_steps(namespaces, query, limit=pool, filter=f))
+            )
+        lexical = _merged(rankings, pool)
     similarity = {_key(h): h.score for h in dense}
     fused = reciprocal_rank_fusion([dense, lexical], [dense_weight, lexical_weight], rrf_k=rrf_k)
     return [

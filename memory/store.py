@@ -864,6 +864,25 @@ class FaissStore(BaseStore):
             [_search_item(row, value, score) for row, value, score in lexical],
         )
 
+    async def ahybrid_candidates(
+        self,
+        namespaces: Sequence[tuple[str, ...]],
+        query: str,
+        *,
+        any_of: AnyOf = (),
+        dense_limit: int,
+        lexical_limit: int,
+    ) -> tuple[list[SearchItem], list[SearchItem]]:
+        """`hybrid_candidates` off the event loop (SQLite and the embedder block)."""
+        return await asyncio.to_thread(
+            self.hybrid_candidates,
+            namespaces,
+            query,
+            any_of=any_of,
+            dense_limit=dense_limit,
+            lexical_limit=lexical_limit,
+        )
+
     async def alexical_search(
         self,
         namespace_prefix: tuple[str, ...],
@@ -872,9 +891,16 @@ class FaissStore(BaseStore):
         filter: dict[str, Any] | None = None,
         limit: int = 10,
         offset: int = 0,
+        within: Sequence[tuple[str, ...]] | None = None,
     ) -> list[SearchItem]:
         return await asyncio.to_thread(
-            self.lexical_search, namespace_prefix, query, filter=filter, limit=limit, offset=offset
+            self.lexical_search,
+            namespace_prefix,
+            query,
+            filter=filter,
+            limit=limit,
+            offset=offset,
+            within=within,
         )
 
     def scrub(self) -> bool:
