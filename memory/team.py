@@ -42,7 +42,13 @@ from memory.namespaces import (
     unremembered_threads_namespace,
 )
 from memory.reading import read_memory
-from memory.transcripts import Redaction, TranscriptReport, every_thread, redact_threads
+from memory.transcripts import (
+    Redaction,
+    TranscriptReport,
+    every_thread,
+    redact_threads,
+    threads_that_read,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -355,13 +361,15 @@ class TeamMemory:
         terms = _sensitive_terms(gone) + [t for t in log_terms if t]
         report.log_redacted = _redact_log(bridge, set(doomed) | origins, terms, reason)
         _announce(bridge, report, requested_by, reason)
-        # Not `log_terms` (how the subject is named): the thread keeps whose it is.
-        report.redaction = _redaction(gone, _sensitive_terms(gone), speaker)
+        # Not `log_terms` (how the subject is named): the thread keeps whose it is. Short
+        # values are left out: redacting every "100" would wipe other people's threads.
+        quoted = [t for t in _sensitive_terms(gone) if len(t) >= MIN_TRANSCRIPT_TERM]
+        report.redaction = _redaction(gone, quoted, speaker)
         if self.checkpointer is not None:
-            # Every thread: a fact is quoted wherever it was read (retrieved memories, the
-            # specialists' findings), not only in the thread that told it.
             report.transcripts = redact_threads(
-                self.checkpointer, every_thread(self.checkpointer) | set(threads), report.redaction
+                self.checkpointer,
+                self._threads_to_redact(gone, requested_by) | set(threads),
+                report.redaction,
             )
             if report.transcripts.unredacted:
                 logger.warning(
@@ -378,6 +386,16 @@ class TeamMemory:
             len(report.log_redacted),
         )
         return report
+
+    def _threads_to_redact(self, gone: builtins.list[Memory], requested_by: str) -> set[str]:
+        """Staff: every thread (a fact is quoted wherever it was read). A subject asking
+        for themself: the threads that told or read what is forgotten, so their request
+        can never rewrite a conversation that never touched their facts."""
+        assert self.checkpointer is not None
+        if requested_by == STAFF:
+            return every_thread(self.checkpointer)
+        told = {m.provenance.thread_id for m in gone if m.provenance.thread_id}
+        return told | threads_that_read(self.checkpointer, {m.memory_id for m in gone})
 
     # ---- requests made in conversation ----------------------------------------------
     def remembers(self, thread_id: str | None) -> bool:
@@ -528,6 +546,9 @@ def _closure(
 
 
 _DISTINCTIVE = re.compile(r"[\d@]")
+MIN_TRANSCRIPT_TERM = 6
+"""The shortest text a forget redacts wherever a transcript quotes it (a phone number or
+an e-mail address is longer; "100" would match other people's orders and prices)."""
 
 
 def _sensitive_terms(memories: builtins.list[Memory]) -> builtins.list[str]:

@@ -143,6 +143,46 @@ def every_thread(saver: BaseCheckpointSaver[Any]) -> set[str]:
     return {str(found.config["configurable"]["thread_id"]) for found in saver.list(None)}
 
 
+def threads_that_read(saver: BaseCheckpointSaver[Any], memory_ids: Collection[str]) -> set[str]:
+    """The threads whose state holds one of `memory_ids` (a memory read or written there:
+    ``retrieved``, ``written``, findings), in any checkpoint or pending write."""
+    wanted = set(memory_ids)
+    found: set[str] = set()
+    for checkpoint in saver.list(None):
+        thread_id = str(checkpoint.config["configurable"]["thread_id"])
+        if thread_id in found:
+            continue
+        writes = [value for _, _, value in checkpoint.pending_writes or []]
+        if _names_memory(checkpoint.checkpoint.get("channel_values"), wanted) or _names_memory(
+            writes, wanted
+        ):
+            found.add(thread_id)
+    return found
+
+
+def _names_memory(value: Any, ids: set[str]) -> bool:
+    if isinstance(value, dict):
+        if value.get("memory_id") in ids:
+            return True
+        return any(_names_memory(v, ids) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(_names_memory(v, ids) for v in value)
+    if isinstance(value, Send):
+        return _names_memory(value.arg, ids)
+    if isinstance(value, BaseModel) or (
+        dataclasses.is_dataclass(value) and not isinstance(value, type)
+    ):
+        if getattr(value, "memory_id", None) in ids:
+            return True
+        names = (
+            type(value).model_fields
+            if isinstance(value, BaseModel)
+            else [f.name for f in dataclasses.fields(value)]
+        )
+        return any(_names_memory(getattr(value, name), ids) for name in names)
+    return False
+
+
 def _thread(thread_id: str) -> RunnableConfig:
     return {"configurable": {"thread_id": thread_id}}
 

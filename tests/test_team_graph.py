@@ -423,6 +423,17 @@ def test_forgetting_redacts_the_transcripts_and_leaves_nothing_in_the_files(
         assert raw_files_holding(tmp_path, text) == [], text
 
 
+def test_a_customers_forget_never_rewrites_a_thread_that_never_touched_their_facts(
+    app: TeamApp,
+) -> None:
+    run_team(app, "My phone number is 555-0142.", "other", customer_id="23456")
+    run_team(app, "My phone number is 555-0142.", "mine")  # the same text, another customer
+    run_team(app, "Please forget my phone number.", "mine-later")
+    assert transcript_holds(app, "mine", "555-0142") == []
+    assert transcript_holds(app, "other", "555-0142")  # not theirs to redact
+    assert any("555-0142" in c for c in team_memories(app))  # nor to forget
+
+
 def _owners(state: dict) -> set[str]:
     return {m.subject for m in state["retrieved"] if m.subject and m.subject[:9] == "customer:"}
 
