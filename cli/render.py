@@ -312,6 +312,8 @@ def forget_view(report: ForgetReport, *, title: str) -> Panel:
             f"transcripts: {len(transcripts.threads)} threads redacted "
             f"({transcripts.checkpoints} checkpoints rewritten)\n"
         )
+        if transcripts.error:
+            lines.append(f"transcripts NOT redacted: {transcripts.error}\n")
         for thread_id in transcripts.unredacted:
             lines.append(f"NOT redacted: thread {thread_id} still holds forgotten text\n")
     counts = (

@@ -366,11 +366,15 @@ class TeamMemory:
         quoted = [t for t in _sensitive_terms(gone) if len(t) >= MIN_TRANSCRIPT_TERM]
         report.redaction = _redaction(gone, quoted, speaker)
         if self.checkpointer is not None:
-            report.transcripts = redact_threads(
-                self.checkpointer,
-                self._threads_to_redact(gone, requested_by) | set(threads),
-                report.redaction,
-            )
+            try:
+                report.transcripts = redact_threads(
+                    self.checkpointer,
+                    self._threads_to_redact(gone, requested_by) | set(threads),
+                    report.redaction,
+                )
+            except Exception as exc:  # the memory is forgotten; say what was not
+                logger.exception("forget: transcripts not redacted")
+                report.transcripts = TranscriptReport(error=f"{type(exc).__name__}: {exc}")
             if report.transcripts.unredacted:
                 logger.warning(
                     "transcripts still hold forgotten text: %s", report.transcripts.unredacted

@@ -69,6 +69,8 @@ class TranscriptReport:
     """Checkpoints rewritten."""
     unredacted: list[str] = field(default_factory=list)
     """Threads where a forgotten term is still found after the rewrite (should be none)."""
+    error: str | None = None
+    """Why the transcripts could not be rewritten at all (the checkpointer failed)."""
     wal_truncated: bool | None = None
     """SQLite saver: whether its WAL was truncated (False: a reader kept part of it)."""
 

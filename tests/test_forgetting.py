@@ -12,6 +12,7 @@ import sqlite3
 from contextlib import closing
 
 import pytest
+from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.store.base import BaseStore
 
 from memory.bridge import MEMORY_FORGET, RESULT, A2ABridge, A2AMessage
@@ -201,3 +202,21 @@ def test_only_the_subject_or_staff_may_forget_a_subject(store: BaseStore) -> Non
 def test_forget_subject_with_nothing_known_reports_nothing(store: BaseStore) -> None:
     report = TeamMemory(store, TEAM).forget_subject("customer:1", requested_by=STAFF)
     assert report.removed == [] and report.log_redacted == []
+
+
+class BrokenSaver(InMemorySaver):
+    """A checkpointer whose reads fail (a server gone away)."""
+
+    def list(self, *args: object, **kwargs: object):  # type: ignore[override]
+        raise ConnectionError("checkpointer unreachable")
+
+
+def test_a_failing_checkpointer_is_reported_and_the_memory_still_forgotten(
+    store: BaseStore,
+) -> None:
+    seeded(store)
+    team = TeamMemory(store, TEAM, checkpointer=BrokenSaver())
+    report = team.forget_subject("customer:12345", requested_by=STAFF)
+    assert recoverable(store, PHONE) == []
+    assert report.transcripts is not None
+    assert report.transcripts.error == "ConnectionError: checkpointer unreachable"
