@@ -406,6 +406,7 @@ def _describe(event: StreamEvent) -> EventRow:
             if not event.replaced:
                 return "ground", "dim", Text(f"{event.agent} {event.step}: grounded", style="dim")
             found = [*event.claims, *event.words, *(f"missing {m}" for m in event.missing)]
+            found += [f"not stated together: {c}" for c in event.combinations]
             why = ", ".join(found) or "no text"
             body = Text(f"{event.agent} {event.step}: replaced by the grounded text ({_clip(why)})")
             return "ground", "yellow", body

@@ -138,7 +138,7 @@ CONVERSATION: tuple[str, ...] = (
     "Please tell me what happens next.",
 )
 """One customer conversation, long enough on a small budget that its thread compacts."""
-CONVERSATION_BUDGET_TOKENS = 700
+CONVERSATION_BUDGET_TOKENS = 400
 
 
 class TextCheck(BaseModel):

@@ -20,7 +20,8 @@ Kinds and their fields (all strings unless noted):
 - ``compaction``: strategy, dropped (int), tokens_before (int), tokens_after (int)
 - ``grounding``: agent, step ("synthesis", "chat reply", "findings:<agent>", "summary"),
   draft (the model's text, or null), replaced (bool: the grounded text was shown
-  instead), claims, words, missing (lists: what the check found; nodes/grounding.py)
+  instead), claims, words, missing, combinations (lists: what the check found;
+  nodes/grounding.py)
 
 Unknown kinds parse as ``None`` (a newer server may send more), so readers skip them.
 """
@@ -108,6 +109,7 @@ class GroundingEvent(_Event):
     claims: list[str] = Field(default_factory=list)
     words: list[str] = Field(default_factory=list)
     missing: list[str] = Field(default_factory=list)
+    combinations: list[str] = Field(default_factory=list)
 
 
 class CompactionEvent(_Event):

@@ -14,7 +14,11 @@ looks for both kinds:
   "delivered") nor in a small closed set of function and conversational words ("sorry",
   "help", "contact", "thanks"). Fluent text uses a stray word of its own now and then, so
   up to ``WORD_TOLERANCE`` (1) is let through; more and the text says what it was not
-  given.
+  given;
+- combinations (``unsupported_combinations``): a clause whose claims are each stated
+  somewhere, but never together ("the customer who prefers SMS is #12345" when SMS is
+  #34567's), or that denies what no source denies ("#12345 is a non-premium member"),
+  needs one source sentence stating as much.
 
 ``missing(text, required)`` lists the amounts ("48 hours", "$20") and channels of
 `required` (the composed reply) that `text` dropped. A text with anything unsupported or
@@ -29,7 +33,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 logger = logging.getLogger(__name__)
 
@@ -177,19 +181,57 @@ def claims(text: str) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-def unsupported(text: str, sources: Iterable[str]) -> list[str]:
-    """The claims of `text` that none of `sources` states."""
-    given = _norm(" ".join(sources))
+def _unstated(found: Iterable[str], source: str) -> list[str]:
+    """The claims of `found` that `source` does not state."""
+    given = _norm(source)
     given_numbers = {_digits(m.group(0)) for m in _NUMBER.finditer(given)}
     given_numbers |= {NUMBER_WORDS[m.group(1)] for m in _NUMBER_WORD.finditer(given)}
     out = []
-    for claim in claims(text):
+    for claim in found:
         value = NUMBER_WORDS.get(claim) or _digits(claim)
         if value:
             if value not in given_numbers:
                 out.append(claim)
         elif not re.search(r"\b" + re.escape(_norm(claim)) + r"\b", given):
             out.append(claim)
+    return out
+
+
+def unsupported(text: str, sources: Iterable[str]) -> list[str]:
+    """The claims of `text` that none of `sources` states."""
+    return _unstated(claims(text), " ".join(sources))
+
+
+# A sentence of a source, and a clause of a text: where claims must meet.
+_SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+|(?:^|\s)-\s+")
+_CLAUSE = re.compile(
+    r"(?<=[.!?;:])\s+|\n+|,\s+(?:and|but|so|while)\s+"
+    r"|\s+(?:and|but|so)\s+(?=(?:we|you|i|it|they|he|she|our|your|this|that)\b)",
+    re.I,
+)
+_NEGATION = re.compile(r"\b(?:no|not|non|never|none|nor|cannot|without)\b|n't\b", re.I)
+
+
+def unsupported_combinations(text: str, sources: Iterable[str]) -> list[str]:
+    """The clauses of `text` whose claims no single sentence of a source states together,
+    or that deny what no source sentence with those claims denies.
+
+    Each claim may be stated somewhere while the clause is still false: "the customer who
+    prefers SMS is #12345" (SMS is #34567's), "your refund arrives on November 29" (the
+    date of another event), "#12345 is a non-premium member". A clause with two claims or
+    more, or with a claim and a negation, needs one source sentence that says as much.
+    """
+    units = [u for source in sources for u in _SENTENCE.split(source) if u.strip()]
+    out = []
+    for clause in _CLAUSE.split(text):
+        found = claims(clause)
+        negated = bool(_NEGATION.search(clause))
+        if len(found) < 2 and not (negated and found):
+            continue
+        if not any(
+            not _unstated(found, unit) and (not negated or _NEGATION.search(unit)) for unit in units
+        ):
+            out.append(clause.strip())
     return out
 
 
@@ -275,6 +317,8 @@ class Verdict:
     """Content words of the draft that no source uses (past the tolerance, all listed)."""
     missing: list[str] = field(default_factory=list)
     """Amounts and channels of the composed text the draft leaves out."""
+    combinations: list[str] = field(default_factory=list)
+    """Clauses of the draft whose claims no one source sentence states together."""
 
     @property
     def replaced(self) -> bool:
@@ -285,6 +329,7 @@ class Verdict:
         out = [f"unsupported {c!r}" for c in self.claims]
         if len(self.words) > WORD_TOLERANCE:
             out.append("unsupported words " + ", ".join(repr(w) for w in self.words))
+        out += [f"unsupported combination {c!r}" for c in self.combinations]
         out += [f"missing {c!r}" for c in self.missing]
         return out if self.draft is not None else ["no text"]
 
@@ -301,9 +346,10 @@ def check(text: str | None, sources: Iterable[str], composed: str, *, keep: bool
         claims=unsupported(text, given),
         words=unsupported_words(text, given),
         missing=missing(text, composed) if keep else [],
+        combinations=unsupported_combinations(text, given),
     )
     if verdict.problems:
-        return Verdict(text, composed, verdict.claims, verdict.words, verdict.missing)
+        return replace(verdict, shown=composed)
     return verdict
 
 
@@ -339,6 +385,7 @@ def report(verdict: Verdict, *, agent: str, step: str) -> None:
             claims=verdict.claims,
             words=verdict.words,
             missing=verdict.missing,
+            combinations=verdict.combinations,
         )
     )
 

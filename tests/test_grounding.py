@@ -15,6 +15,7 @@ from nodes.grounding import (
     missing,
     stem,
     unsupported,
+    unsupported_combinations,
     unsupported_words,
 )
 from tests.fakes import DeterministicEmbeddings
@@ -158,6 +159,45 @@ def test_words_match_their_inflections() -> None:
     assert stem("arrived") == stem("arrives") == stem("arriving") == stem("arrive")
     assert stem("shipped") == stem("shipping") == stem("ship")
     assert unsupported_words("The delivery was delayed.", ["It delivered late, delays."]) == []
+
+
+MEMORIES = [
+    "Customer #12345 prefers to be contacted by email.",
+    "Customer #34567 prefers SMS.",
+    "Customer #12345 is a premium member.",
+    "Customer #12345's order ORD-1004 was delayed on Monday, November 29th.",
+    "John Okafor (customer #12345) prefers email.",
+]
+
+
+@pytest.mark.parametrize(
+    "false",
+    [
+        # SmolLM2's chat replies in the grounding eval: every claim stated somewhere
+        "The customer who prefers SMS is Customer #12345.",
+        "No, customer #12345 is a non-premium member.",
+        "Customer #34567's order ORD-1004 was delayed on Monday.",
+        'The driver delivering order ORD-1004 is the one named "John Okafor".',
+    ],
+)
+def test_claims_stated_apart_are_not_stated_together(false: str) -> None:
+    assert unsupported(false, MEMORIES) == []
+    assert unsupported_combinations(false, MEMORIES) == [false]
+    verdict = check(false, MEMORIES, "\n".join(MEMORIES), keep=False)
+    assert verdict.replaced and verdict.combinations == [false]
+
+
+def test_claims_a_source_sentence_states_together_are_kept() -> None:
+    for true in (
+        "Customer #34567 prefers to be contacted by SMS.",
+        "Customer #12345 prefers to be contacted by email.",
+        "Order ORD-1004 was delayed on Monday, and we will contact you by email.",
+        "Customer #12345 is a premium member, and John Okafor prefers email.",
+    ):
+        assert unsupported_combinations(true, MEMORIES) == [], true
+    # a denial is kept when a source denies it too
+    denied = ["Customer #56789 does not want phone calls."]
+    assert unsupported_combinations("Customer #56789 does not want calls.", denied) == []
 
 
 def test_no_text_is_the_composed_text() -> None:
