@@ -120,7 +120,8 @@ class ModelRun:
     extraction_alone: list[Any] = field(default_factory=list)
     extraction_graph: list[Any] = field(default_factory=list)
     texts: list[TextCheck] = field(default_factory=list)
-    demo_s: float = 0.0
+    demo_s: float | None = None
+    """The demo's wall time (team request + follow-up); None until it ran."""
 
 
 def _route(run: ModelRun, request: str, expected: frozenset[str]) -> dict[str, Any]:
@@ -157,6 +158,8 @@ def _extract(run: ModelRun, utterance: Any) -> None:
 
 def spread(items: Sequence[Any], count: int) -> list[Any]:
     """`count` items spread evenly over `items` (all of them when count >= len)."""
+    if count <= 0:
+        return []
     if count >= len(items):
         return list(items)
     step = len(items) / count
@@ -192,28 +195,33 @@ def run_models_eval(
             prepare_demo(app)
             runs.append(ModelRun(name, model, app, timer, round(load_s, 2)))
             console.print(f"{name}: {model.model_name} loaded in {load_s:.1f}s")
-        # The demo first: the figure the default is chosen by. Results are written after
-        # every phase, so a run cut short still reports what it measured.
+
+        # Results are written after every item, so a run cut short (a loaded machine, a
+        # deadline) still reports what it measured. The demo comes last: a large model's
+        # demo takes longest, and the per-item parts interleave best.
+        def write() -> None:
+            partial = _result(runs, done, [], time.perf_counter() - started)
+            _write(partial, json_out, reports, console)
+
+        done: list[Any] = []
+        for request, expected in spread(ROUTING_SET, routing):
+            for run in runs:
+                run.routing.append(_route(run, request, expected))
+            console.print(f"routing: {request[:50]!r} done")
+            write()
+        for utterance in utterances:
+            for run in runs:
+                _extract(run, utterance)
+            done.append(utterance)
+            write()
+        console.print("extraction done")
         for run in runs:
             demo_started = time.perf_counter()
             run.texts += _team(run.app, DEMO_CUSTOMER_ID, DEMO_REQUEST, "embedded")
             run.texts += _chat(run.app, ChatTurn("jordan", FOLLOW_UP), "embedded")
             run.demo_s = round(time.perf_counter() - demo_started, 1)
             console.print(f"{run.name}: demo {run.demo_s}s")
-        _write(_result(runs, [], [], time.perf_counter() - started), json_out, reports, console)
-        for request, expected in spread(ROUTING_SET, routing):
-            for run in runs:
-                run.routing.append(_route(run, request, expected))
-            console.print(f"routing: {request[:50]!r} done")
-        _write(_result(runs, [], [], time.perf_counter() - started), json_out, reports, console)
-        done: list[Any] = []
-        for utterance in utterances:
-            for run in runs:
-                _extract(run, utterance)
-            done.append(utterance)
-            partial = _result(runs, done, [], time.perf_counter() - started)
-            _write(partial, json_out, reports, console)
-        console.print("extraction done")
+            write()
         for turn in turns:
             for run in runs:
                 run.texts += _chat(run.app, turn, "embedded")
@@ -289,7 +297,7 @@ def _write(
                 m["routing_s_per_call"],
                 m["s_per_call_median"],
                 m["tokens_per_s"],
-                m["demo_s"],
+                m["demo_s"] if m["demo_s"] is not None else "not run",
                 m["load_s"],
             ]
         )

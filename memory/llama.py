@@ -95,7 +95,7 @@ def _resolve(model: str | None) -> tuple[Path, str, bool]:
             f"embedded model file {path} does not exist (a packaged model is one of "
             f"{', '.join(EMBEDDED_MODEL_NAMES)})"
         )
-    return path, path.name.removesuffix(".gguf"), True
+    return path, path.name.removesuffix(".gguf"), False
 
 
 def embedded_model_path(model: str | None = None) -> Path:
@@ -160,8 +160,9 @@ class EmbeddedChatModel(BaseChatModel):
     temperature: float = 0.0
     max_tokens: int = EMBEDDED_MAX_TOKENS
     repeat_penalty: float = 1.1
-    extracts: bool = True
-    """Whether memory extraction asks this model (SmolLM2's extraction JSON is unusable)."""
+    extracts: bool = False
+    """Whether memory extraction asks this model instead of the rules (see
+    memory.packaged_models.PackagedModel.extracts)."""
     _loaded: _LoadedLlama | None = PrivateAttr(default=None)
 
     @property

@@ -13,6 +13,7 @@ def test_spread_takes_items_evenly_and_all_when_asked_for_more() -> None:
     assert spread(list(range(10)), 3) == [0, 3, 6]
     assert spread([1, 2], 5) == [1, 2]
     assert spread([], 2) == []
+    assert spread([1, 2], 0) == []
 
 
 def test_the_routing_set_is_labeled_with_real_specialists_and_is_not_the_examples() -> None:

@@ -273,7 +273,7 @@ def test_a_packaged_qwen_loads_verified_and_answers(name: str) -> None:
     model = make_chat_model("embedded", embedded=name)
     assert isinstance(model, EmbeddedChatModel)
     assert model.model_name == PACKAGED_MODELS[name].label  # type: ignore[index]
-    assert model.extracts and context_window(model) == 8192
+    assert not model.extracts and context_window(model) == 8192
     reply = model.invoke("Say hello.", max_tokens=8)
     assert reply.usage_metadata is not None
     assert 0 < reply.usage_metadata["output_tokens"] <= 8
