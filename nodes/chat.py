@@ -107,7 +107,8 @@ def remember_from_chat(
         speaker_role=ctx.speaker_role,
         scope=spec.writes,
     )
-    declined = memory_request(state, runtime, team, "user", None)
+    # The speaker's own subject: "forget my phone number" is about whoever speaks.
+    declined = memory_request(state, runtime, team, extraction.speaker_subject, None)
     if declined is not None:
         return declined
     model = seams.extraction_model(ctx, services)

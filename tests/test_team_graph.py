@@ -434,6 +434,26 @@ def test_a_customers_forget_never_rewrites_a_thread_that_never_touched_their_fac
     assert any("555-0142" in c for c in team_memories(app))  # nor to forget
 
 
+def test_the_chat_agent_forgets_what_its_speaker_asks(app: TeamApp) -> None:
+    ctx = ChatContext(agent="sam", llm="none", customer_id="12345", speaker_role="customer")
+
+    def chat(text: str, thread: str) -> dict:
+        config = {"configurable": {"thread_id": thread}}
+        app.chat_graph.invoke({"messages": [("user", text)]}, config, context=ctx)
+        return app.chat_graph.get_state(config).values
+
+    chat("My phone number is 555-0166.", "c1")
+    assert any("555-0166" in c for c in team_memories(app))
+    done = chat("Please forget my phone number.", "c1")
+    assert "deleted what I knew of your phone number" in done["reply"]
+    assert not any("555-0166" in c for c in team_memories(app))
+    history = app.chat_graph.get_state_history({"configurable": {"thread_id": "c1"}})
+    quoted = [
+        m.id for snap in history for m in snap.values.get("messages", []) if "555-0166" in m.text
+    ]
+    assert quoted == []
+
+
 def _owners(state: dict) -> set[str]:
     return {m.subject for m in state["retrieved"] if m.subject and m.subject[:9] == "customer:"}
 
