@@ -30,8 +30,7 @@ readable namespaces, then
 
 so relevance dominates, trust scales it, and age only breaks near-ties. Then context
 (memory/retrieval_context.py): a memory stated a turn before or after a well-matching one
-of the same thread gains 0.3 of its score, and when the query names one speaker of the
-hits, that speaker's memories weigh 1.3 times more. Age counts from
+of the same thread gains 0.3 of its score. Age counts from
 the memory's event time when it has one (when it happened), else from its last update.
 A query naming a period ("last week", "in March", "yesterday") prefers events dated in
 it: they are drawn by a store filter on the event time (the derived ``event_stamp``) and
@@ -89,7 +88,7 @@ from memory.namespaces import Namespace, memory_namespace, readable_namespaces
 from memory.notes import annotate
 from memory.reading import read_memory
 from memory.retrieval import Fused, hybrid_search_steps
-from memory.retrieval_context import boost_named_speaker, spread_to_neighbours
+from memory.retrieval_context import spread_to_neighbours
 from memory.store_filters import matches_filter
 from memory.store_steps import Steps
 
@@ -780,7 +779,7 @@ class MemoryManager:
                 * weights[memory.family]
             )
             scored.append(ScoredMemory(memory, score, relevance, tuple(fused.item.namespace)))
-        scored = boost_named_speaker(query, spread_to_neighbours(scored))
+        scored = spread_to_neighbours(scored)
         scored.sort(key=lambda s: s.score, reverse=True)
         # A synced copy and its original say the same thing: show one. The agent's own
         # copy wins, since it carries how the agent came to know it (sync provenance).

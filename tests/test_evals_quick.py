@@ -102,7 +102,21 @@ def test_locomo_quick(tmp_path: Path) -> None:
     assert result["quick"] is True and len(result["conversations"]) == 1
     assert result["questions"] == 60
     assert set(result["recall_at"]) == {"5", "10", "25", "50"}
-    assert_reports(reports, "locomo_turns.md", "locomo_turns.png")
+    assert_reports(reports, "locomo_turns.json", "locomo_turns.md", "locomo_turns.png")
+
+
+@pytest.mark.integration
+def test_locomo_memory_mode_quick(tmp_path: Path) -> None:
+    """Memory mode ranks with the product's search: every turn goes in, hits map back."""
+    if not DEFAULT_DATA.is_file():
+        pytest.skip(f"LoCoMo dev split not found at {DEFAULT_DATA} (see ../shared/data/locomo)")
+    result, reports = run_suite(tmp_path, "locomo", "--quick", "--mode", "memory")
+    assert result["mode"] == "memory" and result["questions"] == 60
+    notes = result["notes"]
+    assert notes["raw_turn_memories"] == notes["turns"] > 0  # raw_turns "all": every turn
+    assert all(0.0 <= result["recall_at"][k] <= 100.0 for k in ("5", "10", "25", "50"))
+    assert "MemoryManager.search" in (reports / "locomo_memory.md").read_text()
+    assert_reports(reports, "locomo_memory.json", "locomo_memory.md", "locomo_memory.png")
 
 
 @pytest.mark.integration

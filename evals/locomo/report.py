@@ -96,13 +96,16 @@ MEMORY_MODE_NOTES: Final = [
     "## How memories map back to turns",
     "",
     "Each turn is passed to `extract_memories` (speaker as the subject, dia_id as the "
-    "message id) and every memory goes through `MemoryManager.add`. A hit maps to the turn in "
+    "message id, its position in the conversation as `Provenance.turn`) and every memory "
+    "goes through `MemoryManager.add`. A hit maps to the turn in "
     "its `provenance.message_id` and to every later turn that reinforced or merged into it. "
     "Every turn is also stored as one episodic memory holding the rendered turn (speaker, "
     "date, caption), so a turn that yields no memory stays retrievable; with `--raw-turns "
     "uncovered` only such turns are. Retrieval is `MemoryManager.search` as the agents use it "
     "(its own fusion and scoring, min_confidence 0), 200 memories deep, mapped to turns in "
-    "order until k distinct turns.",
+    "order until k distinct turns. Nothing of the turns mode's own pipeline is used: what the "
+    "product's search does with context (a neighbouring turn's score shared, the one speaker "
+    "a question names weighed up: memory/retrieval_context.py) is what is measured.",
 ]
 
 
