@@ -432,3 +432,42 @@ def test_atomic_holds_other_processes_writes_until_it_commits(tmp_path: Path) ->
     with faiss_store(tmp_path) as store:
         n = store.get(ns, "counter").value["n"]
     assert n == 400  # no increment lost
+
+
+def test_hybrid_candidates_rank_several_namespaces_and_filter_alternatives_at_once(
+    tmp_path: Path,
+) -> None:
+    shared, sam, jordan = (
+        ("team", "t", "shared"),
+        ("team", "t", "agent", "sam"),
+        (
+            "team",
+            "t",
+            "agent",
+            "jordan",
+        ),
+    )
+    with faiss_store(tmp_path) as store:
+        for namespace in (shared, sam, jordan):
+            fill(store, 30, namespace)
+        store.put(shared, "plain", {"text": "refund for a delayed order, plain item"})
+        any_of = [{"n": {"$gte": 20}}, {"n": None}]  # recent numbered notes, or no number
+        dense, lexical = store.hybrid_candidates(
+            [shared, sam], "refund delayed order", any_of=any_of, dense_limit=12, lexical_limit=8
+        )
+        assert len(dense) == 12 and len(lexical) == 8
+        for hit in dense + lexical:
+            assert tuple(hit.namespace) in (shared, sam)  # jordan's never
+            assert hit.value.get("n") is None or hit.value["n"] >= 20
+        # Each ranking is the store's own ranking restricted to the alternatives.
+        reference = [
+            h
+            for ns in (shared, sam)
+            for f in any_of
+            for h in store.search(ns, query="refund delayed order", filter=f, limit=12)
+        ]
+        best = sorted(reference, key=lambda h: -(h.score or 0))[:12]
+        assert [h.score for h in dense] == pytest.approx([h.score for h in best])
+        assert [h.score for h in lexical] == sorted((h.score for h in lexical), reverse=True)
+        assert "plain" in {h.key for h in dense + lexical}
+        assert store.hybrid_candidates([jordan], "", dense_limit=3, lexical_limit=3)[1] == []
