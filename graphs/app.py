@@ -76,11 +76,27 @@ def open_team_app(
         open_checkpointer(location) as saver,
     ):
         yield TeamApp(
-            team_graph=build_team(spec, services).compile(store=store, checkpointer=saver),
-            chat_graph=build_chat(spec, services).compile(store=store, checkpointer=saver),
+            team_graph=_sync_durable(
+                build_team(spec, services).compile(store=store, checkpointer=saver)
+            ),
+            chat_graph=_sync_durable(
+                build_chat(spec, services).compile(store=store, checkpointer=saver)
+            ),
             store=store,
             data_dir=data_dir,
             services=services,
             spec=spec,
             team=team or spec.name,
         )
+
+
+def _sync_durable(
+    graph: CompiledStateGraph[Any, Any, Any, Any],
+) -> CompiledStateGraph[Any, Any, Any, Any]:
+    """`graph` writing each step's checkpoint before the next step starts (LangGraph's
+    default writes it in the background): a forget asked in conversation rewrites the
+    thread's history from inside a step, and a checkpoint still being written then would
+    land afterwards with the forgotten text. Runs call the graph without `durability`."""
+    from langgraph._internal._constants import CONF, CONFIG_KEY_DURABILITY
+
+    return graph.with_config({CONF: {CONFIG_KEY_DURABILITY: "sync"}})
