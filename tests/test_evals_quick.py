@@ -372,7 +372,12 @@ def test_sync_loop_evaluator_follows_the_floor_rule() -> None:
 def test_grounding_quick(tmp_path: Path) -> None:
     """The grounding suite end to end on the real embedder (no chat model: composed texts)."""
     result, reports = run_suite(tmp_path, "grounding", "--quick", "--llm", "none")
-    assert result["suite"] == "grounding" and result["texts"] == 6
+    assert result["suite"] == "grounding" and result["chat_turns"] == 5
+    # every text the user sees is checked: each chat reply, the team's reply and each
+    # specialist's findings (the two specialists the demo request routes to)
+    assert result["by_kind"]["chat reply"] == 5 and result["by_kind"]["synthesis"] == 1
+    assert result["by_kind"]["findings"] == 2
+    assert result["texts"] == sum(result["by_kind"].values())
     assert result["invented"] == 0
     assert_reports(reports, "grounding.json", "grounding.md")
 
