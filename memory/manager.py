@@ -657,18 +657,28 @@ class MemoryManager:
     def _related(self, memory: Memory) -> list[tuple[Memory, Namespace]]:
         """The closest valid memories this agent can read, above the link threshold."""
         found: list[tuple[float, Memory, Namespace]] = []
-        # One batch for all namespaces: the store embeds the text once, not once each.
-        ops = [
-            SearchOp(ns, {"valid": True}, self.max_links + 1, 0, memory.content)
-            for ns in self.namespaces
-        ]
-        for namespace, hits in zip(self.namespaces, self.store.batch(ops), strict=True):
-            for hit in cast(list[SearchItem], hits):
-                if hit.key == memory.memory_id or hit.score is None:
-                    continue
-                linked = read_memory(hit) if hit.score >= self.link_threshold else None
-                if linked is not None:
-                    found.append((hit.score, linked, namespace))
+        want = self.max_links + 1  # one more: the memory itself may be among them
+        if callable(getattr(self.store, "hybrid_candidates", None)):
+            # The FAISS store: one vector walk over both namespaces (an add's costliest
+            # search at 100k was one scan per namespace).
+            dense, _ = self.store.hybrid_candidates(  # type: ignore[attr-defined]
+                self.namespaces,
+                memory.content,
+                any_of=[{"valid": True}],
+                dense_limit=want,
+                lexical_limit=0,
+            )
+            hits = cast(list[SearchItem], dense)
+        else:
+            # One batch for all namespaces: the store embeds the text once, not once each.
+            ops = [SearchOp(ns, {"valid": True}, want, 0, memory.content) for ns in self.namespaces]
+            hits = [h for result in self.store.batch(ops) for h in cast(list[SearchItem], result)]
+        for hit in hits:
+            if hit.key == memory.memory_id or hit.score is None:
+                continue
+            linked = read_memory(hit) if hit.score >= self.link_threshold else None
+            if linked is not None:
+                found.append((hit.score, linked, tuple(hit.namespace)))
         found.sort(key=lambda f: f[0], reverse=True)
         return [(m, ns) for _, m, ns in found[: self.max_links]]
 
