@@ -396,6 +396,7 @@ def test_embedded_model_loads_once_and_replies(smollm: EmbeddedChatModel) -> Non
     again = make_chat_model("embedded")
     assert isinstance(again, EmbeddedChatModel)
     assert again._loaded is smollm._loaded
+    assert again._loaded.llama.chat_format == "chat_template.default"  # the GGUF's template
     reply = smollm.invoke("What is the capital of France? Answer in one sentence.", max_tokens=24)
     assert isinstance(reply, AIMessage)
     assert str(reply.text).strip()

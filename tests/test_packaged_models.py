@@ -274,6 +274,9 @@ def test_a_packaged_qwen_loads_verified_and_answers(name: str) -> None:
     assert isinstance(model, EmbeddedChatModel)
     assert model.model_name == PACKAGED_MODELS[name].label  # type: ignore[index]
     assert not model.extracts and context_window(model) == 8192
+    # replies are formatted by the chat template the GGUF carries, not one of ours
+    assert model._loaded is not None
+    assert model._loaded.llama.chat_format == "chat_template.default"
     reply = model.invoke("Say hello.", max_tokens=8)
     assert reply.usage_metadata is not None
     assert 0 < reply.usage_metadata["output_tokens"] <= 8
