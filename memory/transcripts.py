@@ -194,8 +194,13 @@ def _redact_tuple(
 ) -> CheckpointTuple | None:
     """`found` without the redacted text; None when there was nothing to redact."""
     values = found.checkpoint.get("channel_values", {})
-    new_values = _redact(values, redaction, speaker)
     writes = found.pending_writes or []
+    # A stated message's text also lives on in plain strings (the turn's `request`
+    # channel): the whole text is a term of its own.
+    stated = _stated_texts([values, [v for _, _, v in writes]], redaction.message_ids)
+    if stated:
+        redaction = dataclasses.replace(redaction, terms=(*redaction.terms, *stated))
+    new_values = _redact(values, redaction, speaker)
     new_writes = [(task, channel, _redact(v, redaction, speaker)) for task, channel, v in writes]
     if new_values == values and new_writes == writes:
         return None
@@ -214,7 +219,15 @@ def _redact(value: Any, redaction: Redaction, speaker: bool) -> Any:
             return value.model_copy(update={"content": REDACTED})
         return value
     if isinstance(value, dict):
-        return {k: _redact(v, redaction, speaker) for k, v in value.items()}
+        redacted = {k: _redact(v, redaction, speaker) for k, v in value.items()}
+        if _is_message_dict(value):
+            # A message kept as a plain dict (the LangGraph server's serializer reads
+            # checkpoints back as JSON-like values): the same rules as a BaseMessage.
+            stated = value.get("id") in redaction.message_ids
+            own = speaker and value.get("type") == "human"
+            if stated or own:
+                redacted["content"] = REDACTED
+        return redacted
     if isinstance(value, Send):  # a task handed to a node (the specialists' requests)
         return Send(value.node, _redact(value.arg, redaction, speaker))
     if isinstance(value, list | tuple):
@@ -234,6 +247,36 @@ def _redact(value: Any, redaction: Redaction, speaker: bool) -> Any:
         }
         return dataclasses.replace(value, **fields)
     return value
+
+
+def _stated_texts(value: Any, message_ids: Collection[str]) -> tuple[str, ...]:
+    """The texts of the messages in `value` whose ids are in `message_ids`."""
+    found: list[str] = []
+
+    def walk(item: Any) -> None:
+        if isinstance(item, BaseMessage):
+            if item.id in message_ids:
+                found.append(_text(item))
+        elif isinstance(item, dict):
+            if _is_message_dict(item) and item["id"] in message_ids:
+                found.append(str(item["content"]))
+            for v in item.values():
+                walk(v)
+        elif isinstance(item, list | tuple):
+            for v in item:
+                walk(v)
+
+    if message_ids:
+        walk(value)
+    return tuple(dict.fromkeys(t.strip() for t in found if len(t.strip()) >= 6))
+
+
+def _is_message_dict(value: dict[Any, Any]) -> bool:
+    return (
+        isinstance(value.get("id"), str)
+        and "content" in value
+        and value.get("type") in ("human", "ai", "system", "tool")
+    )
 
 
 def _text(message: BaseMessage) -> str:

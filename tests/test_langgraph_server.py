@@ -11,6 +11,7 @@ deterministic fallback, so no chat model is loaded; the embedded MiniLM embeds m
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -434,6 +435,11 @@ def test_forget_routes_run_the_cascade_for_staff_only(server: DevServer) -> None
     assert done.status_code == 200, done.text
     assert item["key"] in [r["memory_id"] for r in done.json()["removed"]]
     assert not _stored(server, "5151")
+    # the conversation that stated it is redacted in the server's checkpointer too
+    assert done.json()["transcripts"]["threads_redacted"] >= 1, done.text
+    assert "5151" not in json.dumps(staff.threads.get_state(thread)["values"])
+    history = staff.threads.get_history(thread, limit=50)
+    assert history and "5151" not in json.dumps([h["values"] for h in history])
     again = _http(server, "POST", path, STAFF_KEY)
     assert again.status_code == 404 and "no memory" in again.text
 

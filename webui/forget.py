@@ -5,7 +5,10 @@ The store API's ``DELETE /store/items`` removes one record. Forgetting a fact me
 (memory/team.py, `TeamMemory.forget`): its synced copies, the values it superseded, links
 to it, and the A2A log payloads that carried it. These routes run that cascade on the
 server's own store and answer with the report. Staff only: the caller's API key is checked
-by the server's own key table (graphs/auth.py), as every other route is.
+by the server's own key table (graphs/auth.py), as every other route is. With the
+server's checkpointer (langgraph.json), the conversations that stated or read the facts
+are redacted too; the thread list's cached values are the server's own and follow at the
+thread's next run.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ def _team(request: Request) -> str | None:
 
 def report_json(report: ForgetReport) -> dict[str, Any]:
     """What was removed (id, owner, why; never the content) and what was cleaned."""
+    transcripts = report.transcripts
     return {
         "removed": [
             {"memory_id": f.memory_id, "owner": f.owner, "cause": f.cause} for f in report.removed
@@ -49,7 +53,32 @@ def report_json(report: ForgetReport) -> dict[str, Any]:
         "links_cleaned": len(report.links_cleaned),
         "log_redacted": len(report.log_redacted),
         "copy_records_dropped": report.copy_records_dropped,
+        "transcripts": None
+        if transcripts is None
+        else {
+            "threads_redacted": len(transcripts.threads),
+            "checkpoints_rewritten": transcripts.checkpoints,
+            "error": transcripts.error,
+        },
     }
+
+
+async def _team_memory(team: str) -> TeamMemory:
+    """The team's memory on the server's own store and checkpointer (so a forget also
+    redacts the conversations that carried the facts)."""
+    from langgraph.checkpoint.base import BaseCheckpointSaver
+    from langgraph_api import _checkpointer  # the server's configured saver (langgraph.json)
+    from langgraph_api.store import get_store
+
+    saver = await _checkpointer.get_checkpointer()
+    # The server wraps a custom saver in an async-only adapter; the saver itself (LangGraph's
+    # AsyncSqliteSaver / AsyncPostgresSaver) also answers sync calls from a worker thread.
+    saver = getattr(saver, "_inner", saver)
+    return TeamMemory(
+        await get_store(),
+        team,
+        checkpointer=saver if isinstance(saver, BaseCheckpointSaver) else None,
+    )
 
 
 async def forget_memory(request: Request) -> JSONResponse:
@@ -58,9 +87,7 @@ async def forget_memory(request: Request) -> JSONResponse:
     team = _team(request)
     if team is None:
         return _error(404, f"no team {request.path_params['team']!r} on this server")
-    from langgraph_api.store import get_store
-
-    memory = TeamMemory(await get_store(), team)
+    memory = await _team_memory(team)
     memory_id = str(request.path_params["memory_id"])
     try:
         # TeamMemory is synchronous; a store with an async core (Postgres) needs its sync
@@ -77,9 +104,7 @@ async def forget_subject(request: Request) -> JSONResponse:
     team = _team(request)
     if team is None:
         return _error(404, f"no team {request.path_params['team']!r} on this server")
-    from langgraph_api.store import get_store
-
-    memory = TeamMemory(await get_store(), team)
+    memory = await _team_memory(team)
     subject = str(request.path_params["subject"])
     try:
         report = await asyncio.to_thread(memory.forget_subject, subject, requested_by=STAFF)
