@@ -40,6 +40,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 if TYPE_CHECKING:
     from langgraph.checkpoint.base import BaseCheckpointSaver
+    from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
     from langgraph.store.base import BaseStore, IndexConfig
     from langgraph.store.postgres.base import PostgresIndexConfig
 
@@ -264,9 +265,10 @@ async def aopen_store(
 
 @contextmanager
 def open_checkpointer(location: str | Path) -> Iterator[BaseCheckpointSaver[Any]]:
-    """The per-thread checkpointer at `location`."""
+    """The per-thread checkpointer at `location`, reading with `checkpoint_serde`."""
     where = parse_location(location)
     with where.backend.open_checkpointer(where) as saver:
+        saver.serde = checkpoint_serde()
         yield saver
 
 
@@ -275,7 +277,20 @@ async def aopen_checkpointer(location: str | Path) -> AsyncIterator[BaseCheckpoi
     """`open_checkpointer` for async code."""
     where = parse_location(location)
     async with where.backend.aopen_checkpointer(where) as saver:
+        saver.serde = checkpoint_serde()
         yield saver
+
+
+def checkpoint_serde() -> JsonPlusSerializer:
+    """LangGraph's serializer with a strict allowlist: a checkpoint read back may rebuild
+    LangGraph's safe types (messages, dates, Send, ...) and the graphs' state classes
+    (`nodes.state.CHECKPOINT_TYPES`), never import and call a class a tampered file
+    names. By default LangGraph still allows any class, with a warning."""
+    from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+
+    from nodes.state import CHECKPOINT_TYPES  # the graphs' state: what checkpoints hold
+
+    return JsonPlusSerializer(allowed_msgpack_modules=CHECKPOINT_TYPES)
 
 
 # ---- local: FaissStore + SQLite checkpointer in a data directory -----------------------

@@ -139,3 +139,14 @@ class ChatState(TypedDict, total=False):
     reply: str
     written: Annotated[list[WrittenMemory], turn_list]
     fallbacks: Annotated[list[str], turn_list]
+
+
+CHECKPOINT_TYPES: tuple[type[BaseModel], ...] = (
+    RetrievedMemory,
+    RoutingDecision,
+    ToolCallRecord,
+    Finding,
+    WrittenMemory,
+)
+"""The classes graph state holds beside LangGraph's own safe types: the only ones a
+checkpoint may name when it is read back (memory/backends.py, `checkpoint_serde`)."""
