@@ -16,25 +16,12 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from nodes.events import (
-    A2AEvent,
-    CompactionEvent,
-    GroundingEvent,
-    MemoryReadEvent,
-    MemoryWriteEvent,
-    ReplyEvent,
-    RoutingEvent,
-    StreamEvent,
-    SyncEvent,
-    ToolCallEvent,
-    parse_event,
-)
-
 if TYPE_CHECKING:
     from memory.bridge import A2AMessage
     from memory.manager import AddResult, ScoredMemory
     from memory.models import Memory
     from memory.team import ConsolidationReport, ForgetReport
+    from nodes.events import StreamEvent
     from nodes.state import RetrievedMemory
     from teams.support.demo import DemoSummary
 
@@ -351,6 +338,8 @@ def event_line(event: Mapping[str, Any], started: float | None = None) -> Table:
     (``nodes.events``): seconds since `started` (a time.time() value), what happened, and
     the details, aligned so wrapped details stay in their column. A kind this version does
     not know is shown as its raw fields."""
+    from nodes.events import parse_event  # LangChain's message types: only for live events
+
     typed = parse_event(event)
     if typed is None:
         label, style, body = str(event.get("event")), "dim", Text(_extra(event))
@@ -374,6 +363,18 @@ def _extra(event: Mapping[str, Any]) -> str:
 
 
 def _describe(event: StreamEvent) -> EventRow:
+    from nodes.events import (
+        A2AEvent,
+        CompactionEvent,
+        GroundingEvent,
+        MemoryReadEvent,
+        MemoryWriteEvent,
+        ReplyEvent,
+        RoutingEvent,
+        SyncEvent,
+        ToolCallEvent,
+    )
+
     match event:
         case RoutingEvent():
             body = Text(f"→ {', '.join(event.specialists) or 'nobody'} ")

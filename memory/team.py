@@ -21,9 +21,8 @@ import sys
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
-from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.store.base import BaseStore, Op, PutOp
 from pydantic import JsonValue
 
@@ -42,13 +41,13 @@ from memory.namespaces import (
     unremembered_threads_namespace,
 )
 from memory.reading import read_memory
-from memory.transcripts import (
-    Redaction,
-    TranscriptReport,
-    every_thread,
-    redact_threads,
-    threads_that_read,
-)
+
+if TYPE_CHECKING:
+    # Transcripts (LangGraph's checkpoint and message types) load only when a forget
+    # redacts them: listing and searching memory, the CLI's common paths, stay light.
+    from langgraph.checkpoint.base import BaseCheckpointSaver
+
+    from memory.transcripts import Redaction, TranscriptReport
 
 logger = logging.getLogger(__name__)
 
@@ -366,6 +365,8 @@ class TeamMemory:
         quoted = [t for t in _sensitive_terms(gone) if len(t) >= MIN_TRANSCRIPT_TERM]
         report.redaction = _redaction(gone, quoted, speaker)
         if self.checkpointer is not None:
+            from memory.transcripts import TranscriptReport, redact_threads
+
             try:
                 report.transcripts = redact_threads(
                     self.checkpointer,
@@ -395,6 +396,8 @@ class TeamMemory:
         """Staff: every thread (a fact is quoted wherever it was read). A subject asking
         for themself: the threads that told or read what is forgotten, so their request
         can never rewrite a conversation that never touched their facts."""
+        from memory.transcripts import every_thread, threads_that_read
+
         assert self.checkpointer is not None
         if requested_by == STAFF:
             return every_thread(self.checkpointer)
@@ -505,6 +508,8 @@ def _redaction(
 ) -> Redaction:
     """What the transcripts lose with `gone`: the messages that stated them, text quoting
     `terms`, and (a whole subject forgotten) what `speaker` said in threads of theirs."""
+    from memory.transcripts import Redaction
+
     return Redaction(
         message_ids=frozenset(m.provenance.message_id for m in gone if m.provenance.message_id),
         terms=tuple(terms),
