@@ -14,6 +14,7 @@ thread's next run.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from starlette.requests import Request
@@ -82,32 +83,37 @@ async def _team_memory(team: str) -> TeamMemory:
 
 
 async def forget_memory(request: Request) -> JSONResponse:
-    if (refused := _refusal(request)) is not None:
-        return refused
-    team = _team(request)
-    if team is None:
-        return _error(404, f"no team {request.path_params['team']!r} on this server")
-    memory = await _team_memory(team)
     memory_id = str(request.path_params["memory_id"])
-    try:
-        # TeamMemory is synchronous; a store with an async core (Postgres) needs its sync
-        # calls off the event loop, and the FAISS store's disk work belongs there too.
-        report = await asyncio.to_thread(memory.forget, memory_id, requested_by=STAFF)
-    except MemoryNotFound as exc:
-        return _error(404, str(exc))
-    return JSONResponse(report_json(report))
+    return await _forget(
+        request, lambda memory: memory.forget(memory_id, requested_by=STAFF), MemoryNotFound, 404
+    )
 
 
 async def forget_subject(request: Request) -> JSONResponse:
-    if (refused := _refusal(request)) is not None:
-        return refused
+    subject = str(request.path_params["subject"])
+    return await _forget(
+        request, lambda memory: memory.forget_subject(subject, requested_by=STAFF), ValueError, 400
+    )
+
+
+async def _forget(
+    request: Request,
+    action: Callable[[TeamMemory], ForgetReport],
+    refused: type[Exception],
+    status: int,
+) -> JSONResponse:
+    """Check the caller and the team, run `action` on the team's memory; `refused` (the
+    action's own "no such memory" or "bad subject") answers with `status`."""
+    if (refusal := _refusal(request)) is not None:
+        return refusal
     team = _team(request)
     if team is None:
         return _error(404, f"no team {request.path_params['team']!r} on this server")
     memory = await _team_memory(team)
-    subject = str(request.path_params["subject"])
     try:
-        report = await asyncio.to_thread(memory.forget_subject, subject, requested_by=STAFF)
-    except ValueError as exc:
-        return _error(400, str(exc))
+        # TeamMemory is synchronous; a store with an async core (Postgres) needs its sync
+        # calls off the event loop, and the FAISS store's disk work belongs there too.
+        report = await asyncio.to_thread(action, memory)
+    except refused as exc:
+        return _error(status, str(exc))
     return JSONResponse(report_json(report))
