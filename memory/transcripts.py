@@ -213,20 +213,17 @@ def _redact(value: Any, redaction: Redaction, speaker: bool) -> Any:
     if isinstance(value, str):
         return REDACTED if _quotes(value, redaction.terms) else value
     if isinstance(value, BaseMessage):
-        stated = value.id is not None and value.id in redaction.message_ids
-        own = speaker and value.type == "human"
-        if stated or own or _quotes(_text(value), redaction.terms):
+        if _message_goes(value.id, value.type, _text(value), redaction, speaker):
             return value.model_copy(update={"content": REDACTED})
         return value
     if isinstance(value, dict):
         redacted = {k: _redact(v, redaction, speaker) for k, v in value.items()}
-        if _is_message_dict(value):
-            # A message kept as a plain dict (the LangGraph server's serializer reads
-            # checkpoints back as JSON-like values): the same rules as a BaseMessage.
-            stated = value.get("id") in redaction.message_ids
-            own = speaker and value.get("type") == "human"
-            if stated or own:
-                redacted["content"] = REDACTED
+        # A message kept as a plain dict (the LangGraph server's serializer reads
+        # checkpoints back as JSON-like values): the same rules as a BaseMessage.
+        if _is_message_dict(value) and _message_goes(
+            value["id"], value["type"], str(value["content"]), redaction, speaker
+        ):
+            redacted["content"] = REDACTED
         return redacted
     if isinstance(value, Send):  # a task handed to a node (the specialists' requests)
         return Send(value.node, _redact(value.arg, redaction, speaker))
@@ -247,6 +244,16 @@ def _redact(value: Any, redaction: Redaction, speaker: bool) -> Any:
         }
         return dataclasses.replace(value, **fields)
     return value
+
+
+def _message_goes(
+    message_id: str | None, kind: str, text: str, redaction: Redaction, speaker: bool
+) -> bool:
+    """Whether a message's text is redacted: it stated a forgotten fact, it is the
+    forgotten speaker's own (a whole subject forgotten), or it quotes a forgotten term."""
+    stated = message_id is not None and message_id in redaction.message_ids
+    own = speaker and kind == "human"
+    return stated or own or _quotes(text, redaction.terms)
 
 
 def _stated_texts(value: Any, message_ids: Collection[str]) -> tuple[str, ...]:

@@ -20,7 +20,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from graphs.auth import caller_for_key, key_from_headers
+from graphs.auth import API_KEY_HEADER, caller_for_key, key_from_headers
 from graphs.served import GRAPH_TEAMS
 from memory.team import STAFF, ForgetReport, MemoryNotFound, TeamMemory
 
@@ -33,7 +33,7 @@ def _refusal(request: Request) -> JSONResponse | None:
     """401 without a known key, 403 for anyone but staff; None for staff."""
     caller = caller_for_key(key_from_headers(dict(request.headers.raw)))
     if caller is None:
-        return _error(401, "missing or unknown API key: send it in the x-api-key header")
+        return _error(401, f"missing or unknown API key: send it in the {API_KEY_HEADER} header")
     if caller.role != "staff":
         return _error(403, f"only staff callers may forget memories (this key is {caller.role})")
     return None
