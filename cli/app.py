@@ -30,7 +30,6 @@ from typer.core import TyperGroup
 
 from cli import render
 from cli.safe_console import SafeConsole
-from evals.cli import app as evals_app
 from memory.models import MemoryType, Scope
 
 if TYPE_CHECKING:
@@ -39,6 +38,7 @@ if TYPE_CHECKING:
     from langchain_core.runnables import RunnableConfig
     from langgraph.checkpoint.base import BaseCheckpointSaver
     from langgraph.store.base import BaseStore, IndexConfig
+    from typer._click.core import Command as ClickCommand
     from typer._click.core import Context as ClickContext  # what TyperGroup.invoke takes
 
     from graphs.app import TeamApp
@@ -64,6 +64,7 @@ choices the operator must know about (a chat model that is not pulled)."""
 TEAM_MEMORY_LIMIT: Final = 100_000
 """How many memories a team-wide listing reads at most (the CLI is for humans)."""
 EXIT_RUNTIME_ERROR: Final = 1
+EVAL_GROUP: Final = "eval"
 
 
 class CliFailure(Exception):
@@ -178,7 +179,19 @@ class _CliGroup(TyperGroup):
 
     Usage errors (typer.BadParameter and the parser's own) pass through: typer shows them
     with the command's usage and exits with 2.
+
+    The `eval` group is built only when it is asked for (its command or the help that
+    lists it): building its dozen commands' options costs every other command tens of ms.
     """
+
+    def list_commands(self, ctx: ClickContext) -> list[str]:
+        names = super().list_commands(ctx)
+        return names if EVAL_GROUP in names else [*names, EVAL_GROUP]
+
+    def get_command(self, ctx: ClickContext, cmd_name: str) -> ClickCommand | None:
+        if cmd_name == EVAL_GROUP and EVAL_GROUP not in self.commands:
+            self.add_command(_eval_group(), EVAL_GROUP)
+        return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: ClickContext) -> Any:
         try:
@@ -193,6 +206,16 @@ class _CliGroup(TyperGroup):
             err = state.err if state is not None else SafeConsole(stderr=True)
             err.print(f"[bold red]Error:[/bold red] {escape(message)}", soft_wrap=True)
             raise typer.Exit(EXIT_RUNTIME_ERROR) from exc
+
+
+def _eval_group() -> ClickCommand:
+    """`a2a-memory eval`: the eval suites' own command line (evals/cli.py)."""
+    from evals.cli import app as evals_app
+
+    group = typer.main.get_group(evals_app)
+    group.name = EVAL_GROUP
+    group.help = "Run an eval suite or benchmark (the same commands as `python -m evals`)."
+    return group
 
 
 def _usage(message: str, param_hint: str | None = None) -> NoReturn:
@@ -299,11 +322,6 @@ memories_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(memories_app, name="memories")
-app.add_typer(
-    evals_app,
-    name="eval",
-    help="Run an eval suite or benchmark (the same commands as `python -m evals`).",
-)
 
 AgentOption = Annotated[
     str | None,

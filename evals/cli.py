@@ -197,6 +197,19 @@ def bench_hotpath(
     )
 
 
+@app.command("bench-cli")
+def bench_cli(
+    runs: Annotated[int, typer.Option(min=1, help="Timed runs of each command.")] = 10,
+    warmup: Annotated[int, typer.Option(min=0, help="Untimed runs first.")] = 2,
+    json_out: JsonOut = None,
+    reports: ReportsDir = Path("reports"),
+) -> None:
+    """`a2a-memory memories list` and `memories search` start to answer, as subprocesses."""
+    from evals.cli_startup import run_cli_startup
+
+    run_cli_startup(runs=runs, warmup=warmup, json_out=json_out, reports=reports)
+
+
 @app.command("locomo")
 def locomo(
     mode: Annotated[

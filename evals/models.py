@@ -38,7 +38,7 @@ from rich.console import Console
 
 from evals.extraction import evaluate, load_labeled, summarize
 from evals.grounding import CHAT_TURNS, ChatTurn, TextCheck, _chat, _team
-from evals.report import markdown_table, reports_dir, write_json, write_markdown
+from evals.report import Report, markdown_table, write_report
 from graphs.app import TeamApp, open_team_app
 from memory.embeddings import make_embeddings
 from memory.extraction import ExtractionContext, LLMExtractor, RuleExtractor
@@ -166,6 +166,53 @@ def spread(items: Sequence[Any], count: int) -> list[Any]:
     return [items[int(i * step)] for i in range(count)]
 
 
+ExtractionScores = dict[str, float | int]
+"""Precision, recall, F1 and the counts behind them (evals.extraction's `Counts.summary`)."""
+
+
+@dataclass(frozen=True)
+class ModelFigures:
+    """One model's results across every part of the suite."""
+
+    label: str
+    load_s: float
+    routing_right: int
+    routing_valid: int
+    """Proposals that parsed and validated (right or wrong)."""
+    routing_total: int
+    routing_s_per_call: float | None
+    extraction_alone: ExtractionScores
+    extraction_graph: ExtractionScores
+    texts: int
+    texts_kept: int
+    """Texts grounding kept as the model wrote them (the rest were replaced)."""
+    invented_shown: int
+    """Invented claims left in what the user saw."""
+    demo_s: float | None
+    """The demo's wall time (team request + follow-up); None when it did not run."""
+    calls: int
+    s_per_call_mean: float | None
+    s_per_call_median: float | None
+    tokens_per_s: float | None
+    routing: list[dict[str, Any]]
+    """Each routing request: expected and proposed specialists, right, seconds."""
+    checks: list[dict[str, Any]]
+    """Each grounded text as nodes.grounding checked it."""
+
+
+@dataclass(frozen=True)
+class ModelsSummary:
+    """What one run measured: what the JSON, the markdown and the plot show."""
+
+    utterances: int
+    chat_turns: int
+    extraction_rules_alone: ExtractionScores
+    total_s: float
+    models: dict[str, ModelFigures]
+    suite: str = "models"
+    interleaved: bool = True
+
+
 def run_models_eval(
     *,
     models: Sequence[EmbeddedModelName] = EMBEDDED_MODEL_NAMES,
@@ -175,8 +222,8 @@ def run_models_eval(
     json_out: Path | None = None,
     reports: Path | None = None,
     console: Console | None = None,
-) -> dict[str, Any]:
-    """Run every part on every model, interleaved; write reports/models.{json,md}."""
+) -> ModelsSummary:
+    """Run every part on every model, interleaved; write reports/models.{json,md,png}."""
     console = console or Console(stderr=True)
     embeddings = make_embeddings()
     utterances = spread([u for u in load_labeled() if u.split == "test"], extraction)
@@ -200,8 +247,8 @@ def run_models_eval(
         # deadline) still reports what it measured. The demo comes last: a large model's
         # demo takes longest, and the per-item parts interleave best.
         def write() -> None:
-            partial = _result(runs, done, [], time.perf_counter() - started)
-            _write(partial, json_out, reports, console)
+            partial = _summary(runs, done, [], time.perf_counter() - started)
+            _write(partial, json_out, reports)
 
         done: list[Any] = []
         for request, expected in spread(ROUTING_SET, routing):
@@ -225,111 +272,146 @@ def run_models_eval(
         for turn in turns:
             for run in runs:
                 run.texts += _chat(run.app, turn, "embedded")
-        result = _result(runs, utterances, turns, time.perf_counter() - started)
-    _write(result, json_out, reports, console)
-    return result
+        summary = _summary(runs, utterances, turns, time.perf_counter() - started)
+    _write(summary, json_out, reports)
+    for model_name, m in summary.models.items():
+        console.print(
+            f"{model_name}: routing {m.routing_right}/{m.routing_total}, extraction F1 "
+            f"{m.extraction_alone['f1']:.2f} alone / {m.extraction_graph['f1']:.2f} "
+            f"graph, kept {m.texts_kept}/{m.texts}, invented {m.invented_shown}, "
+            f"{m.s_per_call_median} s/call, demo {m.demo_s} s"
+        )
+    return summary
 
 
-def _result(
+def _summary(
     runs: Sequence[ModelRun], utterances: Sequence[Any], turns: Sequence[ChatTurn], total: float
-) -> dict[str, Any]:
-    rules = summarize(evaluate(utterances, RuleExtractor().extract))["overall"]
-    per_model = {}
-    for run in runs:
-        calls = run.timer.seconds
-        tokens = sum(run.timer.tokens)
-        per_model[run.name] = {
-            "label": PACKAGED_MODELS[run.name].label,
-            "load_s": run.load_s,
-            "routing_right": sum(r["right"] for r in run.routing),
-            "routing_valid": sum(r["proposed"] is not None for r in run.routing),
-            "routing_total": len(run.routing),
-            "routing_s_per_call": _mean([r["seconds"] for r in run.routing]),
-            "extraction_alone": summarize(run.extraction_alone)["overall"],
-            "extraction_graph": summarize(run.extraction_graph)["overall"],
-            "texts": len(run.texts),
-            "texts_kept": sum(t.kept for t in run.texts),
-            "invented_shown": sum(len(t.invented) for t in run.texts),
-            "demo_s": run.demo_s,
-            "calls": len(calls),
-            "s_per_call_mean": _mean(calls),
-            "s_per_call_median": round(statistics.median(calls), 2) if calls else None,
-            "tokens_per_s": round(tokens / sum(calls), 1) if calls and sum(calls) else None,
-            "routing": run.routing,
-            "checks": [t.model_dump() for t in run.texts],
-        }
-    return {
-        "suite": "models",
-        "interleaved": True,
-        "utterances": len(utterances),
-        "chat_turns": len(turns),
-        "extraction_rules_alone": rules,
-        "total_s": round(total, 1),
-        "models": per_model,
-    }
+) -> ModelsSummary:
+    per_model: dict[str, ModelFigures] = {run.name: _figures(run) for run in runs}
+    return ModelsSummary(
+        utterances=len(utterances),
+        chat_turns=len(turns),
+        extraction_rules_alone=summarize(evaluate(utterances, RuleExtractor().extract))["overall"],
+        total_s=round(total, 1),
+        models=per_model,
+    )
+
+
+def _figures(run: ModelRun) -> ModelFigures:
+    calls = run.timer.seconds
+    tokens = sum(run.timer.tokens)
+    return ModelFigures(
+        label=PACKAGED_MODELS[run.name].label,
+        load_s=run.load_s,
+        routing_right=sum(r["right"] for r in run.routing),
+        routing_valid=sum(r["proposed"] is not None for r in run.routing),
+        routing_total=len(run.routing),
+        routing_s_per_call=_mean([r["seconds"] for r in run.routing]),
+        extraction_alone=summarize(run.extraction_alone)["overall"],
+        extraction_graph=summarize(run.extraction_graph)["overall"],
+        texts=len(run.texts),
+        texts_kept=sum(t.kept for t in run.texts),
+        invented_shown=sum(len(t.invented) for t in run.texts),
+        demo_s=run.demo_s,
+        calls=len(calls),
+        s_per_call_mean=_mean(calls),
+        s_per_call_median=round(statistics.median(calls), 2) if calls else None,
+        tokens_per_s=round(tokens / sum(calls), 1) if calls and sum(calls) else None,
+        routing=run.routing,
+        checks=[t.model_dump() for t in run.texts],
+    )
 
 
 def _mean(values: Sequence[float]) -> float | None:
     return round(statistics.fmean(values), 2) if values else None
 
 
-def _write(
-    result: dict[str, Any], json_out: Path | None, reports: Path | None, console: Console
-) -> None:
-    out_dir = reports_dir(reports)
-    write_json(out_dir / "models.json", result)
-    if json_out is not None:
-        write_json(json_out, result)
+def _write(summary: ModelsSummary, json_out: Path | None, reports: Path | None) -> None:
+    report = Report(
+        "models",
+        summary,
+        render_markdown(summary),
+        {"models.png": lambda path: _plot(summary, path)},
+    )
+    write_report(report, reports=reports, json_out=json_out)
+
+
+def render_markdown(summary: ModelsSummary) -> str:
+    extracted = bool(summary.utterances)
     rows = []
-    for name, m in result["models"].items():
-        alone, graph = m["extraction_alone"], m["extraction_graph"]
-        extracted = bool(result["utterances"])
+    for name, m in summary.models.items():
+        alone, graph = m.extraction_alone, m.extraction_graph
         rows.append(
             [
                 name,
-                f"{m['routing_right']}/{m['routing_total']} ({m['routing_valid']} valid)",
+                f"{m.routing_right}/{m.routing_total} ({m.routing_valid} valid)",
                 f"{alone['f1']:.2f} (P {alone['precision']:.2f} R {alone['recall']:.2f})"
                 if extracted
                 else "not run",
                 f"{graph['f1']:.2f}" if extracted else "not run",
-                f"{m['texts_kept']}/{m['texts']}",
-                m["invented_shown"],
-                m["routing_s_per_call"],
-                m["s_per_call_median"],
-                m["tokens_per_s"],
-                m["demo_s"] if m["demo_s"] is not None else "not run",
-                m["load_s"],
+                f"{m.texts_kept}/{m.texts}",
+                m.invented_shown,
+                m.routing_s_per_call,
+                m.s_per_call_median,
+                m.tokens_per_s,
+                m.demo_s if m.demo_s is not None else "not run",
+                m.load_s,
             ]
         )
-    rules = result["extraction_rules_alone"]
-    write_markdown(
-        out_dir / "models.md",
-        "# Embedded chat models side by side\n\n"
-        f"Interleaved item by item, one run, {result['total_s']} s in all. Extraction on "
-        f"{result['utterances']} labeled utterances (rules alone: F1 {rules['f1']:.2f}); "
-        f"grounding on the demo's texts (reply, specialists' findings, follow-up) and "
-        f"{result['chat_turns']} chat turns.\n\n"
-        + markdown_table(
-            [
-                "model",
-                "routing right",
-                "extraction F1, model alone",
-                "extraction F1, as the graph runs",
-                "texts kept by grounding",
-                "invented claims shown",
-                "routing s/call",
-                "median s/call (all calls)",
-                "tokens/s",
-                "demo wall s",
-                "load s",
-            ],
-            rows,
-        ),
+    rules = summary.extraction_rules_alone
+    table = markdown_table(
+        [
+            "model",
+            "routing right",
+            "extraction F1, model alone",
+            "extraction F1, as the graph runs",
+            "texts kept by grounding",
+            "invented claims shown",
+            "routing s/call",
+            "median s/call (all calls)",
+            "tokens/s",
+            "demo wall s",
+            "load s",
+        ],
+        rows,
     )
-    for name, m in result["models"].items():
-        console.print(
-            f"{name}: routing {m['routing_right']}/{m['routing_total']}, extraction F1 "
-            f"{m['extraction_alone']['f1']:.2f} alone / {m['extraction_graph']['f1']:.2f} "
-            f"graph, kept {m['texts_kept']}/{m['texts']}, invented {m['invented_shown']}, "
-            f"{m['s_per_call_median']} s/call, demo {m['demo_s']} s"
-        )
+    return (
+        "# Embedded chat models side by side\n\n"
+        f"Interleaved item by item, one run, {summary.total_s} s in all. Extraction on "
+        f"{summary.utterances} labeled utterances (rules alone: F1 {rules['f1']:.2f}); "
+        f"grounding on the demo's texts (reply, specialists' findings, follow-up) and "
+        f"{summary.chat_turns} chat turns.\n\n"
+        f"{table}\n\n![the models side by side](models.png)"
+    )
+
+
+def _plot(summary: ModelsSummary, path: Path) -> None:
+    """Quality (shares, 0-1) beside speed (median seconds per call), one bar per model."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(summary.models)
+    figures = list(summary.models.values())
+    quality = {
+        "routing right": [
+            m.routing_right / m.routing_total if m.routing_total else 0.0 for m in figures
+        ],
+        "extraction F1 (alone)": [float(m.extraction_alone["f1"]) for m in figures],
+        "texts kept": [m.texts_kept / m.texts if m.texts else 0.0 for m in figures],
+    }
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    width = 0.8 / len(quality)
+    for i, (label, values) in enumerate(quality.items()):
+        left.bar([x + i * width for x in range(len(names))], values, width, label=label)
+    left.set_xticks([x + width for x in range(len(names))], names)
+    left.set_ylim(0, 1)
+    left.set_title("quality (share)")
+    left.legend(fontsize=8)
+    right.bar(names, [m.s_per_call_median or 0.0 for m in figures], color="tab:gray")
+    right.set_title("median seconds per model call")
+    fig.suptitle(f"embedded chat models, interleaved, {summary.utterances} utterances")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

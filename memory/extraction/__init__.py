@@ -10,24 +10,30 @@ negation as a negation ("I don't like phone calls" never becomes "likes phone ca
 JSON (no tool calling needed), validates it with pydantic, and falls back to the rules when
 the output is unusable. `extract_memories` and `extract_from_messages` are the entry points
 used by the graph and by session compaction.
+
+Importing the package loads none of its modules: each name below loads its module on
+first use (PEP 562), so a caller of one small module (`memory.extraction.dates` in every
+search) does not pay for compiling the rules' patterns and building the LLM output models,
+which a CLI search never runs.
 """
 
 from __future__ import annotations
 
+import importlib
 import re
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from memory.extraction.context import ExtractionContext
-from memory.extraction.llm_extractor import LLMExtractor
-from memory.extraction.rules import RuleExtractor, deduplicate
-from memory.extraction.subjects import normalize_subject
-from memory.models import Memory
-
 if TYPE_CHECKING:  # annotations only: LangChain's model classes cost seconds of start-up
     from langchain_core.language_models import BaseChatModel
     from langchain_core.messages import BaseMessage
+
+    from memory.extraction.context import ExtractionContext
+    from memory.extraction.llm_extractor import LLMExtractor
+    from memory.extraction.rules import RuleExtractor
+    from memory.extraction.subjects import normalize_subject
+    from memory.models import Memory
 
 __all__ = [
     "ExtractionContext",
@@ -37,6 +43,22 @@ __all__ = [
     "extract_memories",
     "normalize_subject",
 ]
+
+_LAZY = {
+    "ExtractionContext": "memory.extraction.context",
+    "LLMExtractor": "memory.extraction.llm_extractor",
+    "RuleExtractor": "memory.extraction.rules",
+    "normalize_subject": "memory.extraction.subjects",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # found directly from now on
+    return value
 
 
 def extract_memories(
@@ -48,9 +70,13 @@ def extract_memories(
     refuses them): they are dropped here, so a message carrying terminal escapes still
     yields its facts instead of failing the turn.
     """
+    from memory.extraction.rules import RuleExtractor
+
     text = _printable(text)
     if llm is None:
         return RuleExtractor().extract(text, ctx)
+    from memory.extraction.llm_extractor import LLMExtractor
+
     return LLMExtractor(llm, RuleExtractor()).extract(text, ctx)
 
 
@@ -68,6 +94,8 @@ def extract_from_messages(
     messages: Sequence[BaseMessage], ctx: ExtractionContext, llm: BaseChatModel | None = None
 ) -> list[Memory]:
     """Memories from what the user said (human turns only), each tied to its message."""
+    from memory.extraction.rules import deduplicate
+
     memories: list[Memory] = []
     for message in messages:
         if message.type != "human":

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from nodes.team import AgentSpec, RoutingExample, TeamSpec
-from teams.support.desk import SupportDesk
 from teams.support.tool_names import TOOL_NAMES
 
 if TYPE_CHECKING:
@@ -138,7 +137,10 @@ example with the carrier).
 
 def support_tools(data_dir: Path) -> dict[str, BaseTool]:
     """The support tools over the desk in `data_dir` (created and seeded when missing)."""
-    from teams.support.tools import make_tools  # LangChain's tools: only when they are built
+    # The desk and LangChain's tools load only when they are built: the CLI reads the
+    # team's agent names on every command.
+    from teams.support.desk import SupportDesk
+    from teams.support.tools import make_tools
 
     return make_tools(SupportDesk(data_dir / DESK_FILE))
 

@@ -1,0 +1,146 @@
+"""The CLI's start-up: what each command imports, and the bench-cli suite that times it.
+
+Start-up time itself is measured by `python -m evals bench-cli` (reports/cli.md), never
+asserted here; these tests check what makes it short: a command does not load what it
+does not use.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from evals.cli_startup import child_env, import_costs
+from evals.locomo_data import REPO_ROOT
+from memory.backends import open_store
+from memory.embeddings import embedding_model_name, memory_index
+from memory.manager import MemoryManager
+from memory.models import Memory, Provenance
+from tests.fakes import DeterministicEmbeddings
+
+IMPORTTIME = """\
+import time: self [us] | cumulative | imported package
+import time:       120 |        120 |   _io
+import time:      1500 |       1620 | numpy
+import time:       300 |        300 |     memory.store_db
+import time:      2000 |       2300 |   memory.store
+import time:        50 |         50 |       langgraph.store.base.embed
+import time:       700 |        750 |     langgraph.store.base
+"""
+
+
+def test_import_costs_sum_self_times_by_package_and_by_project_module() -> None:
+    total_ms, per_package, modules = import_costs(IMPORTTIME)
+    assert total_ms == pytest.approx(4.67)
+    assert per_package["numpy"] == pytest.approx(1.5)
+    assert per_package["memory.store"] == pytest.approx(2.0)  # the project's, per module
+    assert per_package["memory.store_db"] == pytest.approx(0.3)
+    assert per_package["langgraph"] == pytest.approx(0.75)  # third party, per package
+    assert "langgraph.store.base.embed" in modules and "_io" in modules
+
+
+def test_children_may_write_bytecode_whatever_the_caller_says(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
+    monkeypatch.setenv("A2A_SOMETHING", "kept")
+    env = child_env()
+    assert "PYTHONDONTWRITEBYTECODE" not in env and env["A2A_SOMETHING"] == "kept"
+
+
+def run_cli(*args: str) -> tuple[set[str], str]:
+    """`a2a-memory ARGS` in a fresh interpreter: every module it imported, and its output."""
+    command = [sys.executable, "-X", "importtime", "-c", "from cli.app import main; main()"]
+    env = {**os.environ, "COLUMNS": "200"}
+    done = subprocess.run(
+        [*command, *args], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return import_costs(done.stderr)[2], done.stdout
+
+
+NEVER_ON_READS = (
+    "langgraph.graph",  # the team graphs
+    "langgraph.checkpoint",  # conversations (only a forget redacts them)
+    "langchain_core.language_models.chat_models",  # chat models
+    "memory.extraction.rules",  # extraction runs on adds only
+    "memory.extraction.llm_extractor",
+    "evals.cli",  # the eval suites' commands, built only for `a2a-memory eval`
+    "teams.support.desk",  # the demo desk's tools
+)
+"""What neither `memories list` nor `memories search` needs, so neither may load it."""
+
+
+def loaded(modules: set[str], prefixes: tuple[str, ...]) -> list[str]:
+    return sorted(m for m in modules if m.startswith(prefixes))
+
+
+def test_memories_list_loads_no_model_no_graph_and_no_extraction(tmp_path: Path) -> None:
+    embeddings = DeterministicEmbeddings(384)
+    data_dir = tmp_path / "data"
+    with open_store(
+        data_dir, index=memory_index(embeddings), embedding_model=embedding_model_name(embeddings)
+    ) as store:
+        memory = Memory(
+            content="Customer 12345 prefers email",
+            type="semantic",
+            scope="shared",
+            provenance=Provenance(source_agent="alex"),
+        )
+        MemoryManager(store, team="support", agent="alex").add(memory)
+    modules, output = run_cli("--data-dir", str(data_dir), "memories", "list", "--agent", "sam")
+    assert "Customer 12345 prefers email" in output  # the command did its work
+    assert loaded(modules, NEVER_ON_READS) == []
+    assert loaded(modules, ("onnxruntime", "tokenizers", "memory.embeddings")) == []
+
+
+@pytest.mark.integration
+def test_memories_search_loads_the_embedder_but_no_graph_and_no_extraction(
+    tmp_path: Path,
+) -> None:
+    data_dir = tmp_path / "data"
+    prepare = [sys.executable, "-c", "from cli.app import main; main()"]
+    subprocess.run(
+        [*prepare, "--data-dir", str(data_dir), "--llm", "none", "prepare"],
+        cwd=REPO_ROOT,
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    modules, output = run_cli(
+        "--data-dir", str(data_dir), "memories", "search", "refund window", "--json"
+    )
+    assert json.loads(output)  # the seed memories hold the refund policy
+    assert "onnxruntime" in modules  # the query is embedded
+    assert loaded(modules, NEVER_ON_READS) == []
+
+
+@pytest.mark.integration
+def test_bench_cli_times_list_and_search_and_writes_its_report(tmp_path: Path) -> None:
+    out, reports = tmp_path / "out.json", tmp_path / "reports"
+    command = [sys.executable, "-m", "evals", "bench-cli", "--runs", "1", "--warmup", "0"]
+    done = subprocess.run(
+        [*command, "--json", str(out), "--reports", str(reports)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(out.read_text())
+    labels = [c["label"] for c in result["commands"]]
+    assert "a2a-memory memories list" in labels and "a2a-memory memories search" in labels
+    assert result["memories"] > 0 and result["runs"] == 1
+    for command_result in result["commands"]:
+        assert len(command_result["wall_s"]) == 1 and command_result["wall_s"][0] > 0
+        assert command_result["import_ms"] > 0 and command_result["top_imports"]
+    search = next(c for c in result["commands"] if c["label"].endswith("search"))
+    assert search["imported"]["onnxruntime"] is True  # the query is embedded
+    for name in ("cli.json", "cli.md", "cli.png"):
+        assert (reports / name).stat().st_size > 0
+    assert "| a2a-memory memories search |" in (reports / "cli.md").read_text()
