@@ -1,9 +1,11 @@
 """Invented facts in what users read: chat turns, the team's replies, the seed's demo.
 
 Every user-visible text is checked before it is shown (``nodes.grounding.check``): the
-chat reply, the team's reply, each specialist's summary (the A2A result) and a
-compacted thread's running summary. Each check streams a ``grounding`` event with the
-model's draft and what was found; this eval collects them and reports, per drafted text:
+chat reply, the team's reply, each specialist's summary (the A2A result), a compacted
+thread's running summary, the coordinator's routing reason and the tasks its model
+writes (the A2A tasks; only a tool-calling model writes them). Each check streams a
+``grounding`` event with the model's draft and what was found; this eval collects them
+and reports, per drafted text:
 
 - ``kept``: the model's draft was shown (it stated nothing unsupported and dropped no
   required amount or channel);
@@ -12,8 +14,9 @@ model's draft and what was found; this eval collects them and reports, per draft
   "before" of the content-word check, measured on the same drafts;
 - ``invented``: what the ``invented_facts`` evaluator finds in the text the user saw,
   against the sources the eval gathers itself (the message, the memories the agent read,
-  the specialists' facts, the conversation): unsupported claims, and content words past
-  the tolerance. The target is 0.
+  the specialists' facts, the conversation): unsupported claims, claims bound to what
+  no one source sentence says of them (a date of another event, "48 days" for 48 hours),
+  and content words past the tolerance. The target is 0.
 
 The turns are written here: 44 chat turns (staff and customers, preferences, orders,
 small talk, questions memory cannot answer, attempts to get a number or a name out of
@@ -46,7 +49,13 @@ from memory.sessions import SUMMARY_HEADER, is_summary_message
 from memory.trust import SourceRole
 from nodes.context import ChatContext, LLMChoice, TeamContext
 from nodes.events import GroundingEvent, parse_event
-from nodes.grounding import NUMBER_WORDS, WORD_TOLERANCE, unsupported, unsupported_words
+from nodes.grounding import (
+    NUMBER_WORDS,
+    WORD_TOLERANCE,
+    unsupported,
+    unsupported_combinations,
+    unsupported_words,
+)
 from teams.support.demo import DEMO_CUSTOMER_ID, DEMO_REQUEST, prepare_demo
 
 
@@ -143,7 +152,8 @@ CONVERSATION_BUDGET_TOKENS = 400
 
 class TextCheck(BaseModel):
     kind: str
-    """The step that wrote it: chat reply, synthesis, findings:<agent>, summary."""
+    """The step that wrote it: chat reply, synthesis, findings:<agent>, summary, routing
+    (the coordinator's reason), task:<agent> (a task the coordinator's model wrote)."""
     agent: str
     prompt: str
     draft: str | None
@@ -160,20 +170,28 @@ class TextCheck(BaseModel):
     seconds: float
 
 
+def invented(text: str, sources: list[str]) -> list[str]:
+    """What `text` states that `sources` do not: claims no source states; clauses whose
+    claims no one source sentence states with what the clause says of them (another
+    event's date, another customer's channel, "48 days" for 48 hours), as "binding:";
+    and its content words no source uses, as "word:", when past the tolerance."""
+    found = unsupported(text, sources)
+    found += [f"binding:{c}" for c in unsupported_combinations(text, sources)]
+    words = unsupported_words(text, sources)
+    if len(words) > WORD_TOLERANCE:
+        found += [f"word:{w}" for w in words]
+    return found
+
+
 def invented_facts(
     *, inputs: dict[str, Any], outputs: dict[str, Any], reference_outputs: dict[str, Any]
 ) -> EvaluatorResult:
-    """Claims of the text the user saw that no given source states, and its content words
-    that no source uses when there are more than the tolerance (score 1: none)."""
-    sources = reference_outputs["sources"]
-    found = unsupported(outputs["text"], sources)
-    words = unsupported_words(outputs["text"], sources)
-    if len(words) > WORD_TOLERANCE:
-        found += [f"word:{w}" for w in words]
+    """What the text the user saw states that no given source does (score 1: nothing)."""
+    found = invented(outputs["text"], reference_outputs["sources"])
     return {
         "key": "invented_facts",
         "score": 0.0 if found else 1.0,
-        "comment": ", ".join(found) or "every claim is supported",
+        "comment": "; ".join(found) or "every claim is supported",
     }
 
 
@@ -199,9 +217,6 @@ def _run(graph: Any, text: str, config: RunnableConfig, context: Any) -> list[Gr
 def _check(
     event: GroundingEvent, prompt: str, shown: str, sources: list[str], seconds: float
 ) -> TextCheck:
-    result = invented_facts(
-        inputs={"text": prompt}, outputs={"text": shown}, reference_outputs={"sources": sources}
-    )
     return TextCheck(
         kind=event.step,
         agent=event.agent,
@@ -211,7 +226,7 @@ def _check(
         kept=not event.replaced,
         kept_claims_only=_claims_only_kept(event),
         flagged_words=event.words,
-        invented=[] if result["score"] == 1.0 else result["comment"].split(", "),
+        invented=invented(shown, sources),
         seconds=seconds,
     )
 
@@ -253,10 +268,26 @@ def _team(app: TeamApp, customer_id: str, text: str, llm: LLMChoice) -> list[Tex
     }
     retrieved = [m.content for m in state.get("retrieved", [])]
     facts = [fact for finding in findings.values() for fact in finding.facts]
+    routing = state["routing"]
+    # what each chosen specialist is declared to do, and the task the coordinator would send
+    declared = {
+        agent.name: [
+            f"{agent.role}. {agent.description}",
+            agent.task(text, customer_id, app.spec.subject_label),
+        ]
+        for agent in map(app.spec.agent, routing.specialists)
+    }
     checks = []
     for event in events:
         if event.step == "synthesis":
             checks.append(_check(event, text, state["reply"], [text, *retrieved, *facts], seconds))
+        elif event.step == "routing":
+            sources = [text, *(declared[name][0] for name in routing.specialists)]
+            checks.append(_check(event, text, routing.reason, sources, seconds))
+        elif event.step.startswith("task:"):
+            agent = event.step.removeprefix("task:")
+            sources = [text, *retrieved, *declared[agent]]
+            checks.append(_check(event, text, tasks[agent], sources, seconds))
         elif (finding := findings.get(event.step)) is not None:
             sources = [text, tasks.get(finding.agent, ""), *finding.facts]
             checks.append(_check(event, text, finding.summary, sources, seconds))
@@ -351,7 +382,7 @@ def run_grounding_eval(
         "texts": len(checks),
         "by_kind": {
             kind: sum(c.kind.split(":")[0] == kind for c in checks)
-            for kind in ("chat reply", "synthesis", "findings", "summary")
+            for kind in ("chat reply", "synthesis", "findings", "summary", "routing", "task")
         },
         "drafted": len(drafted),
         "kept": sum(c.kept for c in drafted),

@@ -21,7 +21,7 @@ from nodes import services as seams
 from nodes.context import TeamContext
 from nodes.customer import RunCaller, resolve_customer, run_caller
 from nodes.events import A2AEvent, ReplyEvent, RoutingEvent, emit
-from nodes.grounding import ground
+from nodes.grounding import ground, one_sentence
 from nodes.prompts import routing_prompt, synthesis_prompt
 from nodes.routing import keyword_route, semantic_route
 from nodes.services import Services
@@ -97,18 +97,11 @@ def route_request(
     if proposal is not None:
         proposed = set(proposal.specialists)  # type: ignore[attr-defined]  # route_schema's
         chosen = [n for n in members if n in proposed or n in keyword]
-        written: dict[str, str] = getattr(proposal, "tasks", {})
-        tasks = {
-            name.strip().lower(): task.strip()
-            for name, task in written.items()
-            if name.strip().lower() in chosen and task.strip()
-        }
-        decision = RoutingDecision(
-            specialists=chosen,
-            reason=proposal.reason,  # type: ignore[attr-defined]  # route_schema's
-            method="llm",
-            tasks=tasks,
-        )
+        written_reason: str = proposal.reason  # type: ignore[attr-defined]  # route_schema's
+        reason, fallbacks = grounded_reason(written_reason, request, chosen, team)
+        tasks, replaced = grounded_tasks(getattr(proposal, "tasks", {}), chosen, state, team)
+        decision = RoutingDecision(specialists=chosen, reason=reason, method="llm", tasks=tasks)
+        fallbacks += replaced
     elif keyword:
         fallbacks.append("routing")
         decision = RoutingDecision(
@@ -122,7 +115,7 @@ def route_request(
         chosen, sims = semantic_route(request, members, embedder)
         reason = "closest expertise: " + ", ".join(f"{n} {sims[n]:.2f}" for n in chosen)
         decision = RoutingDecision(specialists=chosen, reason=reason, method="semantic")
-    if fallbacks:
+    if decision.method != "llm":
         logger.info("routing: fallback router used (%s)", decision.method)
     emit(
         RoutingEvent(
@@ -130,6 +123,51 @@ def route_request(
         )
     )
     return {"routing": decision, "fallbacks": fallbacks}
+
+
+def grounded_reason(
+    reason: str, request: str, chosen: list[str], team: TeamSpec
+) -> tuple[str, list[str]]:
+    """The model's routing reason, shown in the live log, if the request and the chosen
+    specialists' expertise say all it says; else one composed from their roles."""
+    picked = [team.agent(name) for name in chosen]
+    composed = "The request needs " + " and ".join(f"{a.name} ({a.role})" for a in picked) + "."
+    sources = [request, *(f"{a.role}. {a.description}" for a in picked)]
+    coordinator = team.coordinator.name
+    verdict = ground(reason, sources, composed, agent=coordinator, step="routing", keep=False)
+    return verdict.shown, ["routing reason"] if verdict.replaced else []
+
+
+def grounded_tasks(
+    written: dict[str, str], chosen: list[str], state: TeamState, team: TeamSpec
+) -> tuple[dict[str, str], list[str]]:
+    """The tasks the coordinator's model wrote for the chosen specialists, each checked
+    against the request, the memories the coordinator read and the specialist's declared
+    task: one that adds an id, number, name, channel or date they do not state (or words
+    beside it they do not say) is replaced by the declared task. Also the steps replaced.
+
+    A task is shown in the live log and steers the specialist's tools, so an invented order
+    id in it would be looked up and reported as if the customer had given it."""
+    request, customer = state["request"], state.get("customer_id")
+    memories = [m.content for m in state.get("retrieved", [])]
+    tasks: dict[str, str] = {}
+    replaced: list[str] = []
+    for name, task in written.items():
+        name = name.strip().lower()
+        if name not in chosen or not task.strip():
+            continue
+        spec = team.agent(name)
+        declared = spec.task(request, customer, team.subject_label)
+        # the declared task is about its subject throughout: its sentences (the request's
+        # among them) and the specialist's expertise may be said of the subject together
+        sources = [request, *memories, one_sentence(declared, spec.role, spec.description)]
+        step = f"task:{name}"
+        verdict = ground(
+            task.strip(), sources, declared, agent=team.coordinator.name, step=step, keep=False
+        )
+        tasks[name] = verdict.shown
+        replaced += [step] if verdict.replaced else []
+    return tasks, replaced
 
 
 def dispatch_tasks(

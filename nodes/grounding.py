@@ -112,14 +112,14 @@ WORD_TOLERANCE = 1
 """How many content words of its own a text may use (see the module docstring)."""
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’]*[A-Za-z]")
-# Words any reply may use without a source saying them: function words, and what a
-# service conversation says about itself (greeting, apology, help, contact, memory).
-# Deliberately no domain words (order, refund, delivery...): those must come from the
-# request, the memories or the facts, or the text is talking about something it was not
-# told. "may" is here as a verb; the month is a date claim checked above.
-_CLOSED_TEXT = """
+# Words any reply may use without a source saying them. Deliberately no domain words
+# (order, refund, delivery...): those must come from the request, the memories or the
+# facts, or the text is talking about something it was not told. "may" is here as a verb;
+# the month is a date claim checked above.
+# Free anywhere: function words, and courtesy (greeting, apology, help, contact).
+_FREE_TEXT = """
     a an the and or but nor if then so of to in on at by for with from as is are was were be
-    been being am do does did done doing have has had having i you he she it we they me my
+    been being am do does did doing have has had having i you he she it we they me my
     mine your yours our ours their theirs his her hers its him them us this that these those
     there here what which who whom whose when where why how not no yes ok okay please thank
     thanks can could would should will shall may might must just also very really about into
@@ -130,27 +130,33 @@ _CLOSED_TEXT = """
     without upon via per between through across around toward towards among along beside
     like instead rather quite enough almost nearly well back away let lets one ones
     something anything everything nothing someone anyone everyone somebody anybody
-    everybody nobody whatever whenever however therefore thus also etc
+    everybody nobody whatever whenever however therefore thus also etc regarding concerning
     i'm i'll i've i'd you're you'll you've you'd we're we'll we've we'd it's that's there's
     here's what's let's don't doesn't didn't can't cannot won't wouldn't shouldn't couldn't
     isn't aren't wasn't weren't haven't hasn't hadn't
     hello hi hey dear welcome greeting greetings regards sincerely kind kindly best
     grateful appreciate appreciation sorry apologize apologise apology apologies regret
-    inconvenience trouble frustration frustrate cause understand understanding hear glad
-    happy pleased delighted
+    inconvenience trouble frustration frustrate understand understanding hear glad
+    unfortunately fortunately luckily sadly happy pleased delighted hope patience
+    sure certainly course absolutely definitely indeed great good nice fine feel free
     help helpful assist assistance support reach contact touch reply respond response answer
-    ask question concern issue problem matter request case situation information info
-    detail update regarding concerning note know tell say see look check review confirm
-    sure certainly course absolutely definitely indeed great good nice fine feel free need
-    want wish day
-    make take give get keep find able unable possible team service time moment wait
-    patience shortly quickly promptly asap further additional else next step way right
-    currently remember recall record memory memories handle resolve care priority important
-    hope thing part provide share send receive bring follow continue let assure ensure
-    happen done able try going come go work working message chat conversation assistant
-    agent staff colleague specialist customer user person member
+    ask question know tell say see look make take give get keep find wait further
+    additional else way right currently thing part provide share bring follow continue
+    assure ensure happen try going come go work working update information info detail
+    memory memories care able unable possible
 """
-_CLOSED_WORDS = frozenset(_CLOSED_TEXT.split())
+# Free where no claim is made; beside a claim they say what is true of it ("the refund is
+# done", "order 2 was resolved", "you will receive it shortly", "step 3", "#12345 wants"),
+# so there a source sentence must say them too.
+_SERVICE_TEXT = """
+    cause concern issue problem matter request case situation note check review confirm
+    need want wish day team service time moment shortly quickly
+    promptly asap next step remember recall record handle resolve priority important send
+    receive done message chat conversation assistant agent staff colleague specialist
+    customer user person member
+"""
+_FREE_WORDS = frozenset(_FREE_TEXT.split())
+_CLOSED_WORDS = _FREE_WORDS | frozenset(_SERVICE_TEXT.split())
 
 
 # "e-mail", "E-Mail", "e mail", "e‑mail" (any dash): one channel, spelt "email"
@@ -209,28 +215,108 @@ _CLAUSE = re.compile(
     r"|\s+(?:and|but|so)\s+(?=(?:we|you|i|it|they|he|she|our|your|this|that)\b)",
     re.I,
 )
-_NEGATION = re.compile(r"\b(?:no|not|non|never|none|nor|cannot|without)\b|n't\b", re.I)
+_NEGATION = re.compile(
+    r"\b(?:no|not|non|never|none|nor|cannot|without|unable|impossible)\b|n't\b", re.I
+)
+# Tokens for a number's neighbours: punctuation is a token of its own, so "order; 2)"
+# has no word next to its 2, and "the order 2" has "order".
+_TOKEN = re.compile(r"[$€£%]|[#\w'’-]+|[^\s\w]")
+_BARE_NUMBER = re.compile(r"#?(\d(?:[\d,.]*\d)?)(?:st|nd|rd|th)?(?:['’]s)?", re.I)
+# What a number counts or measures, written after it: "48 hours", "20 dollars", "10 %".
+_UNIT_WORDS = "% percent hour day week month year minute dollar euro pound cent time item"
+
+
+def _number_value(token: str) -> str | None:
+    """The value of a bare number token ("#12345", "29th", "3", "two"); None for anything
+    else (ids with letters such as "ORD-1004" name their kind themselves)."""
+    if token.lower() in NUMBER_WORDS:
+        return NUMBER_WORDS[token.lower()]
+    match = _BARE_NUMBER.fullmatch(token)
+    return re.sub(r"\D", "", match.group(1)) if match else None
+
+
+def _is_label(word: str) -> bool:
+    """`word`, right before a number, says what the number is ("order", "customer", "$")."""
+    if word in ("$", "€", "£"):
+        return True
+    return word.isalpha() and word not in _FREE_WORDS and word not in NUMBER_WORDS
+
+
+def bindings(text: str) -> set[tuple[str, str]]:
+    """What each bare number of `text` is bound to: the word right before it ("order 2",
+    "customer #12345", "$20") and its unit right after ("48 hours"), as (stem, value).
+
+    A function word ("within 48", "on 29") binds nothing; the same number with another
+    label or unit ("order 2" for step 2 of a list, "48 days" for 48 hours) is another fact.
+    """
+    tokens = _TOKEN.findall(canonical(text))
+    out: set[tuple[str, str]] = set()
+    for i, token in enumerate(tokens):
+        value = _number_value(token)
+        if value is None:
+            continue
+        if i > 0 and _is_label(before := tokens[i - 1].lower()):
+            out.add((stem(before), value))
+        if i + 1 < len(tokens) and stem(after := tokens[i + 1].lower()) in _UNIT_STEMS:
+            out.add((stem(after), value))
+    return out
+
+
+def one_sentence(*texts: str) -> str:
+    """`texts` as one source sentence: everything they say may be stated together (a
+    declared task with the request it quotes, about one subject)."""
+    return _SENTENCE.sub(", ", " ".join(texts))
+
+
+@dataclass(frozen=True)
+class _SourceSentence:
+    """One sentence of a source, read once: its text, words and number bindings."""
+
+    text: str
+    stems: set[str]
+    bindings: set[tuple[str, str]]
+    negated: bool
+
+    @classmethod
+    def read(cls, text: str) -> _SourceSentence:
+        stems = {stem(w) for w in _WORD.findall(canonical(text))}
+        return cls(text, stems, bindings(text), bool(_NEGATION.search(text)))
+
+    def states(self, found: list[str], words: list[str], bound: set[tuple[str, str]]) -> bool:
+        """It states every claim of `found`, uses every word of `words` (or one of its
+        family) and binds every number as `bound` does."""
+        return (
+            not _unstated(found, self.text)
+            and all(_related(w, self.stems) for w in words)
+            and bound <= self.bindings
+        )
 
 
 def unsupported_combinations(text: str, sources: Iterable[str]) -> list[str]:
-    """The clauses of `text` whose claims no single sentence of a source states together,
-    or that deny what no source sentence with those claims denies.
+    """The clauses of `text` that state a claim no single source sentence states as the
+    clause does: with the clause's other claims, its words and its numbers' labels and
+    units, and denied when the clause denies it.
 
-    Each claim may be stated somewhere while the clause is still false: "the customer who
-    prefers SMS is #12345" (SMS is #34567's), "your refund arrives on November 29" (the
-    date of another event), "#12345 is a non-premium member". A clause with two claims or
-    more, or with a claim and a negation, needs one source sentence that says as much.
+    Each claim and each word may be stated somewhere while the clause is still false: "the
+    customer who prefers SMS is #12345" (SMS is #34567's), "your refund arrives on November
+    29" (the date of the order's delay: "refund" and "arrive" are said elsewhere), "order
+    2" (step 2 of a workflow), "refunds within 48 days" (48 hours), "#12345 is a
+    non-premium member". A claim is a fact only with what the clause says about it, so a
+    clause with a claim needs one source sentence stating all of it. Clauses without a
+    claim are held to the text's word tolerance instead (``unsupported_words``).
     """
-    units = [u for source in sources for u in _SENTENCE.split(source) if u.strip()]
+    units = [
+        _SourceSentence.read(u) for source in sources for u in _SENTENCE.split(source) if u.strip()
+    ]
     out = []
     for clause in _CLAUSE.split(text):
         found = claims(clause)
-        negated = bool(_NEGATION.search(clause))
-        if len(found) < 2 and not (negated and found):
+        if not found:
             continue
-        if not any(
-            not _unstated(found, unit) and (not negated or _NEGATION.search(unit)) for unit in units
-        ):
+        words = list(dict.fromkeys(stem(w) for w in _content_words(clause, beside_claim=True)))
+        bound = bindings(clause)
+        negated = bool(_NEGATION.search(clause))
+        if not any(u.states(found, words, bound) and (u.negated or not negated) for u in units):
             out.append(clause.strip())
     return out
 
@@ -256,17 +342,20 @@ def stem(word: str) -> str:
 
 
 _CLOSED_STEMS = frozenset(stem(w) for w in _CLOSED_WORDS)
+_FREE_STEMS = frozenset(stem(w) for w in _FREE_WORDS)
+_UNIT_STEMS = frozenset(stem(w) for w in _UNIT_WORDS.split())
 
 
-def _content_words(text: str) -> list[str]:
+def _content_words(text: str, *, beside_claim: bool = False) -> list[str]:
+    """The words of `text` a source must say; `beside_claim`: of a clause with a claim,
+    where only function words and courtesy go unsaid."""
+    closed, stems = (_FREE_WORDS, _FREE_STEMS) if beside_claim else (_CLOSED_WORDS, _CLOSED_STEMS)
     words = (w for w in _WORD.findall(canonical(text)) if len(w) > 2)
     # spelled-out numbers are claims, checked by value in `unsupported`
     return [
         w
         for w in words
-        if w.lower() not in _CLOSED_WORDS
-        and w.lower() not in NUMBER_WORDS
-        and stem(w) not in _CLOSED_STEMS
+        if w.lower() not in closed and w.lower() not in NUMBER_WORDS and stem(w) not in stems
     ]
 
 

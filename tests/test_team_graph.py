@@ -139,7 +139,7 @@ def test_llm_path_is_used_when_valid_and_checked(app: TeamApp) -> None:
     prepare_demo(app)
     routing = (
         '```json\n{"specialists": ["Sam"], "reason": "order problem", '
-        '"tasks": {"Sam": "Track order ORD-1004 of customer #12345 and check its refund."}}\n```'
+        '"tasks": {"Sam": "Track the order of customer #12345 that never arrived."}}\n```'
     )
     # the reply drops the facts: it must be replaced by the composed one
     model = ScriptedChatModel(script=acting_script(routing, "Sorry for the trouble."))
@@ -157,8 +157,61 @@ def test_llm_path_is_used_when_valid_and_checked(app: TeamApp) -> None:
     assert any("3rd delivery delay" in fact for fact in sam.facts)
     # the coordinator's model wrote Sam's task; Jordan (added by keywords) gets his template
     tasks = {m.target_agent: m.payload["task"] for m in app.log.read(content_type=TASK)}
-    assert tasks["sam"] == "Track order ORD-1004 of customer #12345 and check its refund."
+    assert tasks["sam"] == "Track the order of customer #12345 that never arrived."
     assert tasks["jordan"].startswith("Check that our systems")
+    assert not {"task:sam", "routing reason"} & set(state["fallbacks"])
+
+
+def test_a_written_task_with_an_invented_order_id_is_the_declared_task(app: TeamApp) -> None:
+    """The coordinator's model names an order nobody mentioned: the task shown in the log
+    and sent to Sam is his declared one; the grounding event says why."""
+    from nodes.events import GroundingEvent, parse_event
+
+    prepare_demo(app)
+    invented = "Track order ORD-7731 of customer #12345 and refund it by Friday."
+    routing = json.dumps(
+        {"reason": "a missing order", "specialists": ["sam"], "tasks": {"sam": invented}}
+    )
+    model = ScriptedChatModel(script=acting_script(routing, "Sorry for the trouble."))
+    config = {"configurable": {"thread_id": "t-invented-task"}}
+    context = TeamContext(
+        llm="none", customer_id=DEMO_CUSTOMER_ID, services=services_with(app, model)
+    )
+    chunks = app.team_graph.stream(
+        {"messages": [("user", DEMO_REQUEST)]}, config, context=context, stream_mode="custom"
+    )
+    events = [e for e in map(parse_event, chunks) if isinstance(e, GroundingEvent)]
+    state = app.team_graph.get_state(config).values
+    declared = app.spec.agent("sam").task(DEMO_REQUEST, DEMO_CUSTOMER_ID, "customer")
+    assert state["routing"].tasks["sam"] == declared
+    sent = [
+        m for m in app.log.read(correlation_id=state["correlation_id"]) if m.content_type == TASK
+    ]
+    assert {m.target_agent: m.payload["task"] for m in sent}["sam"] == declared
+    assert "task:sam" in state["fallbacks"]
+    task_event = next(e for e in events if e.step == "task:sam")
+    assert task_event.replaced and task_event.draft == invented
+    assert {"ORD-7731", "friday"} <= set(task_event.claims)
+
+
+def test_a_routing_reason_stating_what_nobody_said_is_replaced(app: TeamApp) -> None:
+    """The reason is shown in the live log: a customer id and a date of the model's own
+    are not."""
+    prepare_demo(app)
+    reason = "Customer #99999 was promised a refund on Monday."
+    routing = json.dumps({"reason": reason, "specialists": ["sam"], "tasks": {}})
+    model = ScriptedChatModel(script=acting_script(routing, "Sorry for the trouble."))
+    state = run_team(app, DEMO_REQUEST, "t-reason", services=services_with(app, model))
+    assert state["routing"].method == "llm"
+    assert state["routing"].reason != reason and "99999" not in state["routing"].reason
+    assert "routing reason" in state["fallbacks"]
+    # a reason in the request's words is kept
+    plain = "The order never arrived and the customer asks for a refund."
+    routing = json.dumps({"reason": plain, "specialists": ["sam"], "tasks": {}})
+    model = ScriptedChatModel(script=acting_script(routing, "Sorry for the trouble."))
+    state = run_team(app, DEMO_REQUEST, "t-reason-2", services=services_with(app, model))
+    assert state["routing"].reason == plain
+    assert "routing reason" not in state["fallbacks"]
 
 
 ROUTING_SAM = '{"specialists": ["sam", "jordan"], "reason": "order problem", "tasks": {}}'
