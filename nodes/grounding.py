@@ -355,8 +355,16 @@ def _content_words(text: str, *, beside_claim: bool = False) -> list[str]:
     return [
         w
         for w in words
-        if w.lower() not in closed and w.lower() not in NUMBER_WORDS and stem(w) not in stems
+        if w.lower() not in NUMBER_WORDS and not _inflected(w.lower(), closed, stems)
     ]
+
+
+def _inflected(word: str, closed: frozenset[str], stems: frozenset[str]) -> bool:
+    """`word` is one of `closed`, or an inflection of one: the stem catches most; a short
+    word's inflection ("asked", "helps") its suffix alone."""
+    if word in closed or stem(word) in stems:
+        return True
+    return any(word.endswith(s) and word[: -len(s)] in closed for s in ("ed", "d", "s", "ing"))
 
 
 def _related(word: str, given: set[str]) -> bool:

@@ -381,7 +381,7 @@ def test_a_second_compaction_folds_the_previous_summary_and_replaces_it() -> Non
     recorder = RecordPrompts()
     llm = scripted(
         "Customer 12345 prefers email.",
-        "Customer 12345 prefers email; order 777 refund promised.",
+        "Customer 12345 prefers email; order 777 delayed.",
         recorder=recorder,
     )
     thread = chat(turns=15)
@@ -393,7 +393,7 @@ def test_a_second_compaction_folds_the_previous_summary_and_replaces_it() -> Non
     second = compact(thread, policy, counter=words, llm=llm)
 
     assert "Customer 12345 prefers email." in recorder.prompts[1][-1].text
-    assert second.summary == "Customer 12345 prefers email; order 777 refund promised."
+    assert second.summary == "Customer 12345 prefers email; order 777 delayed."
     after = applied(thread, second)
     summaries = [m for m in after if is_summary_message(m)]
     assert len(summaries) == 1 and after[1] is summaries[0]
