@@ -1,15 +1,18 @@
 """Lexical search of the FAISS store: BM25 ranking by SQLite FTS5 over the indexed text.
 
 The store writes each item's indexed text into ``items_fts`` (rowid = item_id) in the
-same transaction as the item; this module turns free text into a safe FTS5 query, bounded
-by leaving out common words, and pages through FTS5's own ranking.
+same transaction as the item, with its namespace as a token in a second column (``ns``,
+weight 0 in BM25): a search under some namespaces ranks only their documents, not every
+agent's and scope's. This module turns free text into a safe FTS5 query, bounded by
+leaving out common words, kept to namespaces, and pages through FTS5's own ranking.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 _WORD = re.compile(r"[^\W_]+")
 MAX_QUERY_WORDS = 64
@@ -31,6 +34,35 @@ def fts_query(text: str) -> str:
     return " OR ".join(f'"{w}"' for w in query_words(text))
 
 
+FTS_COLUMNS = "text, ns, tokenize = 'porter unicode61'"
+"""The full-text table's columns and tokenizer (``CREATE VIRTUAL TABLE ... USING fts5 (...)``)."""
+RANK = "bm25(1.0, 0.0)"
+"""FTS5's ranking: BM25 over the text; the namespace token weighs nothing (a namespace
+holding fewer documents would otherwise rank its documents up)."""
+MAX_SCOPED_NAMESPACES = 64
+"""A search under more namespaces than this ranks every document (rows are kept to the
+namespaces afterwards, as always): a longer OR of namespace tokens costs more than it saves."""
+
+
+def namespace_token(ns: str) -> str:
+    """The ``ns`` column of an item in encoded namespace `ns` ("team.t.shared."): one
+    token, letters then digits, which neither the tokenizer nor the stemmer splits or
+    changes. One token per item whatever its depth: BM25's length normalisation counts
+    every column's tokens, and a token per namespace level ranked deeper namespaces down."""
+    digest = hashlib.blake2b(ns.encode(), digest_size=8).digest()
+    return f"ns{int.from_bytes(digest, 'big')}"
+
+
+def scoped_match(match: str, namespaces: Sequence[str] | None = None) -> str:
+    """`match` (words, as `fts_query` writes them) on the text column, kept to items of
+    `namespaces` (encoded, exact; None: everywhere)."""
+    text = f"{{text}} : ({match})"
+    if namespaces is None:
+        return text
+    tokens = " OR ".join(f'"{namespace_token(ns)}"' for ns in namespaces)
+    return f"{text} AND {{ns}} : ({tokens})"
+
+
 def bounded_fts_query(conn: sqlite3.Connection, text: str) -> str:
     """`fts_query` without the common words, so ranking touches a bounded set of rows.
 
@@ -45,7 +77,7 @@ def bounded_fts_query(conn: sqlite3.Connection, text: str) -> str:
         quoted = f'"{word}"'
         (docs,) = conn.execute(
             "SELECT count(*) FROM (SELECT 1 FROM items_fts WHERE items_fts MATCH ? LIMIT ?)",
-            (quoted, MAX_TERM_DOCS + 1),
+            (scoped_match(quoted), MAX_TERM_DOCS + 1),
         ).fetchone()
         if docs > MAX_TERM_DOCS:
             common.append(quoted)

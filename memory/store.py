@@ -57,7 +57,14 @@ from langgraph.store.base import (
     validate_op_namespace,
 )
 
-from memory.lexical import bounded_fts_query, fts_candidates, fts_query
+from memory.lexical import (
+    MAX_SCOPED_NAMESPACES,
+    bounded_fts_query,
+    fts_candidates,
+    fts_query,
+    namespace_token,
+    scoped_match,
+)
 from memory.store_db import (
     DB_FILE,
     ItemRow,
@@ -93,6 +100,33 @@ __all__ = [
 
 Found = tuple[ItemRow, dict[str, Any], float | None]
 """A search hit: its row, its value (parsed once) and its score."""
+
+
+class Reads:
+    """The rows one search has read from SQLite, each parsed at most once, so that its two
+    rankings (dense and BM25), which mostly find the same items, read them once."""
+
+    def __init__(self) -> None:
+        self.rows: dict[int, ItemRow | None] = {}
+        """item_id -> its row (None: expired, deleted or failing the SQL prefilter)."""
+        self._found: dict[int, tuple[ItemRow, dict[str, Any]] | None] = {}
+
+    def matching(
+        self, item_id: int, scopes: tuple[str, ...], any_of: AnyOf
+    ) -> tuple[ItemRow, dict[str, Any]] | None:
+        """A row read before and its parsed value, if it is under one of `scopes` and
+        matches one of `any_of` (always the same ones within a search), else None."""
+        if item_id in self._found:
+            return self._found[item_id]
+        row = self.rows.get(item_id)
+        found = None
+        # SQLite has the last word on namespace and filter: a damaged index may cost
+        # speed, never isolation.
+        if row is not None and row[1].startswith(scopes):
+            value = json.loads(row[3])  # parsed once: filtered, then returned
+            found = (row, value) if matches_any(value, any_of) else None
+        self._found[item_id] = found
+        return found
 
 
 class StoreConfigError(ValueError):
@@ -534,7 +568,12 @@ class FaissStore(BaseStore):
         return page
 
     def _dense_ranked(
-        self, query_vector: np.ndarray, scopes: tuple[str, ...], any_of: AnyOf, need: int
+        self,
+        query_vector: np.ndarray,
+        scopes: tuple[str, ...],
+        any_of: AnyOf,
+        need: int,
+        reads: Reads | None = None,
     ) -> list[Found]:
         """The first `need` items under one of `scopes` (encoded namespace prefixes)
         matching one of the filters `any_of`, by cosine similarity (max over an item's
@@ -557,7 +596,7 @@ class FaissStore(BaseStore):
                         fresh.append((hit.item_id, hit.score))
                 yield fresh
 
-        return self._first_matching(batches(), scopes, any_of, need)
+        return self._first_matching(batches(), scopes, any_of, need, reads=reads)
 
     def _first_matching(
         self,
@@ -566,6 +605,7 @@ class FaissStore(BaseStore):
         any_of: AnyOf,
         need: int,
         enough: int | None = None,
+        reads: Reads | None = None,
     ) -> list[Found]:
         """The first `need` candidates (item_id, score), taken in ranking order, whose row
         is live, under one of `scopes` and matches one of `any_of`; with `enough`, no
@@ -574,10 +614,12 @@ class FaissStore(BaseStore):
         Rows are read in slices sized by what is still missing and the share of rows that
         matched so far: a ranking may hold thousands of candidates, and reading and
         parsing them all cost more than the ranking. Filters run in SQL where they can
-        (store_filters.sql_prefilter), then on each row parsed once.
+        (store_filters.sql_prefilter), then on each row parsed once. `reads`: what an
+        earlier ranking of the same search (same scopes and filters) read already.
         """
         live_after = self._live_after()
         pre_sql, pre_args = sql_prefilter_any(any_of)  # rows that cannot match stay in SQLite
+        reads = Reads() if reads is None else reads
         ranked: list[Found] = []
         read = 0
         for candidates in batches:
@@ -588,18 +630,16 @@ class FaissStore(BaseStore):
                 part = candidates[start : start + size]
                 start += len(part)
                 read += len(part)
-                rows = self._db.rows([i for i, _ in part], live_after, pre_sql, pre_args)
+                unread = [i for i, _ in part if i not in reads.rows]
+                if unread:
+                    rows = self._db.rows(unread, live_after, pre_sql, pre_args)
+                    reads.rows.update((i, rows.get(i)) for i in unread)
                 for item_id, score in part:
                     if len(ranked) >= need:
                         break  # the rest of the slice is not parsed
-                    # SQLite has the last word on namespace and filter: a damaged index
-                    # may cost speed, never isolation.
-                    row = rows.get(item_id)
-                    if row is None or not row[1].startswith(scopes):
-                        continue
-                    value = json.loads(row[3])  # parsed once: filtered, then returned
-                    if matches_any(value, any_of):
-                        ranked.append((row, value, score))
+                    found = reads.matching(item_id, scopes, any_of)
+                    if found is not None:
+                        ranked.append((*found, score))
             if len(ranked) >= (need if enough is None else enough):
                 break
         return ranked[:need]
@@ -686,8 +726,8 @@ class FaissStore(BaseStore):
         conn.execute("DELETE FROM items_fts WHERE rowid = ?", (item_id,))
         if pairs:
             conn.execute(
-                "INSERT INTO items_fts (rowid, text) VALUES (?, ?)",
-                (item_id, "\n".join(text for _, text in pairs)),
+                "INSERT INTO items_fts (rowid, text, ns) VALUES (?, ?, ?)",
+                (item_id, "\n".join(text for _, text in pairs), namespace_token(ns)),
             )
         self._replace_vectors(conn, item_id, pairs, vectors)
 
@@ -774,6 +814,7 @@ class FaissStore(BaseStore):
         need = offset + limit
         with self._lock:
             self._ensure_open()
+            self._refresh_from_other_processes()
             ranked = self._lexical_ranked(query, scopes, [filter], need, enough=need)
         return [_search_item(row, value, score) for row, value, score in ranked[offset:need]]
 
@@ -786,6 +827,7 @@ class FaissStore(BaseStore):
         *,
         first: int = 4,
         enough: int,
+        reads: Reads | None = None,
     ) -> list[Found]:
         """The first `need` items under one of `scopes` matching one of `any_of`, by BM25
         (score = -bm25), from the best `first` x `need` matches of the whole index, and
@@ -793,6 +835,10 @@ class FaissStore(BaseStore):
         match = bounded_fts_query(self._db.conn, query) if scopes else ""
         if not match:
             return []
+        namespaces = self._fts_namespaces(scopes)
+        if namespaces == []:
+            return []  # no indexed text under the scopes
+        match = scoped_match(match, namespaces)
         batches = (
             [(item_id, -float(rank)) for item_id, rank in candidates]
             # FTS5 ranks every match for each batch, and sorting more of them costs too
@@ -800,7 +846,17 @@ class FaissStore(BaseStore):
             # what is needed (filters keep part of it).
             for candidates in fts_candidates(self._db.conn, match, first=first * need)
         )
-        return self._first_matching(batches, scopes, any_of, need, enough=enough)
+        return self._first_matching(batches, scopes, any_of, need, enough=enough, reads=reads)
+
+    def _fts_namespaces(self, scopes: tuple[str, ...]) -> list[str] | None:
+        """The namespaces under `scopes` for BM25 to rank alone (None: rank every document).
+
+        Items with indexed text are the items with vectors, so the vector index (caught up
+        with SQLite before every search) knows their namespaces."""
+        if not self._db.fts_namespaces or self._vectors is None or "" in scopes:
+            return None
+        names = [ns for ns in self._vectors.namespaces if ns.startswith(scopes)]
+        return names if len(names) <= MAX_SCOPED_NAMESPACES else None
 
     def hybrid_candidates(
         self,
@@ -832,8 +888,9 @@ class FaissStore(BaseStore):
         with self._lock:
             self._ensure_open()
             self._refresh_from_other_processes()
+            reads = Reads()  # both rankings mostly find the same items: each read once
             dense = (
-                self._dense_ranked(vector, scopes, any_of, dense_limit)
+                self._dense_ranked(vector, scopes, any_of, dense_limit, reads)
                 if vector is not None
                 else []
             )
@@ -855,7 +912,9 @@ class FaissStore(BaseStore):
                 # every match a second time cost 2-3x the first at 10k; a first batch of
                 # 4x lost 2 points of hit@5 in the retrieval eval (a customer's own facts
                 # ranked below other customers').
-                self._lexical_ranked(query, scopes, any_of, lexical_limit, first=16, enough=0)
+                self._lexical_ranked(
+                    query, scopes, any_of, lexical_limit, first=16, enough=0, reads=reads
+                )
                 if fts_query(query) and lexical_limit
                 else []
             )

@@ -12,6 +12,7 @@ serialises their writes.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import sqlite3
 import threading
@@ -21,6 +22,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from memory.lexical import FTS_COLUMNS, RANK, namespace_token
 from memory.store_filters import VALUE_INDEXES, json_extract_sql
 from memory.vector_index import VectorRows
 
@@ -50,8 +52,9 @@ CREATE TABLE IF NOT EXISTS vector_deletions (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     vec_id INTEGER NOT NULL
 );
-CREATE VIRTUAL TABLE IF NOT EXISTS items_fts USING fts5 (text, tokenize = 'porter unicode61');
-"""
+CREATE VIRTUAL TABLE IF NOT EXISTS items_fts USING fts5 (FTS_COLUMNS);
+INSERT INTO items_fts (items_fts, rank) VALUES ('rank', 'RANK');
+""".replace("FTS_COLUMNS", FTS_COLUMNS).replace("RANK", RANK)
 
 DB_FILE = "store.sqlite"
 BUSY_TIMEOUT_S = 30.0
@@ -67,7 +70,10 @@ def encode_namespace(namespace: Sequence[str]) -> str:
     return "".join(f"{label}." for label in namespace)
 
 
+@functools.lru_cache(maxsize=4096)
 def decode_namespace(text: str) -> tuple[str, ...]:
+    """ "team.t." -> ("team", "t") (cached: a search decodes the same few namespaces for
+    every hit)."""
     return tuple(text.split(".")[:-1])
 
 
@@ -96,6 +102,7 @@ class StoreDB:
         self.lock = threading.RLock()
         self.depth = 0
         """How many `write()` transactions are open (nested ones join the outermost)."""
+        self._fts_namespaces: bool | None = None
         if read_only and not self.path.exists():
             raise FileNotFoundError(f"no memory store at {directory} ({DB_FILE} is missing)")
         target = f"file:{self.path}?mode=ro" if read_only else str(self.path)
@@ -121,6 +128,40 @@ class StoreDB:
                 with self.lock:
                     self.conn.executescript(SCHEMA)  # runs in its own transaction
             self._add_value_indexes()
+            self._add_fts_namespaces()
+
+    @property
+    def fts_namespaces(self) -> bool:
+        """Whether the full-text index has the namespace column (a store made before it
+        existed, opened read-only, has not: its BM25 ranks every namespace's documents)."""
+        if self._fts_namespaces is None:
+            columns = self.conn.execute("SELECT * FROM items_fts LIMIT 0").description
+            self._fts_namespaces = "ns" in {c[0] for c in columns}
+        return self._fts_namespaces
+
+    def _add_fts_namespaces(self) -> None:
+        """Rebuild the full-text index of a store made before it held namespaces (once: the
+        text is copied from the old index, the namespace from the items)."""
+        if self.fts_namespaces:
+            return
+        with self.write() as conn:
+            self._fts_namespaces = None  # another process may have done it meanwhile
+            if self.fts_namespaces:
+                return
+            conn.execute(f"CREATE VIRTUAL TABLE items_fts_ns USING fts5 ({FTS_COLUMNS})")
+            conn.execute(
+                "INSERT INTO items_fts_ns (items_fts_ns, rank) VALUES ('rank', ?)", (RANK,)
+            )
+            rows = conn.execute(
+                "SELECT f.rowid, f.text, i.ns FROM items_fts f JOIN items i ON i.item_id = f.rowid"
+            )
+            conn.executemany(
+                "INSERT INTO items_fts_ns (rowid, text, ns) VALUES (?, ?, ?)",
+                ((rowid, text, namespace_token(ns)) for rowid, text, ns in rows),
+            )
+            conn.execute("DROP TABLE items_fts")
+            conn.execute("ALTER TABLE items_fts_ns RENAME TO items_fts")
+            self._fts_namespaces = True
 
     def _add_value_indexes(self) -> None:
         """Create the expression indexes a store made before they existed lacks (once:

@@ -35,7 +35,7 @@ import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, cast, get_args
+from typing import Any, Literal, NamedTuple, cast, get_args
 
 import faiss
 import numpy as np
@@ -118,11 +118,15 @@ class VectorRows:
         )
 
 
-@dataclass
-class Hit:
+class Hit(NamedTuple):
     position: int
     item_id: int
     score: float
+
+
+def _hits(positions: np.ndarray, item_ids: np.ndarray, scores: np.ndarray) -> list[Hit]:
+    """Hits from aligned arrays, converted in bulk (a search makes hundreds of them)."""
+    return list(map(Hit, positions.tolist(), item_ids.tolist(), scores.tolist()))
 
 
 class VectorIndex:
@@ -403,10 +407,7 @@ class VectorIndex:
         start, size = 0, max(TINY_FIRST_SLICE, first)
         while start < len(order):
             chunk = order[start : start + size]
-            yield [
-                Hit(int(p), int(i), float(s))
-                for p, i, s in zip(positions[chunk], items[chunk], scores[chunk], strict=True)
-            ]
+            yield _hits(positions[chunk], items[chunk], scores[chunk])
             start += size
             size *= 4
 
@@ -443,10 +444,13 @@ class VectorIndex:
             scores, positions = index.search(query, k, params=params)
             # A wider search need not repeat the narrower one's order among equal scores,
             # so the new hits are those not yet yielded, not a slice.
+            found = positions[0] >= 0
             hits = [
-                Hit(int(p), int(self.item_ids[p]), float(s))
-                for p, s in zip(positions[0], scores[0], strict=True)
-                if p >= 0 and int(p) not in yielded
+                hit
+                for hit in _hits(
+                    positions[0][found], self.item_ids[positions[0][found]], scores[0][found]
+                )
+                if hit.position not in yielded
             ]
             if hits and rerank:
                 exact = (

@@ -1,13 +1,17 @@
-"""The BM25 query builder: common words left out so that ranking cost stays bounded."""
+"""BM25: the query builder (common words left out so that ranking cost stays bounded) and
+the store's full-text index, kept to the namespaces a search reads."""
 
 from __future__ import annotations
 
 import sqlite3
+from pathlib import Path
 
 import pytest
 
 import memory.lexical as lexical
 from memory.lexical import bounded_fts_query, fts_query
+from memory.store import DB_FILE, FaissStore
+from tests.store_backends import faiss_store
 
 
 @pytest.fixture
@@ -48,3 +52,67 @@ def test_common_words_are_left_out_while_a_rarer_one_is_there(
 
 def test_with_few_documents_nothing_is_pruned(conn: sqlite3.Connection) -> None:
     assert bounded_fts_query(conn, "the customer refund") == '"the" OR "customer" OR "refund"'
+
+
+# ---- the store's BM25 is kept to the namespaces searched --------------------------------
+SHARED = ("team", "t", "shared")
+SAM = ("team", "t", "agent", "sam")
+
+
+def _fill_two_namespaces(store: FaissStore) -> None:
+    # Sam's private notes match "refund" better (short, repeated) and outnumber the shared
+    # ones 20 to 1: an unrestricted BM25 ranking would be all Sam's at the top.
+    for i in range(200):
+        store.put(SAM, f"s{i}", {"text": f"refund refund {i}"})
+    for i in range(10):
+        store.put(SHARED, f"h{i}", {"text": f"a refund was asked for order {i} by a customer"})
+
+
+def test_bm25_ranks_only_the_namespaces_searched(tmp_path: Path) -> None:
+    with faiss_store(tmp_path) as store:
+        _fill_two_namespaces(store)
+        dense, lexical = store.hybrid_candidates(
+            [SHARED], "refund", dense_limit=0, lexical_limit=10
+        )
+        assert dense == []
+        # All ten shared notes, though 200 better matches of Sam's rank above them overall
+        # (more than the one bounded ranking a hybrid search reads: 16x its limit).
+        assert sorted(h.key for h in lexical) == sorted(f"h{i}" for i in range(10))
+        # Scores are BM25 over the text alone: the same under any scope that holds the item.
+        scoped = {h.key: h.score for h in store.lexical_search(SHARED, "refund order 3")}
+        overall = {
+            h.key: h.score for h in store.lexical_search(("team",), "refund order 3", limit=300)
+        }
+        assert scoped and all(overall[key] == pytest.approx(s) for key, s in scoped.items())
+
+
+def _old_layout(path: Path) -> None:
+    """Turn a store's full-text index into the layout stores had before namespaces."""
+    conn = sqlite3.connect(path / DB_FILE)
+    with conn:
+        conn.execute("CREATE VIRTUAL TABLE old USING fts5 (text, tokenize = 'porter unicode61')")
+        conn.execute("INSERT INTO old (rowid, text) SELECT rowid, text FROM items_fts")
+        conn.execute("DROP TABLE items_fts")
+        conn.execute("ALTER TABLE old RENAME TO items_fts")
+    conn.close()
+
+
+def test_a_store_made_before_namespaces_opens_and_keeps_working(tmp_path: Path) -> None:
+    with faiss_store(tmp_path) as store:
+        _fill_two_namespaces(store)
+        before = [h.key for h in store.lexical_search(SHARED, "refund order 3")]
+    _old_layout(tmp_path)
+    # Read-only, it cannot be migrated: BM25 ranks every namespace, rows are still kept
+    # to the scope, and the results are the same.
+    with faiss_store(tmp_path, read_only=True) as reader:
+        assert not reader._db.fts_namespaces
+        assert [h.key for h in reader.lexical_search(SHARED, "refund order 3")] == before
+    with faiss_store(tmp_path) as store:  # a writer rebuilds the index with namespaces
+        assert store._db.fts_namespaces
+        assert [h.key for h in store.lexical_search(SHARED, "refund order 3")] == before
+        _, lexical = store.hybrid_candidates([SHARED], "refund", dense_limit=0, lexical_limit=10)
+        assert len(lexical) == 10
+        store.put(SHARED, "new", {"text": "a refund for the new order"})
+        store.delete(SAM, "s0")
+        assert "new" in {h.key for h in store.lexical_search(SHARED, "new order refund")}
+        assert "s0" not in {h.key for h in store.lexical_search(SAM, "refund", limit=300)}
