@@ -54,7 +54,8 @@ def grounding(
     json_out: JsonOut = None,
     reports: ReportsDir = Path("reports"),
 ) -> None:
-    """Invented facts in user-visible texts: 30 chat turns, 6 team requests, the demo."""
+    """Invented facts in user-visible texts: 44 chat turns, 8 team requests, a compacting
+    conversation."""
     from evals.grounding import run_grounding_eval
 
     if llm not in ("embedded", "ollama", "auto", "none"):

@@ -18,7 +18,8 @@ Kinds and their fields (all strings unless noted):
 - ``reply``: text, fallback (bool: composed deterministically, not by the chat model),
   agent
 - ``compaction``: strategy, dropped (int), tokens_before (int), tokens_after (int)
-- ``grounding``: agent, step ("synthesis", "chat reply", "findings:<agent>", "summary"),
+- ``grounding``: agent, step ("synthesis", "chat reply", "findings:<agent>", "summary",
+  "routing" (the coordinator's reason), "task:<agent>" (a task its model wrote)),
   draft (the model's text, or null), replaced (bool: the grounded text was shown
   instead), claims, words, missing, combinations (lists: what the check found;
   nodes/grounding.py)

@@ -211,7 +211,7 @@ def unsupported(text: str, sources: Iterable[str]) -> list[str]:
 # A sentence of a source, and a clause of a text: where claims must meet.
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+|(?:^|\s)-\s+")
 _CLAUSE = re.compile(
-    r"(?<=[.!?;:])\s+|\n+|,\s+(?:and|but|so|while)\s+"
+    r"(?<=[.!?;])\s+|\n+|,\s+(?:and|but|so|while)\s+"
     r"|\s+(?:and|but|so)\s+(?=(?:we|you|i|it|they|he|she|our|your|this|that)\b)",
     re.I,
 )
@@ -292,6 +292,18 @@ class _SourceSentence:
         )
 
 
+_FRAGMENT_WORDS = frozenset(
+    ["a", "an", "the", "on", "at", "by", "in", "for", "of", "to", "and", "or", "is", "it's"]
+)
+
+
+def _fragment(clause: str, found: list[str]) -> bool:
+    """`clause` is only claims ("November 29, 2026.", "By email."): it says something of
+    the clause next to it, not on its own."""
+    said = {w.lower() for claim in found for w in [claim, *_WORD.findall(claim)]}
+    return all(w in said or w in _FRAGMENT_WORDS for w in map(str.lower, _WORD.findall(clause)))
+
+
 def unsupported_combinations(text: str, sources: Iterable[str]) -> list[str]:
     """The clauses of `text` that state a claim no single source sentence states as the
     clause does: with the clause's other claims, its words and its numbers' labels and
@@ -309,10 +321,15 @@ def unsupported_combinations(text: str, sources: Iterable[str]) -> list[str]:
         _SourceSentence.read(u) for source in sources for u in _SENTENCE.split(source) if u.strip()
     ]
     out = []
-    for clause in _CLAUSE.split(text):
+    clauses = [c.strip() for c in _CLAUSE.split(text) if c.strip()]
+    for i, clause in enumerate(clauses):
         found = claims(clause)
         if not found:
             continue
+        if _fragment(clause, found) and len(clauses) > 1:
+            # "Your refund. November 29." states the date of the clause it follows
+            clause = " ".join(clauses[i - 1 : i + 1] if i else clauses[:2])
+            found = claims(clause)
         words = list(dict.fromkeys(stem(w) for w in _content_words(clause, beside_claim=True)))
         bound = bindings(clause)
         negated = bool(_NEGATION.search(clause))

@@ -262,6 +262,25 @@ def test_a_claim_restated_with_what_its_sentence_says_is_kept(true: str) -> None
     assert not check(true, EVENTS, "\n".join(EVENTS), keep=False).replaced
 
 
+def test_a_claim_set_apart_by_punctuation_still_belongs_to_its_clause() -> None:
+    """A colon or a full stop does not free a claim from what it is said of: a bare date
+    or channel is checked with the clause next to it."""
+    sources = ["Customer #12345 asked for a refund.", *EVENTS]
+    for false in (
+        "Customer #12345's refund: November 29, 2026.",
+        "Your refund for #12345. November 29, 2026.",
+        "November 29, 2026. Your refund arrives.",
+        "Order ORD-1004: cancelled.",
+        "Customer #12345 asked for a refund. By email.",
+    ):
+        assert unsupported_combinations(false, sources), false
+    for true in (
+        "Customer #12345's order ORD-1004: delayed on November 29, 2026.",
+        "Customer #12345 asked for a refund. Order ORD-2001: delivered on Monday.",
+    ):
+        assert unsupported_combinations(true, sources) == [], true
+
+
 def test_bindings_are_a_numbers_label_and_unit() -> None:
     assert bindings("Customer #12345's order 2 arrives within 48 hours, not 3.") == {
         ("customer", "12345"),
