@@ -34,9 +34,8 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from langchain_core.embeddings import Embeddings
 from langgraph.store.base import (
     BaseStore,
@@ -81,7 +80,13 @@ from memory.store_filters import (
     sql_prefilter_any,
     validate_filter,
 )
-from memory.vector_index import VectorIndex, integrity_log, normalize_rows
+
+if TYPE_CHECKING:
+    # numpy and FAISS load with the vector index: a store opened without one (the CLI's
+    # listings) never pays for them.
+    import numpy as np
+
+    from memory.vector_index import VectorIndex
 
 logger = logging.getLogger(__name__)
 
@@ -293,6 +298,8 @@ class FaissStore(BaseStore):
         not the one this store saved (copied in, edited, restored from elsewhere) is
         refused, as is one whose contents disagree with SQLite after catching up.
         """
+        from memory.vector_index import VectorIndex, integrity_log
+
         assert self.embedding_model
         loaded = VectorIndex.load(
             self.path / INDEX_FILE,
@@ -334,6 +341,8 @@ class FaissStore(BaseStore):
         return None
 
     def _rebuild_from_sqlite(self) -> VectorIndex:
+        from memory.vector_index import VectorIndex
+
         index = VectorIndex.build(
             self._dims,
             self._db.vectors_after(0, self._dims),
@@ -453,6 +462,10 @@ class FaissStore(BaseStore):
         )
 
     def _as_vectors(self, embedded: Mapping[str, Sequence[float]]) -> dict[str, np.ndarray]:
+        import numpy as np
+
+        from memory.vector_index import normalize_rows
+
         dims = self._dims
         out: dict[str, np.ndarray] = {}
         for text, vector in embedded.items():
@@ -738,6 +751,8 @@ class FaissStore(BaseStore):
         pairs: list[tuple[str, str]],
         vectors: dict[str, np.ndarray],
     ) -> None:
+        import numpy as np
+
         existing = conn.execute(
             "SELECT vec_id, field, text_hash FROM vectors WHERE item_id = ?", (item_id,)
         ).fetchall()

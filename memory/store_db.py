@@ -20,11 +20,13 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from memory.lexical import FTS_COLUMNS, RANK, namespace_token
 from memory.store_filters import VALUE_INDEXES, json_extract_sql
-from memory.vector_index import VectorRows
+
+if TYPE_CHECKING:
+    from memory.vector_index import VectorRows  # numpy and FAISS: loaded with the index
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -319,6 +321,8 @@ class StoreDB:
     # ---- vectors, for the FAISS index --------------------------------------------------
     def vectors_after(self, vec_id: int, dims: int) -> VectorRows:
         """Vectors committed with a higher vec_id (all of them for 0), in vec_id order."""
+        from memory.vector_index import VectorRows
+
         rows = self.conn.execute(
             "SELECT v.vec_id, v.item_id, i.ns, v.embedding FROM vectors v "
             "JOIN items i USING (item_id) WHERE v.vec_id > ? ORDER BY v.vec_id",

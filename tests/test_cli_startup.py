@@ -14,13 +14,16 @@ import sys
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from cli.app import CliServices, app
 from evals.cli_startup import child_env, import_costs
 from evals.locomo_data import REPO_ROOT
-from memory.backends import open_store
+from memory.backends import STORE_DIR, open_store
 from memory.embeddings import embedding_model_name, memory_index
 from memory.manager import MemoryManager
 from memory.models import Memory, Provenance
+from memory.store import INDEX_FILE
 from tests.fakes import DeterministicEmbeddings
 
 IMPORTTIME = """\
@@ -96,7 +99,9 @@ def test_memories_list_loads_no_model_no_graph_and_no_extraction(tmp_path: Path)
     modules, output = run_cli("--data-dir", str(data_dir), "memories", "list", "--agent", "sam")
     assert "Customer 12345 prefers email" in output  # the command did its work
     assert loaded(modules, NEVER_ON_READS) == []
-    assert loaded(modules, ("onnxruntime", "tokenizers", "memory.embeddings")) == []
+    assert (
+        loaded(modules, ("onnxruntime", "tokenizers", "memory.embeddings", "numpy", "faiss")) == []
+    )
 
 
 @pytest.mark.integration
@@ -144,3 +149,26 @@ def test_bench_cli_times_list_and_search_and_writes_its_report(tmp_path: Path) -
     for name in ("cli.json", "cli.md", "cli.png"):
         assert (reports / name).stat().st_size > 0
     assert "| a2a-memory memories search |" in (reports / "cli.md").read_text()
+
+
+def test_reading_commands_leave_the_saved_index_as_it_was(tmp_path: Path) -> None:
+    """A store nothing was written to is not saved again on close (a 100k index is ~190 MB)."""
+    runner = CliRunner(env={"COLUMNS": "200", "A2A_MEMORY_DIR": None, "A2A_STORE_URL": None})
+    services = CliServices(embeddings=DeterministicEmbeddings(384))
+    data = ["--data-dir", str(tmp_path / "data")]
+    added = runner.invoke(
+        app, [*data, "memories", "add", "Customer 12345 prefers email"], obj=services
+    )
+    assert added.exit_code == 0, added.output
+    index_file = tmp_path / "data" / STORE_DIR / INDEX_FILE
+    saved = index_file.stat().st_mtime_ns, index_file.read_bytes()
+    for command in (
+        ["memories", "search", "how to contact customer 12345"],
+        ["memories", "list"],
+        ["info"],
+        ["logs"],
+    ):
+        result = runner.invoke(app, [*data, *command], obj=services)
+        assert result.exit_code == 0, result.output
+        assert (index_file.stat().st_mtime_ns, index_file.read_bytes()) == saved, command
+    assert "prefers email" in runner.invoke(app, [*data, "memories", "list"], obj=services).output
