@@ -27,7 +27,7 @@ from langchain_core.embeddings import Embeddings
 
 if TYPE_CHECKING:
     from langgraph.store.base import IndexConfig
-    from onnxruntime import InferenceSession
+    from onnxruntime import InferenceSession, SessionOptions
     from tokenizers import Tokenizer
 
     from memory.int8_model import Agreement
@@ -283,7 +283,7 @@ class MiniLMEmbeddings(Embeddings):
         path, self.agreement = verified_int8_model(
             self.model_path, self.cache_dir or model_cache_dir(), measure
         )
-        return self._session(path, tokenizer)
+        return self._session(path, tokenizer, optimized_copy=True)
 
     def _agreement(self, reference: _MiniLMRuntime, candidate: _MiniLMRuntime) -> Agreement:
         from memory.int8_model import Agreement
@@ -297,7 +297,31 @@ class MiniLMEmbeddings(Embeddings):
             probes=len(PROBE_TEXTS),
         )
 
-    def _session(self, model_file: Path, tokenizer: Tokenizer) -> _MiniLMRuntime:
+    def _session(
+        self, model_file: Path, tokenizer: Tokenizer, *, optimized_copy: bool = False
+    ) -> _MiniLMRuntime:
+        """The runtime of `model_file`; with `optimized_copy`, loaded through the cached copy
+        onnxruntime optimized once (memory/int8_model.py), not optimized again every start."""
+        import onnxruntime as ort
+
+        from memory.int8_model import optimized_session
+
+        if optimized_copy:
+            session = optimized_session(model_file, self._session_options)
+        else:
+            session = ort.InferenceSession(
+                str(model_file), self._session_options(), providers=["CPUExecutionProvider"]
+            )
+        input_names = frozenset(i.name for i in session.get_inputs())
+        if not {"input_ids", "attention_mask"} <= input_names <= _BERT_INPUTS:
+            raise RuntimeError(
+                f"{model_file} is not a BERT-style encoder: inputs {sorted(input_names)}"
+            )
+        return _MiniLMRuntime(
+            session=session, tokenizer=tokenizer, input_names=input_names, model_file=model_file
+        )
+
+    def _session_options(self) -> SessionOptions:
         import onnxruntime as ort
 
         options = ort.SessionOptions()
@@ -308,15 +332,7 @@ class MiniLMEmbeddings(Embeddings):
         # steals the time the store (and the other thread) need.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.add_session_config_entry("session.inter_op.allow_spinning", "0")
-        session = ort.InferenceSession(str(model_file), options, providers=["CPUExecutionProvider"])
-        input_names = frozenset(i.name for i in session.get_inputs())
-        if not {"input_ids", "attention_mask"} <= input_names <= _BERT_INPUTS:
-            raise RuntimeError(
-                f"{model_file} is not a BERT-style encoder: inputs {sorted(input_names)}"
-            )
-        return _MiniLMRuntime(
-            session=session, tokenizer=tokenizer, input_names=input_names, model_file=model_file
-        )
+        return options
 
     def _embed_batch(self, runtime: _MiniLMRuntime, texts: list[str]) -> FloatMatrix:
         encodings = runtime.tokenizer.encode_batch(texts)

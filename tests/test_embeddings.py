@@ -503,6 +503,39 @@ def test_int8_model_that_disagrees_is_refused_and_not_cached(
     assert len(measured) == 1
 
 
+@pytest.mark.integration
+def test_the_optimized_copy_is_made_once_and_gives_the_same_vectors(
+    minilm: MiniLMEmbeddings, tmp_path: Path
+):
+    from dataclasses import replace
+
+    import memory.int8_model as int8_model
+
+    expected = minilm.embed_documents(SENTENCES)  # loads the model
+    assert minilm.model_file is not None
+    model = tmp_path / "model.onnx"
+    model.write_bytes(minilm.model_file.read_bytes())
+    runtime = minilm._ensure_loaded()
+
+    def vectors(session: object) -> npt.NDArray[np.float32]:
+        return minilm._embed_with(replace(runtime, session=session), SENTENCES)
+
+    made = int8_model.optimized_session(model, minilm._session_options)
+    copy = next(tmp_path.glob("model-optimized-*.onnx"))
+    np.testing.assert_allclose(vectors(made), expected, atol=1e-6)
+    stamp = copy.stat().st_mtime_ns
+    loaded = int8_model.optimized_session(model, minilm._session_options)
+    assert copy.stat().st_mtime_ns == stamp  # taken as it is, not made again
+    np.testing.assert_allclose(vectors(loaded), expected, atol=1e-6)
+
+    size = copy.stat().st_size
+    copy.write_bytes(copy.read_bytes()[: size // 2])  # damaged: made again, never a crash
+    again = int8_model.optimized_session(model, minilm._session_options)
+    np.testing.assert_allclose(vectors(again), expected, atol=1e-6)
+    assert copy.stat().st_size == size
+    assert {p.name for p in tmp_path.iterdir()} == {"model.onnx", copy.name}  # no scratch left
+
+
 def test_model_cache_dir_follows_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
     from memory.int8_model import ENV_MODEL_CACHE, model_cache_dir
 
