@@ -83,6 +83,21 @@ function fromCustom(turn, data) {
         kind: "tool_call", lane: data.agent, at: when, tool: data.tool, args: data.args || {},
         ok: data.ok !== false, facts: data.facts || [],
       });
+    case "grounding": {
+      // What the check of a model's text found (nodes/grounding.py); a replaced draft was
+      // not shown, so only the reasons are listed, never the draft itself.
+      const problems = [
+        ...(data.claims || []).map((c) => `unsupported ${c}`),
+        ...(data.words || []).map((w) => `unsupported word ${w}`),
+        ...(data.missing || []).map((m) => `missing ${m}`),
+        ...(data.combinations || []).map((c) => `not stated together: ${c}`),
+      ];
+      return push(turn, {
+        kind: "grounding", lane: data.agent || lead(turn), at: when, step: data.step || "",
+        drafted: data.draft !== null && data.draft !== undefined,
+        replaced: Boolean(data.replaced), problems: data.draft == null ? [] : problems,
+      });
+    }
     case "reply":
       turn.reply = data.text || "";
       turn.replyFallback = Boolean(data.fallback);

@@ -78,6 +78,15 @@ function entryBody(turn, e) {
       ];
     case "fallback":
       return [h("div", { class: "entry-head" }, tag("fallback", "fallback"), ` ${e.step}: deterministic fallback used`)];
+    case "grounding":
+      if (!e.drafted) {
+        return [h("div", { class: "entry-head" }, tag("fallback", "composed"), ` ${e.step}: no model text; the composed one is shown`)];
+      }
+      return [
+        h("div", { class: "entry-head" }, tag(e.replaced ? "fallback" : "ground", e.replaced ? "replaced" : "grounded"),
+          ` ${e.step}: `, e.replaced ? "the model's text was replaced by the grounded one" : "the model's text was shown"),
+        e.problems.length ? h("div", { class: "muted small" }, e.problems.join("; ")) : null,
+      ];
     case "reply":
       return [
         h("div", { class: "entry-head" }, tag("reply", "reply"), e.fallback ? h("span", { class: "muted small" }, " composed (fallback)") : null),
