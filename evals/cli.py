@@ -202,13 +202,23 @@ def bench_hotpath(
 def bench_cli(
     runs: Annotated[int, typer.Option(min=1, help="Timed runs of each command.")] = 10,
     warmup: Annotated[int, typer.Option(min=0, help="Untimed runs first.")] = 2,
+    baseline: Annotated[
+        str | None,
+        typer.Option(help="A git commit whose same commands run interleaved, for ratios."),
+    ] = None,
     json_out: JsonOut = None,
     reports: ReportsDir = Path("reports"),
 ) -> None:
     """`a2a-memory memories list` and `memories search` start to answer, as subprocesses."""
     from evals.cli_startup import run_cli_startup
 
-    run_cli_startup(runs=runs, warmup=warmup, json_out=json_out, reports=reports)
+    try:
+        run_cli_startup(
+            runs=runs, warmup=warmup, baseline=baseline, json_out=json_out, reports=reports
+        )
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
 
 
 @app.command("locomo")

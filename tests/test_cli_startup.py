@@ -17,7 +17,8 @@ import pytest
 from typer.testing import CliRunner
 
 from cli.app import CliServices, app
-from evals.cli_startup import child_env, import_costs
+from evals import cli_startup
+from evals.cli_startup import CommandTiming, child_env, import_costs
 from evals.locomo_data import REPO_ROOT
 from memory.backends import STORE_DIR, open_store
 from memory.embeddings import embedding_model_name, memory_index
@@ -45,6 +46,35 @@ def test_import_costs_sum_self_times_by_package_and_by_project_module() -> None:
     assert per_package["memory.store_db"] == pytest.approx(0.3)
     assert per_package["langgraph"] == pytest.approx(0.75)  # third party, per package
     assert "langgraph.store.base.embed" in modules and "_io" in modules
+
+
+def timing(tree: str, wall: list[float], cpu: list[float]) -> CommandTiming:
+    return CommandTiming("a2a-memory memories list", tree, [], "", wall_s=wall, cpu_s=cpu)
+
+
+def test_the_baseline_is_compared_command_by_command_on_medians() -> None:
+    ratios = cli_startup.ratios(
+        [
+            timing(cli_startup.THIS_TREE, [1.0, 0.5, 0.6], [0.4, 0.4, 0.5]),
+            timing("baseline abc", [1.2, 1.5, 9.0], [1.0, 1.0, 0.2]),
+        ]
+    )
+    assert [(r.label, r.wall, r.cpu) for r in ratios] == [
+        ("a2a-memory memories list", pytest.approx(1.5 / 0.6), pytest.approx(1.0 / 0.4))
+    ]
+
+
+def test_a_baseline_is_read_from_git_without_touching_the_repository(tmp_path: Path) -> None:
+    tree = cli_startup.checkout("HEAD", tmp_path / "head")
+    assert (tree / "cli" / "app.py").read_text() == git_show("HEAD:cli/app.py")
+    with pytest.raises(ValueError, match="no commit 'no-such-ref'"):
+        cli_startup.checkout("no-such-ref", tmp_path / "none")
+
+
+def git_show(spec: str) -> str:
+    return subprocess.run(
+        ["git", "-C", str(REPO_ROOT), "show", spec], capture_output=True, text=True, check=True
+    ).stdout
 
 
 def test_children_may_write_bytecode_whatever_the_caller_says(
