@@ -10,7 +10,10 @@ layer's trust rules):
   any statement and stored as the agent's inference (mechanism "inferred", confidence at
   most 0.70). Refused: policies, skills and workflows (they change only through trusted
   sources: staff, the seed, a system of record), and facts about another subject than
-  the one the agent works for;
+  the one the agent works for; with ``given`` (what the agent was told: its task, the
+  memories it read, its tools' facts), also a fact that states an id, number, name,
+  channel or date, or binds one to words, that none of them states
+  (``nodes.grounding``): a guess of the model does not become the team's memory;
 - ``forget(memory_id)``: only a memory the agent itself wrote.
 
 Every refusal or bad input comes back as ``{"error": "..."}`` for the model to read.
@@ -18,6 +21,7 @@ Every refusal or bad input comes back as ``{"error": "..."}`` for the model to r
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from langchain_core.tools import BaseTool, StructuredTool
@@ -42,13 +46,18 @@ class ForgetArgs(BaseModel):
 
 
 def memory_tools(
-    manager: MemoryManager, *, subject: str | None = None, scope: Scope = "shared"
+    manager: MemoryManager,
+    *,
+    subject: str | None = None,
+    scope: Scope = "shared",
+    given: Callable[[], Sequence[str]] | None = None,
 ) -> list[BaseTool]:
     """search_memory, remember and forget for `manager`'s agent.
 
     `subject` ("customer:12345") is who the agent works for: first-person facts are theirs,
     and facts about another subject of the same kind are refused. `scope` is where what
-    it remembers goes.
+    it remembers goes. `given` returns what the agent was told so far; `remember` refuses
+    what it does not state.
     """
 
     def search_memory(query: str, limit: int = 5) -> dict[str, Any]:
@@ -70,6 +79,8 @@ def memory_tools(
     def remember(text: str) -> dict[str, Any]:
         """Remember a fact you learned for later conversations (about the person you help,
         an order, or an event). Policies and procedures cannot be changed this way."""
+        if given is not None and (problems := _unstated(text, given())):
+            return {"error": f"not remembered: nothing you were told states it ({problems})"}
         try:
             results = manager.remember(text, subject=subject, source="agent", scope=scope)
         except ValueError as error:
@@ -102,3 +113,10 @@ def memory_tools(
         StructuredTool.from_function(remember, args_schema=RememberArgs),
         StructuredTool.from_function(forget, args_schema=ForgetArgs),
     ]
+
+
+def _unstated(text: str, sources: Sequence[str]) -> str:
+    """What `text` states that `sources` do not (empty when grounded), for the model."""
+    from nodes.grounding import check  # pure text checks, shared with every shown text
+
+    return "; ".join(check(text, sources, "", keep=False).problems)

@@ -79,8 +79,11 @@ def run_agent_loop(
     spec: AgentSpec,
     tools: list[BaseTool],
     messages: list[BaseMessage],
+    *,
+    facts: list[str] | None = None,
 ) -> tuple[list[ToolCallRecord], str | None]:
-    """The model calls tools until it answers, for at most ``spec.max_steps`` turns.
+    """The model calls tools until it answers, for at most ``spec.max_steps`` turns; each
+    call's facts are added to `facts` as it returns (what the agent may remember next).
 
     Returns the calls made and the model's final text (None when it never answered).
     """
@@ -104,6 +107,8 @@ def run_agent_loop(
                 raw = message.content if isinstance(message, ToolMessage) else message
                 content = str(raw)
             calls.append(_record(spec.name, tool_call["name"], dict(tool_call["args"]), raw))
+            if facts is not None:
+                facts += facts_of(calls[-1])
             history.append(ToolMessage(content, tool_call_id=tool_call["id"] or tool_call["name"]))
     return calls, None
 
@@ -159,9 +164,11 @@ def run_specialist(
     if supports_tools(model):
         assert model is not None
         own = [toolkit[name] for name in spec.tools]
-        extra = memory_tools(manager, subject=subject, scope=spec.writes)
+        # what it may remember: what it was told and what its tools found, as they find it
+        told = [task["request"], task["task"], *(m.content for m in memories)]
+        extra = memory_tools(manager, subject=subject, scope=spec.writes, given=lambda: told)
         prompt = specialist_prompt(spec, task, memories)
-        calls, summary = run_agent_loop(model, spec, own + extra, prompt)
+        calls, summary = run_agent_loop(model, spec, own + extra, prompt, facts=told)
     else:
         known = {f"{team.subject_label}_id": task["customer_id"]} if task["customer_id"] else {}
         calls = run_plan(spec.name, toolkit, spec.planned_tools, known)

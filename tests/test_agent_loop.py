@@ -153,3 +153,33 @@ def test_forget_tool_only_forgets_the_agents_own(manager: MemoryManager) -> None
     assert named["forget"].invoke({"memory_id": mine_id}) == {"forgotten": mine_id}
     assert manager.get(mine_id) is None and manager.get(theirs.memory_id) is not None
     assert "no memory" in named["forget"].invoke({"memory_id": "nope"})["error"]
+
+
+def test_in_the_loop_remember_keeps_only_what_the_agent_was_told(
+    manager: MemoryManager, tools: dict
+) -> None:
+    """A specialist's `remember` is grounded in its task and its tools' facts as they come
+    back: a fact a tool stated is stored, a day of the model's own is refused with the
+    reason, for the model to read."""
+    told = ["Check the delivery history of customer #12345."]
+    memory = memory_tools(manager, subject="customer:12345", given=lambda: told)
+    stated = "Customer #12345 experienced a 3rd delivery delay with ParcelPro."
+    invented = "Customer #12345 experienced a 3rd delivery delay on Friday."
+    model = ScriptedChatModel(
+        script=[
+            calling("remember", {"text": stated}, "c0"),  # before any tool said so
+            calling("delay_history", {"customer_id": "12345"}, "c1"),
+            calling("remember", {"text": invented}, "c2"),
+            calling("remember", {"text": stated}, "c3"),
+            "Customer #12345 had a 3rd delivery delay.",
+        ]
+    )
+    calls, _ = run_agent_loop(
+        model, SAM, [tools["delay_history"], *memory], [HumanMessage("go")], facts=told
+    )
+    early, _, refused, kept = (c.result for c in calls)
+    assert "not remembered" in early["error"] and "ParcelPro" in early["error"]
+    assert "not remembered" in refused["error"] and "friday" in refused["error"].lower()
+    assert "stored" in kept, kept
+    assert [m.memory_id for m in manager.list()] == [kept["stored"][0]["memory_id"]]
+    assert any("ParcelPro" in fact for fact in told)  # the tool's facts were added
