@@ -16,11 +16,12 @@ from collections.abc import Iterable, Sequence
 
 _WORD = re.compile(r"[^\W_]+")
 MAX_QUERY_WORDS = 64
-MAX_TERM_DOCS = 2000
-"""A query word found in more documents than this is common: it is left out of the BM25
-query (while a rarer word is there), since FTS5 scores every document matching any word.
-At 100k memories a common word matched 5k-33k rows and took 65-80 ms to rank; with few
-documents it prunes nothing (a word in over half the documents adds ~0 to BM25 anyway)."""
+MAX_TERM_DOCS = 500
+"""The most documents a BM25 query's words may match together (bounded_fts_query): FTS5
+scores every document matching any word, ~2 us each (at 100k memories a common word
+matched 5k-33k rows and took 65-80 ms to rank; at 10k one word of 2,000 rows took 3-5 ms
+where the query's rarest word alone took 0.1 ms). A store of at most this many documents
+loses no word; the retrieval suite (321 memories) and a LoCoMo conversation are such."""
 
 
 def query_words(text: str) -> list[str]:
@@ -63,27 +64,55 @@ def scoped_match(match: str, namespaces: Sequence[str] | None = None) -> str:
     return f"{text} AND {{ns}} : ({tokens})"
 
 
-def bounded_fts_query(conn: sqlite3.Connection, text: str) -> str:
-    """`fts_query` without the common words, so ranking touches a bounded set of rows.
+def bounded_fts_query(
+    conn: sqlite3.Connection, text: str, counts: dict[str, int] | None = None
+) -> str:
+    """`fts_query` kept to its rarest words, so ranking scores a bounded set of rows.
 
     Each word's document count is read up to MAX_TERM_DOCS + 1 from FTS5's doclist (no
-    ranking). Rare words are OR-ed; when every word is common, only documents holding all
-    of them match (their co-occurrence is what is specific); words in no document are
-    dropped.
+    ranking). Words are taken rarest first while the documents they match together stay
+    within MAX_TERM_DOCS (the rarest word is always taken): they carry most of BM25's
+    weight, and a word in many documents adds little to it but costs ranking each of
+    them. When every word is common, only documents holding all of them match (their
+    co-occurrence is what is specific); words in no document are dropped. A store of at
+    most MAX_TERM_DOCS documents loses no word. `counts`: document counts read before
+    from the same data (the caller empties it when the data change), read again never.
     """
-    rare: list[str] = []
-    common: list[str] = []
-    for word in query_words(text):
+    counted: list[tuple[int, int, str]] = []
+    for place, word in enumerate(query_words(text)):
         quoted = f'"{word}"'
-        (docs,) = conn.execute(
-            "SELECT count(*) FROM (SELECT 1 FROM items_fts WHERE items_fts MATCH ? LIMIT ?)",
-            (scoped_match(quoted), MAX_TERM_DOCS + 1),
-        ).fetchone()
-        if docs > MAX_TERM_DOCS:
-            common.append(quoted)
-        elif docs:
-            rare.append(quoted)
-    return " OR ".join(rare) if rare else " AND ".join(common)
+        docs = _documents(conn, quoted, counts)
+        if docs:
+            counted.append((docs, place, quoted))
+    rare = sorted(c for c in counted if c[0] <= MAX_TERM_DOCS)
+    if not rare:
+        return " AND ".join(quoted for _, _, quoted in counted)
+    kept: list[tuple[int, str]] = []
+    total = 0
+    for docs, place, quoted in rare:
+        if kept and total + docs > MAX_TERM_DOCS:
+            # The sum counts twice a document holding two words: count the union.
+            union = _documents(conn, " OR ".join([*(q for _, q in kept), quoted]), counts)
+            if union > MAX_TERM_DOCS:
+                continue
+            total = union
+        else:
+            total += docs
+        kept.append((place, quoted))
+    return " OR ".join(quoted for _, quoted in sorted(kept))
+
+
+def _documents(conn: sqlite3.Connection, match: str, counts: dict[str, int] | None) -> int:
+    """How many documents `match` (words) matches, counted up to MAX_TERM_DOCS + 1."""
+    if counts is not None and match in counts:
+        return counts[match]
+    (docs,) = conn.execute(
+        "SELECT count(*) FROM (SELECT 1 FROM items_fts WHERE items_fts MATCH ? LIMIT ?)",
+        (scoped_match(match), MAX_TERM_DOCS + 1),
+    ).fetchone()
+    if counts is not None:
+        counts[match] = int(docs)
+    return int(docs)
 
 
 def fts_candidates(

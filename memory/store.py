@@ -72,6 +72,7 @@ from memory.store_db import (
     decode_namespace,
     encode_namespace,
     now,
+    parse_value,
     text_hash,
 )
 from memory.store_filters import (
@@ -128,7 +129,7 @@ class Reads:
         # SQLite has the last word on namespace and filter: a damaged index may cost
         # speed, never isolation.
         if row is not None and row[1].startswith(scopes):
-            value = json.loads(row[3])  # parsed once: filtered, then returned
+            value = parse_value(row[3])  # parsed once: filtered, then returned
             found = (row, value) if matches_any(value, any_of) else None
         self._found[item_id] = found
         return found
@@ -368,6 +369,7 @@ class FaissStore(BaseStore):
         version = self._db.data_version()
         if version != self._data_version:
             self._data_version = version
+            self._db.term_docs.clear()
             if self._vectors is not None:
                 self._catch_up(self._vectors)
 
@@ -638,7 +640,9 @@ class FaissStore(BaseStore):
         for candidates in batches:
             start = 0
             while start < len(candidates) and len(ranked) < need:
-                share = (len(ranked) + 1) / (read + 2)  # matched so far, smoothed
+                # The share of rows that matched so far, smoothed; first assumed to be all:
+                # rows are read with the filter in SQL, so most rows read usually match.
+                share = (len(ranked) + 1) / (read + 1)
                 size = max(int(1.2 * (need - len(ranked)) / share) + 1, 16)
                 part = candidates[start : start + size]
                 start += len(part)
@@ -671,7 +675,7 @@ class FaissStore(BaseStore):
         out: list[tuple[ItemRow, dict[str, Any]]] = []
         skipped = 0
         for row in rows:
-            value = json.loads(row[3])
+            value = parse_value(row[3])
             if not matches_any(value, any_of):
                 continue
             if skipped < offset:
@@ -847,7 +851,7 @@ class FaissStore(BaseStore):
         """The first `need` items under one of `scopes` matching one of `any_of`, by BM25
         (score = -bm25), from the best `first` x `need` matches of the whole index, and
         from all of them when those held fewer than `enough` (0: never)."""
-        match = bounded_fts_query(self._db.conn, query) if scopes else ""
+        match = bounded_fts_query(self._db.conn, query, self._db.term_docs) if scopes else ""
         if not match:
             return []
         namespaces = self._fts_namespaces(scopes)
@@ -1106,7 +1110,7 @@ def _matches(condition: Any, namespace: tuple[str, ...]) -> bool:
 
 def _item(row: ItemRow) -> Item:
     return Item(
-        value=json.loads(row[3]),
+        value=parse_value(row[3]),
         key=row[2],
         namespace=decode_namespace(row[1]),
         created_at=datetime.fromisoformat(row[4]),

@@ -14,13 +14,16 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import sqlite3
 import threading
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
+
+import orjson
 
 from memory.lexical import FTS_COLUMNS, RANK, namespace_token
 from memory.store_filters import VALUE_INDEXES, json_extract_sql
@@ -79,6 +82,24 @@ def decode_namespace(text: str) -> tuple[str, ...]:
     return tuple(text.split(".")[:-1])
 
 
+_DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
+_LONG_NUMBER = b"0" * 19
+
+
+def parse_value(text: str) -> dict[str, Any]:
+    """An item's stored JSON, parsed: by orjson (3x faster than the standard library; a
+    search parses ~70 rows), except a text with a number orjson would read as a float
+    (over 64 bits: 19 digits or more in a row) or one it refuses, which the standard
+    library reads exactly. (The digit check by translation costs a tenth of a regex.)"""
+    data = text.encode()
+    if _LONG_NUMBER not in data.translate(_DIGITS_AS_ZERO):
+        try:
+            return cast(dict[str, Any], orjson.loads(data))
+        except orjson.JSONDecodeError:
+            pass
+    return cast(dict[str, Any], json.loads(text))
+
+
 def now() -> datetime:
     return datetime.now(UTC)
 
@@ -105,6 +126,10 @@ class StoreDB:
         self.depth = 0
         """How many `write()` transactions are open (nested ones join the outermost)."""
         self._fts_namespaces: bool | None = None
+        self.term_docs: dict[str, int] = {}
+        """Document counts of BM25 query words (lexical.bounded_fts_query) as the data
+        stand: emptied by every write transaction and when another process commits (the
+        store checks before each search), so a count is never read from older data."""
         if read_only and not self.path.exists():
             raise FileNotFoundError(f"no memory store at {directory} ({DB_FILE} is missing)")
         target = f"file:{self.path}?mode=ro" if read_only else str(self.path)
@@ -362,6 +387,7 @@ class Transaction:
         if self.db.read_only:
             raise PermissionError(f"the store at {self.db.path.parent} was opened read-only")
         self.db.lock.acquire()
+        self.db.term_docs.clear()
         self.outermost = self.db.depth == 0
         try:
             with self.db.busy_guard():
@@ -379,6 +405,7 @@ class Transaction:
         traceback: TracebackType | None,
     ) -> None:
         self.db.depth -= 1
+        self.db.term_docs.clear()  # counted inside, or undone by a rollback
         try:
             if self.outermost:
                 self.db.conn.execute("ROLLBACK" if exc_type else "COMMIT")

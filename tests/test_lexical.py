@@ -50,6 +50,21 @@ def test_common_words_are_left_out_while_a_rarer_one_is_there(
     assert bounded_fts_query(conn, "zebra") == ""
 
 
+def test_rare_words_are_taken_rarest_first_while_their_documents_stay_bounded(
+    conn: sqlite3.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(lexical, "MAX_TERM_DOCS", 3)
+    # email, late and phone are in one document each, refund in two: all four together
+    # match four documents, over the bound, so the most common of them is left out.
+    match = bounded_fts_query(conn, "refund by email, late phone")
+    assert match == '"email" OR "late" OR "phone"'
+    (ranked,) = conn.execute("SELECT count(*) FROM items_fts WHERE items_fts MATCH ?", (match,))
+    assert ranked[0] == 3
+    # A document holding several of the words counts once: 881, order and refund are in
+    # 1, 1 and 2 documents, but in two together.
+    assert bounded_fts_query(conn, "refund 881 order") == '"refund" OR "881" OR "order"'
+
+
 def test_with_few_documents_nothing_is_pruned(conn: sqlite3.Connection) -> None:
     assert bounded_fts_query(conn, "the customer refund") == '"the" OR "customer" OR "refund"'
 
@@ -116,3 +131,20 @@ def test_a_store_made_before_namespaces_opens_and_keeps_working(tmp_path: Path) 
         store.delete(SAM, "s0")
         assert "new" in {h.key for h in store.lexical_search(SHARED, "new order refund")}
         assert "s0" not in {h.key for h in store.lexical_search(SAM, "refund", limit=300)}
+
+
+def test_word_counts_follow_the_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Counts are remembered between searches; a write, here or by another process,
+    # makes them read again, so which words are common always follows the data.
+    monkeypatch.setattr(lexical, "MAX_TERM_DOCS", 3)
+    with faiss_store(tmp_path) as store, faiss_store(tmp_path) as other:
+        store.put(SHARED, "a", {"text": "refund for order 881"})
+        store.put(SHARED, "b", {"text": "a refund was asked"})
+        assert {h.key for h in store.lexical_search(SHARED, "refund 881")} == {"a", "b"}
+        store.put(SHARED, "c", {"text": "refund sent"})
+        store.put(SHARED, "d", {"text": "refund late"})  # refund: in 4 documents, common
+        assert {h.key for h in store.lexical_search(SHARED, "refund 881")} == {"a"}
+        assert {h.key for h in other.lexical_search(SHARED, "refund 881")} == {"a"}
+        other.delete(SHARED, "c")
+        other.delete(SHARED, "d")
+        assert {h.key for h in store.lexical_search(SHARED, "refund 881")} == {"a", "b"}

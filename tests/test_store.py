@@ -16,10 +16,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from langchain_core.embeddings import Embeddings
 from langgraph.store.base import InvalidNamespaceError
 
 from memory.store import INDEX_FILE, FaissStore, StoreConfigError
+from memory.store_db import parse_value
 from tests.fakes import DeterministicEmbeddings
 from tests.store_backends import DIMS, faiss_store, index_config
 
@@ -471,3 +474,24 @@ def test_hybrid_candidates_rank_several_namespaces_and_filter_alternatives_at_on
         assert [h.score for h in lexical] == sorted((h.score for h in lexical), reverse=True)
         assert "plain" in {h.key for h in dense + lexical}
         assert store.hybrid_candidates([jordan], "", dense_limit=3, lexical_limit=3)[1] == []
+
+
+_JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()  # any size: beyond 64 bits too
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@given(st.dictionaries(st.text(), _JSON_VALUES, max_size=6))
+def test_stored_values_are_read_back_exactly(value: dict) -> None:
+    # The store reads rows with a faster parser than it writes them with: what it reads
+    # must be what the standard library reads, numbers of any size included.
+    text = json.dumps(value, allow_nan=False, ensure_ascii=False)
+    parsed = parse_value(text)
+    assert parsed == json.loads(text)
+    assert json.dumps(parsed) == json.dumps(json.loads(text))  # types too (int vs float)
