@@ -47,7 +47,6 @@ procedures (workflows, skills) up, a plain question weighs them down.
 
 from __future__ import annotations
 
-import asyncio
 import builtins
 import logging
 import re
@@ -207,6 +206,10 @@ def atomically(store: BaseStore) -> AbstractContextManager[None]:
     return cast(AbstractContextManager[None], atomic()) if callable(atomic) else nullcontext()
 
 
+def _put_op(memory: Memory, namespace: Namespace) -> PutOp:
+    return PutOp(namespace, memory.memory_id, memory.to_store_value())
+
+
 def _links(links: Sequence[str], *more: str) -> list[str]:
     """`links` and `more`, each once, the latest `MAX_LIST_ITEMS` (a record's limit)."""
     return list(dict.fromkeys([*links, *more]))[-MAX_LIST_ITEMS:]
@@ -348,10 +351,7 @@ class MemoryManager:
         return memory_namespace(self.team, scope, self.agent)
 
     def _put(self, memory: Memory, namespace: Namespace) -> None:
-        self.store.put(namespace, memory.memory_id, memory.to_store_value())
-
-    def _find(self, memory_id: str) -> tuple[Memory, Namespace] | None:
-        return steps.run(self.store, self._find_steps(memory_id))
+        self.store.batch([_put_op(memory, namespace)])
 
     def _find_steps(self, memory_id: str) -> Steps[tuple[Memory, Namespace] | None]:
         for namespace in self.namespaces:
@@ -365,6 +365,10 @@ class MemoryManager:
         return memories_in(self.store, namespace, filter)
 
     # ---- add -------------------------------------------------------------------------
+    # An add is written once as store steps (memory/store_steps.py), like the reads: every
+    # helper below is a step generator, called with `yield from`. `add` runs it on the
+    # store's `batch`, `aadd` with `steps.arun_write` (the store's `abatch`, or one worker
+    # thread where the store's transactions belong to a thread).
     def add(self, memory: Memory) -> AddResult:
         """Store `memory` as trust allows: reinforce, merge, supersede, retract or dispute.
 
@@ -378,59 +382,66 @@ class MemoryManager:
         namespace is settled: when another process stored the same fact, or another value
         for the same slot, at the same moment, the two converge on one (see `_settle`).
         """
+        return steps.run(self.store, self._add_steps(memory))
+
+    def _add_steps(self, memory: Memory) -> Steps[AddResult]:
         admission = trust.admit(memory)
         if admission.memory is None:
             logger.info("memory refused: %s", admission.reason)
             return AddResult("refused", memory, reason=admission.reason)
         memory = _with_message(admission.memory)
         namespace = self.namespace_for(memory.scope)
-        duplicate = self._exact_duplicate(memory, namespace)
+        duplicate = yield from self._exact_duplicate(memory, namespace)
         if duplicate is not None:
-            return self._restated(duplicate, memory, namespace, "reinforced")
+            return (yield from self._restated(duplicate, memory, namespace, "reinforced"))
         # Episodes are events: a later one never supersedes or absorbs an earlier one.
         episode = memory.type == "episodic"
-        slot_holder = None if episode else self._slot_holder(memory, namespace)
+        slot_holder = None if episode else (yield from self._slot_holder(memory, namespace))
         if slot_holder is not None:
             if content_key(slot_holder.value or "") == content_key(memory.value or ""):
-                return self._restated(slot_holder, memory, namespace, "reinforced")
-            return self._change(slot_holder, memory, namespace, "superseded")
-        if is_retraction(memory.content) and (target := self._retracted(memory, namespace)):
-            return self._change(target, memory, namespace, "retracted")
-        neighbours = [] if episode else self._neighbours(memory, namespace)
+                return (yield from self._restated(slot_holder, memory, namespace, "reinforced"))
+            return (yield from self._change(slot_holder, memory, namespace, "superseded"))
+        if is_retraction(memory.content):
+            target = yield from self._retracted(memory, namespace)
+            if target is not None:
+                return (yield from self._change(target, memory, namespace, "retracted"))
+        neighbours = [] if episode else (yield from self._neighbours(memory, namespace))
         if changed := self._same_frame(memory, neighbours):
-            return self._change(changed, memory, namespace, "superseded")
+            return (yield from self._change(changed, memory, namespace, "superseded"))
         near = self._near_duplicate(memory, neighbours)
         if near is not None:
             if reason := contradiction(near.content, memory.content):
                 logger.info("not merged (%s): %r vs %r", reason, near.content, memory.content)
-                return self._change(near, memory, namespace, "superseded")
-            return self._restated(near, memory, namespace, "merged")
-        stored, _ = self._store_new(memory, namespace)
+                return (yield from self._change(near, memory, namespace, "superseded"))
+            return (yield from self._restated(near, memory, namespace, "merged"))
+        stored, _ = yield from self._store_new(memory, namespace)
         added = AddResult("added", stored, reason=admission.reason)
-        return self._settle(added, namespace)
+        return (yield from self._settle(added, namespace))
 
     def _restated(
         self, stored: Memory, incoming: Memory, namespace: Namespace, action: AddAction
-    ) -> AddResult:
+    ) -> Steps[AddResult]:
         """The same fact said again: reinforced when it is a new statement from a source
         trusted as much (memory/trust.py), else left as it is."""
         if _replayed(stored, incoming):
             return AddResult("unchanged", stored)
         if not trust.may_reinforce(stored, incoming):
             return AddResult("unchanged", stored, reason="a less trusted source said it again")
-        merged = self._reinforce(stored, incoming, namespace)
+        merged = yield from self._reinforce(stored, incoming, namespace)
         if merged is None:
             # What it restated is gone since it was found (forgotten, or folded into its
             # twin by another process): decide again against what the store holds now.
-            return self.add(incoming)
+            return (yield from self._add_steps(incoming))
         return AddResult(action, merged, previous=stored if action == "merged" else None)
 
-    def _exact_duplicate(self, memory: Memory, namespace: Namespace) -> Memory | None:
-        hits = self._duplicates(memory, namespace, limit=5)
+    def _exact_duplicate(self, memory: Memory, namespace: Namespace) -> Steps[Memory | None]:
+        hits = yield from self._duplicates(memory, namespace, limit=5)
         return hits[0] if hits else None
 
-    def _duplicates(self, memory: Memory, namespace: Namespace, limit: int) -> list[Memory]:
-        hits = self.store.search(
+    def _duplicates(
+        self, memory: Memory, namespace: Namespace, limit: int
+    ) -> Steps[builtins.list[Memory]]:
+        hits = yield from steps.search(
             namespace,
             filter={"content_key": content_key(memory.content), "type": memory.type, "valid": True},
             limit=limit,
@@ -438,29 +449,33 @@ class MemoryManager:
         held = (m for hit in hits if (m := read_memory(hit)) is not None)
         return [m for m in held if trust.same_owner(m, memory)]
 
-    def _slot_holders(self, memory: Memory, namespace: Namespace, limit: int) -> list[Memory]:
+    def _slot_holders(
+        self, memory: Memory, namespace: Namespace, limit: int
+    ) -> Steps[builtins.list[Memory]]:
         if not (memory.subject and memory.attribute):
             return []
-        hits = self.store.search(
+        hits = yield from steps.search(
             namespace,
             filter={"subject": memory.subject, "attribute": memory.attribute, "valid": True},
             limit=limit,
         )
         return [m for hit in hits if (m := read_memory(hit)) is not None]
 
-    def _slot_holder(self, memory: Memory, namespace: Namespace) -> Memory | None:
-        holders = self._slot_holders(memory, namespace, limit=1)
+    def _slot_holder(self, memory: Memory, namespace: Namespace) -> Steps[Memory | None]:
+        holders = yield from self._slot_holders(memory, namespace, limit=1)
         return holders[0] if holders else None
 
-    def _neighbours(self, memory: Memory, namespace: Namespace) -> list[tuple[float, Memory]]:
+    def _neighbours(
+        self, memory: Memory, namespace: Namespace
+    ) -> Steps[builtins.list[tuple[float, Memory]]]:
         """The closest valid memories of the same type (one search for both checks below)."""
-        hits = self.store.search(
+        hits = yield from steps.search(
             namespace, query=memory.content, filter={"type": memory.type, "valid": True}, limit=3
         )
         return [(hit.score, m) for hit in hits if hit.score is not None and (m := read_memory(hit))]
 
     def _near_duplicate(
-        self, memory: Memory, neighbours: list[tuple[float, Memory]]
+        self, memory: Memory, neighbours: builtins.list[tuple[float, Memory]]
     ) -> Memory | None:
         if not neighbours or neighbours[0][0] < self.merge_threshold:
             return None
@@ -475,7 +490,9 @@ class MemoryManager:
         return None
 
     @staticmethod
-    def _same_frame(memory: Memory, neighbours: list[tuple[float, Memory]]) -> Memory | None:
+    def _same_frame(
+        memory: Memory, neighbours: builtins.list[tuple[float, Memory]]
+    ) -> Memory | None:
         """A stored memory saying the same sentence with other numbers (a changed value)."""
         for _, held in neighbours:
             if held.subject != memory.subject or not trust.same_owner(held, memory):
@@ -484,12 +501,13 @@ class MemoryManager:
                 return held
         return None
 
-    def _retracted(self, retraction: Memory, namespace: Namespace) -> Memory | None:
+    def _retracted(self, retraction: Memory, namespace: Namespace) -> Steps[Memory | None]:
         """The memory a retraction takes back: same owner and subject, naming what it names."""
         filter: dict[str, object] = {"owner": retraction.owner, "valid": True}
         if retraction.subject:
             filter["subject"] = retraction.subject
-        for hit in self.store.search(namespace, query=retraction.content, filter=filter, limit=5):
+        hits = yield from steps.search(namespace, query=retraction.content, filter=filter, limit=5)
+        for hit in hits:
             held = read_memory(hit)
             if (
                 held is None
@@ -501,58 +519,65 @@ class MemoryManager:
                 return held
         return None
 
-    def _reinforce(self, stored: Memory, incoming: Memory, namespace: Namespace) -> Memory | None:
+    def _reinforce(
+        self, stored: Memory, incoming: Memory, namespace: Namespace
+    ) -> Steps[Memory | None]:
         """`stored` reinforced by `incoming`, applied to the record as it is now (another
         process may have linked or reinforced it since it was read); None if it is gone."""
         with atomically(self.store):
-            current = self._current(stored, namespace)
+            current = yield from self._current(stored, namespace)
             if current is None:
                 return None
             if _replayed(current, incoming):
                 return current
             updated = _reinforced(current, incoming)
-            self._put(updated, namespace)
+            yield from steps.batch([_put_op(updated, namespace)])
         return updated
 
-    def _current(self, memory: Memory, namespace: Namespace) -> Memory | None:
-        item = self.store.get(namespace, memory.memory_id)
+    def _current(self, memory: Memory, namespace: Namespace) -> Steps[Memory | None]:
+        item = yield from steps.get(namespace, memory.memory_id)
         return read_memory(item) if item is not None else None
 
     def _change(
         self, old: Memory, new: Memory, namespace: Namespace, action: AddAction
-    ) -> AddResult:
+    ) -> Steps[AddResult]:
         """`new` replaces `old` (supersede or retract) when trust allows; else it is disputed."""
         if _replayed(old, new):
             return AddResult("unchanged", old)
         if trust.may_change(old, new) == "dispute":
             disputed = new.model_copy(update={"disputed_by": old.memory_id})
-            stored, _ = self._store_new(disputed, namespace)
+            stored, _ = yield from self._store_new(disputed, namespace)
             logger.info("memory disputed: %r kept over %r", old.content, new.content)
             return AddResult("disputed", stored, previous=old, reason="a more trusted memory")
-        stored, retired = self._store_new(new, namespace, retire=old)
+        stored, retired = yield from self._store_new(new, namespace, retire=old)
         if retired is None:  # it went while we decided (forgotten): nothing left to replace
-            return self._settle(AddResult("added", stored), namespace)
-        return self._settle(AddResult(action, stored, previous=retired), namespace)
+            return (yield from self._settle(AddResult("added", stored), namespace))
+        return (yield from self._settle(AddResult(action, stored, previous=retired), namespace))
 
     def _store_new(
         self, memory: Memory, namespace: Namespace, retire: Memory | None = None
-    ) -> tuple[Memory, Memory | None]:
+    ) -> Steps[tuple[Memory, Memory | None]]:
         """Write `memory`, the back-links of its related memories and the invalidation of
         `retire` (same namespace), as one transaction; returns what was written.
 
         The related memories and `retire` are read again inside the transaction (the FAISS
         store's `atomic()`), so a link or reinforcement another process wrote since they
         were found is kept, not overwritten by a stale copy."""
-        memory = annotate(memory, self.llm)
+        if self.llm is not None:  # a model call: off the event loop in `aadd`
+            memory = yield from steps.blocking(annotate, memory, self.llm)
+        else:
+            memory = annotate(memory)
         replaced = {retire.memory_id} if retire else set()
-        related = [(m, ns) for m, ns in self._related(memory) if m.memory_id not in replaced]
+        related = [
+            (m, ns) for m, ns in (yield from self._related(memory)) if m.memory_id not in replaced
+        ]
         retired: Memory | None = None
         with atomically(self.store):
             # Only what still exists is linked: a related memory may have been folded
             # into its twin or forgotten by another process since the search.
             writes: builtins.list[tuple[Memory, Namespace]] = []
             for other, other_ns in related:  # A-MEM memory evolution: links go both ways
-                current = self._current(other, other_ns)
+                current = yield from self._current(other, other_ns)
                 if current is None:
                     continue
                 memory = memory.model_copy(update={"links": _links(memory.links, other.memory_id)})
@@ -561,7 +586,7 @@ class MemoryManager:
                         update={"links": _links(current.links, memory.memory_id)}
                     )
                     writes.append((linked, other_ns))
-            held = self._current(retire, namespace) if retire else None
+            held = (yield from self._current(retire, namespace)) if retire else None
             if held is not None:
                 memory = memory.model_copy(update={"links": _links(memory.links, held.memory_id)})
                 now = utcnow()
@@ -576,10 +601,10 @@ class MemoryManager:
                 writes.append((retired, namespace))
             writes.insert(0, (memory, namespace))
             for batch in _distinct_text_batches(writes):
-                self.store.batch([PutOp(ns, m.memory_id, m.to_store_value()) for m, ns in batch])
+                yield from steps.batch([_put_op(m, ns) for m, ns in batch])
         return memory, retired
 
-    def _settle(self, result: AddResult, namespace: Namespace) -> AddResult:
+    def _settle(self, result: AddResult, namespace: Namespace) -> Steps[AddResult]:
         """Converge with writers that raced this one (another process, the same moment).
 
         Every writer checks after its write and settles what it sees; the later writer
@@ -589,11 +614,11 @@ class MemoryManager:
         latest statement (valid_from, then memory_id) stays valid, the others are retired.
         """
         with atomically(self.store):  # what is read here is what is written over
-            return self._settle_now(result, namespace)
+            return (yield from self._settle_now(result, namespace))
 
-    def _settle_now(self, result: AddResult, namespace: Namespace) -> AddResult:
+    def _settle_now(self, result: AddResult, namespace: Namespace) -> Steps[AddResult]:
         mine = result.memory
-        twins = self._duplicates(mine, namespace, limit=10)
+        twins = yield from self._duplicates(mine, namespace, limit=10)
         if len(twins) > 1:
             keeper = min(twins, key=lambda m: (m.created_at, m.memory_id))
             folded = {t.memory_id for t in twins} - {keeper.memory_id}
@@ -609,13 +634,13 @@ class MemoryManager:
             keeper = keeper.model_copy(
                 update={"links": [k for k in keeper.links if k not in folded | {keeper.memory_id}]}
             )
-            ops.append(PutOp(namespace, keeper.memory_id, keeper.to_store_value()))
-            ops += self._relinked(twins, keeper, folded)
-            self.store.batch(ops)
+            ops.append(_put_op(keeper, namespace))
+            ops += yield from self._relinked(twins, keeper, folded)
+            yield from steps.batch(ops)
             if keeper.memory_id != mine.memory_id:
                 return AddResult("reinforced", keeper)
             mine = keeper
-        holders = self._slot_holders(mine, namespace, limit=10)
+        holders = yield from self._slot_holders(mine, namespace, limit=10)
         if len(holders) > 1:
             # the most trusted, then the latest statement (memory/trust.py's precedence)
             latest = max(holders, key=lambda m: (*trust.precedence(m), m.memory_id))
@@ -631,48 +656,45 @@ class MemoryManager:
                 for m in holders
                 if m.memory_id != latest.memory_id
             ]
-            self.store.batch([PutOp(namespace, m.memory_id, m.to_store_value()) for m in retired])
+            yield from steps.batch([_put_op(m, namespace) for m in retired])
             if latest.memory_id != mine.memory_id:
                 return AddResult("superseded", latest, previous=result.previous)
         return AddResult(result.action, mine, previous=result.previous, reason=result.reason)
 
     def _relinked(
         self, twins: Sequence[Memory], keeper: Memory, folded: set[str]
-    ) -> builtins.list[PutOp]:
+    ) -> Steps[builtins.list[PutOp]]:
         """The memories that linked to a folded twin, linking to its keeper instead: the
         twin's back-links are where they are (links go both ways)."""
         ops: builtins.list[PutOp] = []
         linking = {link for twin in twins for link in twin.links} - folded - {keeper.memory_id}
         for memory_id in sorted(linking):
-            found = self._find(memory_id)
+            found = yield from self._find_steps(memory_id)
             if found is None:
                 continue
             other, other_ns = found
             links = _links([k for k in other.links if k not in folded], keeper.memory_id)
             if links != other.links:
                 relinked = other.model_copy(update={"links": links})
-                ops.append(PutOp(other_ns, other.memory_id, relinked.to_store_value()))
+                ops.append(_put_op(relinked, other_ns))
         return ops
 
-    def _related(self, memory: Memory) -> list[tuple[Memory, Namespace]]:
+    def _related(self, memory: Memory) -> Steps[builtins.list[tuple[Memory, Namespace]]]:
         """The closest valid memories this agent can read, above the link threshold."""
-        found: list[tuple[float, Memory, Namespace]] = []
+        found: builtins.list[tuple[float, Memory, Namespace]] = []
         want = self.max_links + 1  # one more: the memory itself may be among them
-        if callable(getattr(self.store, "hybrid_candidates", None)):
-            # The FAISS store: one vector walk over both namespaces (an add's costliest
-            # search at 100k was one scan per namespace).
-            dense, _ = self.store.hybrid_candidates(  # type: ignore[attr-defined]
-                self.namespaces,
-                memory.content,
-                any_of=[{"valid": True}],
-                dense_limit=want,
-                lexical_limit=0,
-            )
-            hits = cast(list[SearchItem], dense)
+        # The FAISS store: one vector walk over both namespaces (an add's costliest search
+        # at 100k was one scan per namespace); other stores answer None.
+        both = yield from steps.candidates(
+            self.namespaces, memory.content, any_of=[{"valid": True}], limit=want, lexical=0
+        )
+        if both is not None:
+            hits = both[0]
         else:
             # One batch for all namespaces: the store embeds the text once, not once each.
             ops = [SearchOp(ns, {"valid": True}, want, 0, memory.content) for ns in self.namespaces]
-            hits = [h for result in self.store.batch(ops) for h in cast(list[SearchItem], result)]
+            results = yield from steps.batch(ops)
+            hits = [h for result in results for h in cast(list[SearchItem], result)]
         for hit in hits:
             if hit.key == memory.memory_id or hit.score is None:
                 continue
@@ -908,6 +930,11 @@ class MemoryManager:
         those are refused with a ValueError naming them when nothing else was stored,
         and skipped (logged) otherwise. `scope`: the team's shared memory or the agent's.
         """
+        return steps.run(self.store, self._remember_steps(text, subject, source, scope))
+
+    def _remember_steps(
+        self, text: str, subject: str | None, source: trust.Source, scope: Scope
+    ) -> Steps[builtins.list[AddResult]]:
         from memory.extraction import ExtractionContext, extract_memories
 
         if source not in trust.SOURCE_ROLES:
@@ -918,13 +945,15 @@ class MemoryManager:
             scope=scope,
             speaker_role=trust.SOURCE_ROLES[source],
         )
+        # the extracting model's call: off the event loop in `aremember`
+        extracted = yield from steps.blocking(extract_memories, text, ctx, self.llm)
         results: builtins.list[AddResult] = []
         refused: builtins.list[str] = []
-        for memory in extract_memories(text, ctx, self.llm):
+        for memory in extracted:
             if problem := trust.untrusted_change(memory, subject):
                 refused.append(f"{memory.content!r}: {problem}")
                 continue
-            results.append(self.add(trust.with_source_trust(memory)))
+            results.append((yield from self._add_steps(trust.with_source_trust(memory))))
         if not results:
             raise ValueError(
                 "nothing stored: " + ("; ".join(refused) or "no fact found in the text")
@@ -934,12 +963,14 @@ class MemoryManager:
         return results
 
     # ---- async -------------------------------------------------------------------------
-    # The reads run their store steps on the store's `abatch` (memory/store_steps.py): the
-    # event loop waits on the store's own async calls (PostgresStore's async driver; the
-    # FAISS store embeds with `aembed_query` and reads SQLite in a worker thread of its
-    # own). Writes (`aadd`, `aremember`) run their sync twin in a worker thread: an add is
-    # a read-modify-write that holds the FAISS store's SQLite transaction (`atomic()`)
-    # from its first read to its last write, and that transaction belongs to one thread.
+    # Reads and writes run the same store steps as their sync twins (memory/store_steps.py).
+    # Reads run them on the store's `abatch`: the event loop waits on the store's own async
+    # calls (PostgresStore's async driver; the FAISS store embeds with `aembed_query` and
+    # reads SQLite in a worker thread of its own). Writes (`aadd`, `aremember`) run them with
+    # `steps.arun_write`: on `abatch` too where the store has no thread-bound transaction
+    # (Postgres, InMemoryStore), and in one worker thread on the FAISS store, whose
+    # `atomic()` transaction (a read-modify-write from its first read to its last write)
+    # belongs to the thread that opened it.
     async def asearch(
         self,
         query: str,
@@ -975,7 +1006,8 @@ class MemoryManager:
         return await steps.arun(self.store, self._forget_steps(memory_id))
 
     async def aadd(self, memory: Memory) -> AddResult:
-        return await asyncio.to_thread(self.add, memory)
+        """`add`, on the store's `abatch` (one worker thread for the FAISS store)."""
+        return await steps.arun_write(self.store, self._add_steps(memory))
 
     async def aremember(
         self,
@@ -985,6 +1017,7 @@ class MemoryManager:
         source: trust.Source = "user",
         scope: Scope = "shared",
     ) -> builtins.list[AddResult]:
-        return await asyncio.to_thread(
-            self.remember, text, subject=subject, source=source, scope=scope
+        """`remember`: the model's extraction in a worker thread, the adds as `aadd`."""
+        return await steps.arun_write(
+            self.store, self._remember_steps(text, subject, source, scope)
         )

@@ -9,6 +9,14 @@ driver; the FAISS store's embeds with ``aembed_query`` and reads SQLite (which h
 async driver) in a worker thread of its own. One logic, two drivers, as LangGraph's own
 ``BaseStore`` shares ``batch``/``abatch``.
 
+Writes are steps too (``MemoryManager.add``). A write may hold a store transaction across
+several steps (the FAISS store's ``atomic()``, ``with`` inside the generator); that
+transaction belongs to the thread that opened it, so ``arun_write`` runs the whole
+generator with ``run`` in one worker thread on such a store, and with ``arun`` elsewhere.
+A ``Blocking`` step (a model call) runs in place under ``run`` and in a worker thread
+under ``arun``. An error answering a step is raised inside the generator at its ``yield``,
+so its ``with`` blocks (a transaction's rollback) unwind there, in the running thread.
+
 A store without BM25 (``lexical_search``), such as PostgresStore or InMemoryStore,
 answers a ``Lexical`` step with no ranking; dense search alone then ranks. The FAISS
 store answers a ``Candidates`` step (both rankings in one pass, ``hybrid_candidates``);
@@ -18,7 +26,8 @@ other stores answer it None and the dense and BM25 steps run instead.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Generator, Sequence
+import functools
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
@@ -47,9 +56,18 @@ class Candidates:
     query: str
     any_of: tuple[dict[str, Any] | None, ...]
     limit: int
+    lexical_limit: int | None = None
+    """The BM25 ranking's length (None: `limit`; 0: the dense ranking alone)."""
 
 
-Request = list[Op] | Lexical | Candidates
+@dataclass(frozen=True)
+class Blocking:
+    """A blocking call that is not the store's (a model call), kept off the event loop."""
+
+    call: Callable[[], Any]
+
+
+Request = list[Op] | Lexical | Candidates | Blocking
 Steps = Generator[Request, Any, T]
 """A computation over a store: yields requests, receives their results, returns a T."""
 
@@ -105,9 +123,13 @@ def _candidates(store: BaseStore, request: Candidates) -> Ranked | None:
             request.query,
             any_of=request.any_of,
             dense_limit=request.limit,
-            lexical_limit=request.limit,
+            lexical_limit=_lexical_limit(request),
         ),
     )
+
+
+def _lexical_limit(request: Candidates) -> int:
+    return request.limit if request.lexical_limit is None else request.lexical_limit
 
 
 async def _acandidates(store: BaseStore, request: Candidates) -> Ranked | None:
@@ -120,7 +142,7 @@ async def _acandidates(store: BaseStore, request: Candidates) -> Ranked | None:
                 request.query,
                 any_of=request.any_of,
                 dense_limit=request.limit,
-                lexical_limit=request.limit,
+                lexical_limit=_lexical_limit(request),
             ),
         )
     if not callable(getattr(store, "hybrid_candidates", None)):
@@ -133,15 +155,24 @@ def run(store: BaseStore, steps: Steps[T]) -> T:
     try:
         request = next(steps)
         while True:
-            if isinstance(request, Lexical):
-                answer: Any = _lexical(store, request)
-            elif isinstance(request, Candidates):
-                answer = _candidates(store, request)
+            try:
+                answer = _answer(store, request)
+            except Exception as error:
+                request = steps.throw(error)
             else:
-                answer = store.batch(request)
-            request = steps.send(answer)
+                request = steps.send(answer)
     except StopIteration as done:
         return cast(T, done.value)
+
+
+def _answer(store: BaseStore, request: Request) -> Any:
+    if isinstance(request, Lexical):
+        return _lexical(store, request)
+    if isinstance(request, Candidates):
+        return _candidates(store, request)
+    if isinstance(request, Blocking):
+        return request.call()
+    return store.batch(request)
 
 
 async def arun(store: BaseStore, steps: Steps[T]) -> T:
@@ -149,15 +180,38 @@ async def arun(store: BaseStore, steps: Steps[T]) -> T:
     try:
         request = next(steps)
         while True:
-            if isinstance(request, Lexical):
-                answer: Any = await _alexical(store, request)
-            elif isinstance(request, Candidates):
-                answer = await _acandidates(store, request)
+            try:
+                answer = await _aanswer(store, request)
+            except Exception as error:
+                request = steps.throw(error)
             else:
-                answer = await store.abatch(request)
-            request = steps.send(answer)
+                request = steps.send(answer)
     except StopIteration as done:
         return cast(T, done.value)
+
+
+async def _aanswer(store: BaseStore, request: Request) -> Any:
+    if isinstance(request, Lexical):
+        return await _alexical(store, request)
+    if isinstance(request, Candidates):
+        return await _acandidates(store, request)
+    if isinstance(request, Blocking):
+        return await asyncio.to_thread(request.call)
+    return await store.abatch(request)
+
+
+def has_thread_transactions(store: BaseStore) -> bool:
+    """Whether the store's transactions (`atomic()`) belong to the thread that opens them."""
+    return callable(getattr(store, "atomic", None))
+
+
+async def arun_write(store: BaseStore, steps: Steps[T]) -> T:
+    """A write's steps from async code: on the store's `abatch` (`arun`), or, for a store
+    whose transactions are thread-bound (the FAISS store), with `run` in one worker thread,
+    so the transactions the steps open are opened, used and closed in that thread."""
+    if has_thread_transactions(store):
+        return await asyncio.to_thread(run, store, steps)
+    return await arun(store, steps)
 
 
 # ---- the requests, as steps ------------------------------------------------------------------
@@ -201,8 +255,17 @@ def candidates(
     *,
     any_of: Sequence[dict[str, Any] | None],
     limit: int,
+    lexical: int | None = None,
 ) -> Steps[Ranked | None]:
+    """Both rankings where the store offers them in one pass, else None; `lexical`: the
+    BM25 ranking's length (None: `limit`; 0: none)."""
     both: Ranked | None = yield Candidates(
-        tuple(tuple(ns) for ns in namespaces), query, tuple(any_of), limit
+        tuple(tuple(ns) for ns in namespaces), query, tuple(any_of), limit, lexical
     )
     return both
+
+
+def blocking(call: Callable[..., T], *args: Any) -> Steps[T]:
+    """`call(*args)`, a blocking call that is not the store's (a model call)."""
+    result: T = yield Blocking(functools.partial(call, *args))
+    return result
