@@ -12,7 +12,9 @@ async driver) in a worker thread of its own. One logic, two drivers, as LangGrap
 Writes are steps too (``MemoryManager.add``). A write may hold a store transaction across
 several steps (the FAISS store's ``atomic()``, ``with`` inside the generator); that
 transaction belongs to the thread that opened it, so ``arun_write`` runs the whole
-generator with ``run`` in one worker thread on such a store, and with ``arun`` elsewhere.
+generator with ``run`` in one worker thread on such a store, and with ``arun`` elsewhere
+(one write at a time per store and event loop: a store without transactions cannot
+keep two interleaved read-modify-writes apart).
 A ``Blocking`` step (a model call) runs in place under ``run`` and in a worker thread
 under ``arun``. An error answering a step is raised inside the generator at its ``yield``,
 so its ``with`` blocks (a transaction's rollback) unwind there, in the running thread.
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import weakref
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
@@ -208,10 +211,27 @@ def has_thread_transactions(store: BaseStore) -> bool:
 async def arun_write(store: BaseStore, steps: Steps[T]) -> T:
     """A write's steps from async code: on the store's `abatch` (`arun`), or, for a store
     whose transactions are thread-bound (the FAISS store), with `run` in one worker thread,
-    so the transactions the steps open are opened, used and closed in that thread."""
+    so the transactions the steps open are opened, used and closed in that thread.
+
+    A store without transactions (InMemoryStore, Postgres) takes this process's async
+    writes one at a time: interleaved at their awaits, two writes' read-modify-writes
+    (a reinforcement, a fold of twins) would overwrite each other's counts. The FAISS
+    store's `atomic()` serialises them likewise (its lock, then SQLite's)."""
     if has_thread_transactions(store):
         return await asyncio.to_thread(run, store, steps)
-    return await arun(store, steps)
+    async with _write_lock(store):
+        return await arun(store, steps)
+
+
+_WRITE_LOCKS: weakref.WeakKeyDictionary[
+    BaseStore, weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock]
+] = weakref.WeakKeyDictionary()
+
+
+def _write_lock(store: BaseStore) -> asyncio.Lock:
+    """One lock per store and event loop (an asyncio lock belongs to one loop)."""
+    per_loop = _WRITE_LOCKS.setdefault(store, weakref.WeakKeyDictionary())
+    return per_loop.setdefault(asyncio.get_running_loop(), asyncio.Lock())
 
 
 # ---- the requests, as steps ------------------------------------------------------------------

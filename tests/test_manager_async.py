@@ -257,9 +257,9 @@ def assert_one_memory_of_every_statement(manager: MemoryManager, copies: int) ->
 
 
 def test_concurrent_aadds_of_one_fact_converge_on_one_memory(store: BaseStore) -> None:
-    """On InMemoryStore the adds interleave at their awaits (it embeds in an executor): all
-    six find no stored copy and write one, and without `_settle` six records stay; in
-    the FAISS store each add is one worker thread, and its lock may serialise them."""
+    """Each add is one worker thread on the FAISS store (its `atomic()` keeps their
+    read-modify-writes apart); on InMemoryStore they take turns (interleaved at their
+    awaits, a fold of twins overwrote another's count: 2 statements of 6 were kept)."""
     sam = MemoryManager(store, team=TEAM, agent="sam", merge_threshold=1.01)
     results = run(add_concurrently(sam, 6))
     assert {r.action for r in results} <= {"added", "reinforced"}
@@ -314,7 +314,8 @@ def test_async_writes_on_postgres(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """AsyncPostgresStore: the adds run on its async driver alone (its sync calls, made
-    from the loop's thread, would fail anyway), and concurrent ones converge."""
+    from the loop's thread, would fail anyway), and this process's concurrent ones take
+    turns and converge."""
 
     async def main() -> None:
         async with aopen_store(pg_database_url, index=memory_index()) as store:  # type: ignore[arg-type]
