@@ -69,9 +69,11 @@ def models(
     names: Annotated[
         str, typer.Option("--models", help="Comma-separated: smollm2,qwen-0.5b,qwen-1.5b.")
     ] = "smollm2,qwen-0.5b,qwen-1.5b",
-    routing: Annotated[int, typer.Option(min=0, help="Labeled routing requests.")] = 10,
-    extraction: Annotated[int, typer.Option(min=0, help="Labeled utterances.")] = 10,
-    chat: Annotated[int, typer.Option(min=0, help="Chat turns besides the demo's.")] = 4,
+    routing: Annotated[
+        int | None, typer.Option(min=0, help="Labeled routing requests (default: all).")
+    ] = None,
+    extraction: Annotated[int, typer.Option(min=0, help="Labeled utterances.")] = 13,
+    chat: Annotated[int, typer.Option(min=0, help="Chat turns besides the demo's.")] = 10,
     json_out: JsonOut = None,
     reports: ReportsDir = Path("reports"),
 ) -> None:

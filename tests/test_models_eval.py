@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 from typing import Any, cast
 
 from typer.testing import CliRunner
 
 from evals.cli import app
-from evals.models import ROUTING_SET, CallTimer, ModelRun, _summary, _write, spread
+from evals.grounding import TextCheck
+from evals.models import (
+    ROUTING_SET,
+    CallTimer,
+    ModelRun,
+    _summary,
+    _write,
+    extraction_sample,
+    spread,
+)
+from nodes.routing import keyword_route
+from teams.helpdesk.team import HELPDESK_TEAM
 from teams.support.team import SUPPORT_TEAM
 
 
@@ -21,10 +33,41 @@ def test_spread_takes_items_evenly_and_all_when_asked_for_more() -> None:
 
 
 def test_the_routing_set_is_labeled_with_real_specialists_and_is_not_the_examples() -> None:
-    ids = {a.name for a in SUPPORT_TEAM.specialists}
-    assert all(expected and expected <= ids for _, expected in ROUTING_SET)
-    shown = {example.request for example in SUPPORT_TEAM.routing_examples}
-    assert not shown & {request for request, _ in ROUTING_SET}
+    for case in ROUTING_SET:
+        ids = {a.name for a in case.team.specialists}
+        assert case.expected and case.expected <= ids, case.request
+        shown = {example.request for example in case.team.routing_examples}
+        assert case.request not in shown
+
+
+def test_the_routing_set_covers_each_kind_on_both_teams() -> None:
+    teams = {case.team.name for case in ROUTING_SET}
+    assert teams == {SUPPORT_TEAM.name, HELPDESK_TEAM.name}
+    assert len(ROUTING_SET) >= 20
+    for team in teams:
+        kinds = Counter(case.kind for case in ROUTING_SET if case.team.name == team)
+        assert set(kinds) == {"one", "other", "both", "neither"}, team
+    for case in ROUTING_SET:
+        first, second = (a.name for a in case.team.specialists)
+        labels = {"one": {first}, "other": {second}, "both": {first, second}}
+        if case.kind in labels:
+            assert case.expected == labels[case.kind], case.request
+
+
+def test_neither_requests_use_no_keyword_of_any_specialist() -> None:
+    """The keyword router finds no one: only the model can route them."""
+    for case in ROUTING_SET:
+        hits = keyword_route(case.request, case.team.by_name)
+        assert (not hits) == (case.kind == "neither"), (case.request, hits)
+
+
+def test_the_extraction_sample_holds_facts_to_find_and_utterances_without() -> None:
+    sample = extraction_sample(13)
+    assert len(sample) == 13
+    assert len({u.text for u in sample}) == 13
+    assert all(u.split == "test" for u in sample)
+    assert sum(len(u.expected) for u in sample) >= 10
+    assert sum(not u.expected for u in sample) == 3
 
 
 def test_an_unknown_model_name_is_refused_before_anything_loads() -> None:
@@ -33,37 +76,81 @@ def test_an_unknown_model_name_is_refused_before_anything_loads() -> None:
     assert "must be one of smollm2, qwen-0.5b, qwen-1.5b; got 'llama-70b'" in result.output
 
 
+def _check(kind: str, *, drafted: bool, kept: bool, invented: list[str]) -> TextCheck:
+    return TextCheck(
+        kind=kind,
+        agent="alex",
+        prompt="p",
+        draft="a draft" if drafted else None,
+        shown="shown",
+        kept=kept,
+        kept_claims_only=kept,
+        flagged_words=[],
+        invented=invented,
+        seconds=1.0,
+    )
+
+
+def _routed(kind: str, right: bool, proposed: list[str] | None, seconds: float) -> dict:
+    return {
+        "team": "support",
+        "kind": kind,
+        "request": f"r-{kind}",
+        "expected": ["sam"],
+        "proposed": proposed,
+        "right": right,
+        "keyword": ["sam"] if kind != "neither" else [],
+        "with_keywords_right": kind != "neither",
+        "seconds": seconds,
+    }
+
+
 def test_a_run_is_summarised_and_written_as_every_suite_writes_its_report(
     tmp_path: Path,
 ) -> None:
-    run = ModelRun(
-        name="smollm2",
-        model=cast(Any, None),  # the figures read what the run recorded, not the model
-        app=cast(Any, None),
-        timer=CallTimer(seconds=[1.0, 3.0, 2.0], tokens=[10, 30, 20]),
-        load_s=0.5,
-        routing=[
-            {
-                "request": "r1",
-                "expected": ["sam"],
-                "proposed": ["sam"],
-                "right": True,
-                "seconds": 1,
-            },
-            {"request": "r2", "expected": ["sam"], "proposed": None, "right": False, "seconds": 3},
-        ],
-        demo_s=12.5,
-    )
-    summary = _summary([run], utterances=[], turns=[], total=20.0)
-    figures = summary.models["smollm2"]
-    assert (figures.routing_right, figures.routing_valid, figures.routing_total) == (1, 1, 2)
-    assert figures.routing_s_per_call == 2.0 and figures.s_per_call_median == 2.0
-    assert figures.tokens_per_s == 10.0 and figures.calls == 3 and figures.demo_s == 12.5
+    def run(name: str, seconds: list[float], demo_s: float) -> ModelRun:
+        return ModelRun(
+            name=name,  # type: ignore[arg-type]
+            model=cast(Any, None),  # the figures read what the run recorded, not the model
+            app=cast(Any, None),
+            timer=CallTimer(seconds=seconds, tokens=[10] * len(seconds)),
+            load_s=0.5,
+            routing=[
+                _routed("one", True, ["sam"], 1),
+                _routed("neither", False, None, 3),
+            ],
+            demo_texts=[
+                _check("synthesis", drafted=True, kept=False, invented=[]),
+                _check("findings:sam", drafted=False, kept=False, invented=[]),
+            ],
+            chat_texts=[
+                _check("chat reply", drafted=True, kept=True, invented=["ORD-9"]),
+                _check("chat reply", drafted=True, kept=True, invented=[]),
+            ],
+            demo_s=demo_s,
+        )
+
+    runs = [run("smollm2", [1.0, 3.0, 2.0], 10.0), run("qwen-1.5b", [4.0, 8.0, 6.0], 35.0)]
+    summary = _summary(runs, utterances=[], turns=[], total=20.0, load=[2.0, 5.5, 3.0])
+    small, large = summary.models["smollm2"], summary.models["qwen-1.5b"]
+    assert (small.routing_right, small.routing_valid, small.routing_total) == (1, 1, 2)
+    assert small.routing_right_by_kind == {"one": "1/1", "neither": "0/1"}
+    assert small.routing_with_keywords_right == 1 and summary.routing_keyword_router_right == 1
+    assert small.routing_s_median == 2.0 and small.s_per_call_median == 2.0
+    assert (small.drafted, small.kept, small.grounded_rate) == (3, 2, 0.667)
+    assert (small.chat_replies_drafted, small.chat_replies_kept) == (2, 2)
+    assert small.invented_shown == 1 and small.texts == 4
+    assert (large.s_per_call_median_x, large.demo_x) == (3.0, 3.5)
+    assert (small.s_per_call_median_x, small.demo_x) == (1.0, 1.0)
+    assert summary.baseline == "smollm2"
+    assert summary.load_average_1min == {"min": 2.0, "max": 5.5, "samples": 3}
 
     _write(summary, tmp_path / "out.json", tmp_path / "reports")
     written = json.loads((tmp_path / "reports" / "models.json").read_text())
     assert written == json.loads((tmp_path / "out.json").read_text())
     assert written["suite"] == "models" and written["models"]["smollm2"]["routing_right"] == 1
     markdown = (tmp_path / "reports" / "models.md").read_text()
-    assert "| smollm2 | 1/2 (1 valid) | not run | not run |" in markdown
+    assert "| smollm2 | 1/2 (1 valid) | one 1/1, neither 0/1 | 1/2 | not run |" in markdown
+    assert "| 6.0 (3.0x) |" in markdown and "| 35.0 (3.5x) |" in markdown
+    assert "ranged 2.0-5.5 over 3 samples" in markdown
     assert (tmp_path / "reports" / "models.png").stat().st_size > 0
