@@ -20,17 +20,21 @@ Writing (`add`), with every "may X change Y" asked of memory/trust.py:
 - otherwise the memory is stored, linked (A-MEM) to its closest related memories above
   `link_threshold`, and given keywords, tags and a context line (memory/notes.py).
 
-Recalling (`search`): hybrid retrieval (dense + BM25, RRF; see retrieval.py) over the two
-readable namespaces, then
+Recalling (`search`): hybrid retrieval (dense + BM25 weighted 1 : 1.5, RRF; see
+retrieval.py) over the two readable namespaces, then
 
     relevance = 0.5 * fused_rank_score + 0.5 * max(cosine, 0)
-    score     = relevance * (0.5 + 0.5 * confidence) * recency * window * type_weight
+    weight    = (0.5 + 0.5 * confidence) * recency * window * type_weight
+    score     = relevance * weight + context
     recency   = 0.85 + 0.15 * 0.5 ** (age_days / 30)
     window    = 1.5 inside the period the query names, 1/1.5 outside, else 1
+    context   = sum over d = 1..3 of share_d * (best fused_rank_score * weight of the
+                memories stated d turns before and d turns after, same thread)
+    share     = 0.3, 0.2, 0.1   (memory/retrieval_context.py)
 
-so relevance dominates, trust scales it, and age only breaks near-ties. Then context
-(memory/retrieval_context.py): a memory stated a turn before or after a well-matching one
-of the same thread gains 0.3 of its score. Age counts from
+so relevance dominates, trust scales it, and age only breaks near-ties; a memory said
+right after a well-matching turn of the same conversation (the answer to a question) is
+lifted by it. Age counts from
 the memory's event time when it has one (when it happened), else from its last update.
 A query naming a period ("last week", "in March", "yesterday") prefers events dated in
 it: they are drawn by a store filter on the event time (the derived ``event_stamp``) and
@@ -111,6 +115,10 @@ POOL_FACTOR = 4
 CANDIDATE_FACTOR = 8
 """...fused from this many times `limit` of each retriever's ranking (retrieval eval: 8
 keeps hit@5 of subject-less questions at 0.83, 6 dropped it to 0.77; 12 was used before)."""
+LEXICAL_WEIGHT = 1.5
+"""BM25's weight in the rank fusion (dense: 1). Names, numbers and rare words matter more
+than the small embedder's sense of topic: LoCoMo memory mode dev R@10 +3.3 (68.5 -> 71.8),
+the retrieval eval unchanged (hit@1 0.82, hit@5 0.97); at 2 its hit@5 fell to 0.95."""
 PLAIN_ITEMS: tuple[dict[str, object], ...] = ({"provenance": None}, {"type": None})
 """Store filters matching plain ``{"content": ...}`` items (no `type` or no `provenance`:
 not `is_memory_record`). They lack the fields search filters on, so they are ranked
@@ -791,6 +799,7 @@ class MemoryManager:
             limit=limit * POOL_FACTOR,
             candidates=limit * CANDIDATE_FACTOR,
             filter=filter,
+            lexical_weight=LEXICAL_WEIGHT,
             any_of=owners,
             or_else=PLAIN_ITEMS if PLAIN_ITEM_DEFAULTS["confidence"] >= min_confidence else (),
         )
@@ -798,20 +807,23 @@ class MemoryManager:
             dated = yield from self._in_window(query, window, limit, filter, owners)
             pool = _with_window(pool, dated)
         scored: builtins.list[ScoredMemory] = []
+        evidence: builtins.list[float] = []
         for fused in pool:
             memory = read_memory(fused.item)
             if memory is None or (types and memory.type not in types):
                 continue
             relevance = 0.5 * fused.relevance + 0.5 * max(fused.similarity or 0.0, 0.0)
-            score = (
-                relevance
-                * (0.5 + 0.5 * memory.confidence)
+            weight = (
+                (0.5 + 0.5 * memory.confidence)
                 * recency_factor(memory.event_time or memory.updated_at, now)
                 * window_factor(memory, window)
                 * weights[memory.family]
             )
-            scored.append(ScoredMemory(memory, score, relevance, tuple(fused.item.namespace)))
-        scored = spread_to_neighbours(scored)
+            scored.append(
+                ScoredMemory(memory, relevance * weight, relevance, tuple(fused.item.namespace))
+            )
+            evidence.append(fused.relevance * weight)
+        scored = spread_to_neighbours(scored, evidence)
         scored.sort(key=lambda s: s.score, reverse=True)
         # A synced copy and its original say the same thing: show one. The agent's own
         # copy wins, since it carries how the agent came to know it (sync provenance).
@@ -848,6 +860,7 @@ class MemoryManager:
                 limit=limit * POOL_FACTOR,
                 candidates=limit * CANDIDATE_FACTOR,
                 filter=dated,
+                lexical_weight=LEXICAL_WEIGHT,
                 any_of=owners,
             )
         )

@@ -104,8 +104,9 @@ MEMORY_MODE_NOTES: Final = [
     "uncovered` only such turns are. Retrieval is `MemoryManager.search` as the agents use it "
     "(its own fusion and scoring, min_confidence 0), 200 memories deep, mapped to turns in "
     "order until k distinct turns. Nothing of the turns mode's own pipeline is used: what the "
-    "product's search does with context (a neighbouring turn's score shared, the one speaker "
-    "a question names weighed up: memory/retrieval_context.py) is what is measured.",
+    "product's search does (BM25 weighted 1.5 in the fusion, a memory lifted by the evidence "
+    "of the turns up to three before and after it: memory/retrieval_context.py) is what is "
+    "measured.",
 ]
 
 
