@@ -282,7 +282,7 @@ def _team(app: TeamApp, customer_id: str, text: str, llm: LLMChoice) -> list[Tex
         if event.step == "synthesis":
             checks.append(_check(event, text, state["reply"], [text, *retrieved, *facts], seconds))
         elif event.step == "routing":
-            sources = [text, *(declared[name][0] for name in routing.specialists)]
+            sources = [text, *(app.spec.agent(name).role for name in routing.specialists)]
             checks.append(_check(event, text, routing.reason, sources, seconds))
         elif event.step.startswith("task:"):
             agent = event.step.removeprefix("task:")

@@ -129,10 +129,14 @@ def grounded_reason(
     reason: str, request: str, chosen: list[str], team: TeamSpec
 ) -> tuple[str, list[str]]:
     """The model's routing reason, shown in the live log, if the request and the chosen
-    specialists' expertise say all it says; else one composed from their roles."""
+    specialists' roles say all it says; else one composed from their roles.
+
+    It says what the request needs, so the request is its source; not the specialists'
+    descriptions, whose words a small model strings into a reason the request never gave
+    (SmolLM2 answered "A checkout payment fault and a refund." to "Where is my order?")."""
     picked = [team.agent(name) for name in chosen]
     composed = "The request needs " + " and ".join(f"{a.name} ({a.role})" for a in picked) + "."
-    sources = [request, *(f"{a.role}. {a.description}" for a in picked)]
+    sources = [request, *(a.role for a in picked)]
     coordinator = team.coordinator.name
     verdict = ground(reason, sources, composed, agent=coordinator, step="routing", keep=False)
     return verdict.shown, ["routing reason"] if verdict.replaced else []

@@ -205,6 +205,13 @@ def test_a_routing_reason_stating_what_nobody_said_is_replaced(app: TeamApp) -> 
     assert state["routing"].method == "llm"
     assert state["routing"].reason != reason and "99999" not in state["routing"].reason
     assert "routing reason" in state["fallbacks"]
+    # SmolLM2's reason to every request (a routing example's, in the specialists' words):
+    # it describes a request nobody sent
+    copied = "A checkout payment fault and a refund."
+    routing = json.dumps({"reason": copied, "specialists": ["sam", "jordan"], "tasks": {}})
+    model = ScriptedChatModel(script=acting_script(routing, "Sorry for the trouble."))
+    state = run_team(app, DEMO_REQUEST, "t-reason-copied", services=services_with(app, model))
+    assert state["routing"].reason != copied and "routing reason" in state["fallbacks"]
     # a reason in the request's words is kept
     plain = "The order never arrived and the customer asks for a refund."
     routing = json.dumps({"reason": plain, "specialists": ["sam"], "tasks": {}})
