@@ -28,7 +28,6 @@ import concurrent.futures
 import json
 import logging
 import math
-import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -235,8 +234,6 @@ class FaissStore(BaseStore):
         self._exact_limit = exact_limit
         self.ttl_config = ttl
         self._closed = False
-        self._bm25_worker: concurrent.futures.ThreadPoolExecutor | None = None
-        self._bm25_pid = 0
         self._sweeper: threading.Thread | None = None
         self._sweeper_stop = threading.Event()
         self.index_config: IndexConfig | None = None
@@ -904,27 +901,13 @@ class FaissStore(BaseStore):
                 raise ValueError(f"limit must be a non-negative integer, got {number!r}")
         self._ensure_open()
         scopes = tuple(encode_namespace(ns) for ns in namespaces)
-        reads = Reads()  # both rankings mostly find the same items: each read once
-        embed = self.embeddings is not None and self._vectors is not None and dense_limit and scopes
-        bm25 = bool(fts_query(query) and lexical_limit)
         vector = None
-        lexical: list[Found] | None = None
-        if embed and bm25 and self._db.depth == 0:
-            # BM25 runs while the query is embedded: SQLite and onnxruntime both let go of
-            # the GIL, so the ranking costs the search (almost) nothing on a second core.
-            # (Not inside `atomic()`: the worker would wait for the lock this thread holds.)
-            pending = self._worker().submit(
-                self._lexical_locked, query, scopes, any_of, lexical_limit, reads
-            )
-            try:
-                vector = self._embed_queries([query])[query]
-            finally:
-                lexical = pending.result()
-        elif embed:
+        if self.embeddings is not None and self._vectors is not None and dense_limit and scopes:
             vector = self._embed_queries([query])[query]
         with self._lock:
             self._ensure_open()
             self._refresh_from_other_processes()
+            reads = Reads()  # both rankings mostly find the same items: each read once
             dense = (
                 self._dense_ranked(vector, scopes, any_of, dense_limit, reads)
                 if vector is not None
@@ -942,40 +925,22 @@ class FaissStore(BaseStore):
                         scope, any_of, 0, missing, vectorless=vector is not None
                     )
                 ]
-            if lexical is None:
-                lexical = self._lexical_bounded(query, scopes, any_of, lexical_limit, reads)
+            lexical = (
+                # Bounded: one FTS5 ranking per search, the best 16x `lexical_limit`
+                # matches of the whole index, kept to the namespaces and filters. Ranking
+                # every match a second time cost 2-3x the first at 10k; a first batch of
+                # 4x lost 2 points of hit@5 in the retrieval eval (a customer's own facts
+                # ranked below other customers').
+                self._lexical_ranked(
+                    query, scopes, any_of, lexical_limit, first=16, enough=0, reads=reads
+                )
+                if fts_query(query) and lexical_limit
+                else []
+            )
         return (
             [_search_item(row, value, score) for row, value, score in dense],
             [_search_item(row, value, score) for row, value, score in lexical],
         )
-
-    def _lexical_locked(
-        self, query: str, scopes: tuple[str, ...], any_of: AnyOf, limit: int, reads: Reads
-    ) -> list[Found]:
-        with self._lock:
-            self._ensure_open()
-            self._refresh_from_other_processes()
-            return self._lexical_bounded(query, scopes, any_of, limit, reads)
-
-    def _lexical_bounded(
-        self, query: str, scopes: tuple[str, ...], any_of: AnyOf, limit: int, reads: Reads
-    ) -> list[Found]:
-        """Hybrid search's BM25 ranking: one FTS5 ranking, the best 16x `limit` matches,
-        kept to the namespaces and filters. Ranking every match a second time cost 2-3x
-        the first at 10k; a first batch of 4x lost 2 points of hit@5 in the retrieval eval
-        (a customer's own facts ranked below other customers')."""
-        if not (fts_query(query) and limit):
-            return []
-        return self._lexical_ranked(query, scopes, any_of, limit, first=16, enough=0, reads=reads)
-
-    def _worker(self) -> concurrent.futures.ThreadPoolExecutor:
-        """The thread that ranks BM25 during a search (a new one after a fork)."""
-        if self._bm25_worker is None or self._bm25_pid != os.getpid():
-            self._bm25_worker = concurrent.futures.ThreadPoolExecutor(
-                max_workers=1, thread_name_prefix="faiss-store-bm25"
-            )
-            self._bm25_pid = os.getpid()
-        return self._bm25_worker
 
     async def ahybrid_candidates(
         self,
@@ -1102,8 +1067,6 @@ class FaissStore(BaseStore):
             finally:
                 self._closed = True
                 self._db.close()
-        if self._bm25_worker is not None and self._bm25_pid == os.getpid():
-            self._bm25_worker.shutdown(wait=False)
 
     def _ensure_open(self) -> None:
         if self._closed:

@@ -474,18 +474,6 @@ def test_hybrid_candidates_rank_several_namespaces_and_filter_alternatives_at_on
         assert [h.score for h in lexical] == sorted((h.score for h in lexical), reverse=True)
         assert "plain" in {h.key for h in dense + lexical}
         assert store.hybrid_candidates([jordan], "", dense_limit=3, lexical_limit=3)[1] == []
-        # BM25 ranks in a worker thread while the query is embedded, except inside a
-        # transaction (the worker would wait for the lock it holds): the same rankings.
-        with store.atomic():
-            inside = store.hybrid_candidates(
-                [shared, sam],
-                "refund delayed order",
-                any_of=any_of,
-                dense_limit=12,
-                lexical_limit=8,
-            )
-        for ranking, again in zip((dense, lexical), inside, strict=True):
-            assert [(h.key, h.score) for h in again] == [(h.key, h.score) for h in ranking]
 
 
 _JSON_VALUES = st.recursive(
