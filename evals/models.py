@@ -38,6 +38,7 @@ from typing import Any, Literal
 from uuid import UUID
 
 from langchain_core.callbacks import BaseCallbackHandler
+from langchain_core.embeddings import Embeddings
 from langchain_core.outputs import LLMResult
 from rich.console import Console
 
@@ -53,7 +54,7 @@ from memory.models import Memory
 from memory.packaged_models import EMBEDDED_MODEL_NAMES, PACKAGED_MODELS, EmbeddedModelName
 from nodes.coordinator import route_schema
 from nodes.prompts import routing_prompt
-from nodes.routing import keyword_route
+from nodes.routing import keyword_route, semantic_route
 from nodes.team import TeamSpec
 from teams.helpdesk.team import HELPDESK_TEAM
 from teams.support.demo import DEMO_CUSTOMER_ID, DEMO_REQUEST, FOLLOW_UP, prepare_demo
@@ -195,10 +196,11 @@ class ModelRun:
     """The demo's wall time (team request + follow-up); None until it ran."""
 
 
-def _route(run: ModelRun, case: RoutingCase) -> dict[str, Any]:
+def _route(run: ModelRun, case: RoutingCase, routers: Sequence[str]) -> dict[str, Any]:
     """The model's own proposal (the prompt and schema ``route_request`` sends), the
-    keyword router's hits, and their union (what the graph runs when the proposal is
-    valid; the keywords alone when it is not)."""
+    keyword router's hits, their union, and what the graph runs with this model: the
+    union when the model routes and its proposal is valid, else `routers` (the keyword
+    router, then the semantic one when no keyword matched)."""
     started = time.perf_counter()
     proposal = structured_call(
         run.model, route_schema(case.team), routing_prompt(case.team, case.request), step="routing"
@@ -206,7 +208,8 @@ def _route(run: ModelRun, case: RoutingCase) -> dict[str, Any]:
     seconds = time.perf_counter() - started
     chosen = sorted(proposal.specialists) if proposal is not None else None  # type: ignore[attr-defined]
     keyword = keyword_route(case.request, case.team.by_name)
-    union = sorted(set(chosen or ()) | set(keyword))
+    union = set(chosen or ()) | set(keyword)
+    graph = union if run.model.routes and chosen is not None else set(routers)
     return {
         "team": case.team.name,
         "kind": case.kind,
@@ -215,9 +218,21 @@ def _route(run: ModelRun, case: RoutingCase) -> dict[str, Any]:
         "proposed": chosen,
         "right": chosen is not None and set(chosen) == case.expected,
         "keyword": keyword,
-        "with_keywords_right": set(union) == case.expected,
+        "keyword_right": set(keyword) == case.expected,
+        "routers": sorted(routers),
+        "routers_right": set(routers) == case.expected,
+        "with_keywords_right": union == case.expected,
+        "graph_right": graph == case.expected,
         "seconds": round(seconds, 2),
     }
+
+
+def route_without_model(case: RoutingCase, embeddings: Embeddings) -> list[str]:
+    """The specialists the graph's routers pick when no model is asked (nodes.routing)."""
+    members = case.team.by_name
+    return (
+        keyword_route(case.request, members) or semantic_route(case.request, members, embeddings)[0]
+    )
 
 
 def _extract(run: ModelRun, utterance: Any) -> None:
@@ -275,7 +290,10 @@ class ModelFigures:
     routing_right_by_kind: dict[str, str]
     """Right proposals per kind of request (one, other, both, neither), as "right/asked"."""
     routing_with_keywords_right: int
-    """Right when the keyword router's hits are added (what the graph runs)."""
+    """Right when the keyword router's hits are added to the model's proposal."""
+    routing_graph_right: int
+    """Right as the graph routes with this model: the proposal plus the keyword hits when
+    the model routes (memory.packaged_models.PackagedModel.routes), else the routers."""
     routing_s_median: float | None
     extraction_alone: ExtractionScores
     extraction_graph: ExtractionScores
@@ -312,6 +330,8 @@ class ModelsSummary:
     """The model the ratios are against (the first one run)."""
     routing_requests: int
     routing_keyword_router_right: int
+    routing_routers_right: int
+    """Right by the keyword router, then the semantic one when no keyword matched."""
     utterances: int
     labeled_facts: int
     chat_turns: int
@@ -369,8 +389,9 @@ def run_models_eval(
             _write(partial, json_out, reports)
 
         for case in spread(ROUTING_SET, len(ROUTING_SET) if routing is None else routing):
+            routers = route_without_model(case, embeddings)
             for run in runs:
-                run.routing.append(_route(run, case))
+                run.routing.append(_route(run, case, routers))
             console.print(f"routing: {case.request[:50]!r} done")
             write()
         for utterance in utterances:
@@ -415,9 +436,8 @@ def _summary(
     return ModelsSummary(
         baseline=first.name if first else None,
         routing_requests=len(first.routing) if first else 0,
-        routing_keyword_router_right=sum(r["keyword"] == r["expected"] for r in first.routing)
-        if first
-        else 0,
+        routing_keyword_router_right=sum(r["keyword_right"] for r in first.routing) if first else 0,
+        routing_routers_right=sum(r["routers_right"] for r in first.routing) if first else 0,
         utterances=len(utterances),
         labeled_facts=sum(len(u.expected) for u in utterances),
         chat_turns=len(turns),
@@ -443,6 +463,7 @@ def _figures(run: ModelRun, first: ModelRun | None) -> ModelFigures:
         routing_total=len(run.routing),
         routing_right_by_kind=_by_kind(run.routing, "right"),
         routing_with_keywords_right=sum(r["with_keywords_right"] for r in run.routing),
+        routing_graph_right=sum(r["graph_right"] for r in run.routing),
         routing_s_median=_median([r["seconds"] for r in run.routing]),
         extraction_alone=summarize(run.extraction_alone)["overall"],
         extraction_graph=summarize(run.extraction_graph)["overall"],
@@ -500,6 +521,7 @@ def render_markdown(summary: ModelsSummary) -> str:
                 f"{m.routing_right}/{m.routing_total} ({m.routing_valid} valid)",
                 ", ".join(f"{k} {v}" for k, v in m.routing_right_by_kind.items()) or "-",
                 f"{m.routing_with_keywords_right}/{m.routing_total}",
+                f"{m.routing_graph_right}/{m.routing_total}",
                 f"{alone['f1']:.2f} (P {alone['precision']:.2f} R {alone['recall']:.2f})"
                 if extracted
                 else "not run",
@@ -522,6 +544,7 @@ def render_markdown(summary: ModelsSummary) -> str:
             "routing right, model alone",
             "by kind",
             "routing right, model + keywords",
+            "routing right, as the graph runs",
             "extraction F1, model alone",
             "extraction F1, as the graph runs",
             "drafts kept by grounding",
@@ -541,9 +564,16 @@ def render_markdown(summary: ModelsSummary) -> str:
         f"1-minute load average ranged {load['min']:.1f}-{load['max']:.1f} over "
         f"{load['samples']:.0f} samples. Ratios are against {summary.baseline}. Routing on "
         f"{summary.routing_requests} labeled requests to both teams (keyword router alone: "
-        f"{summary.routing_keyword_router_right} right). Extraction on {summary.utterances} "
-        f"labeled utterances holding {summary.labeled_facts} facts (rules alone: F1 "
-        f"{rules['f1']:.2f}, P {rules['precision']:.2f} R {rules['recall']:.2f}). Grounding "
+        f"{summary.routing_keyword_router_right} right; then the semantic router when no "
+        f"keyword matched: {summary.routing_routers_right}). "
+        + (
+            f"Extraction on {summary.utterances} labeled utterances holding "
+            f"{summary.labeled_facts} facts (rules alone: F1 {rules['f1']:.2f}, "
+            f"P {rules['precision']:.2f} R {rules['recall']:.2f}). "
+            if extracted
+            else "Extraction not run. "
+        )
+        + "Grounding "
         f"on the demo's texts (reply, specialists' findings, follow-up) and "
         f"{summary.chat_turns} chat turns.\n\n"
         f"{table}\n\n![the models side by side](models.png)"

@@ -29,6 +29,7 @@ from pydantic import PrivateAttr
 from memory.packaged_models import (
     EMBEDDED_MODEL_NAMES,
     PACKAGED_MODELS,
+    PackagedModel,
     PackagedModelError,
     embedded_model_name,
     packaged_model_path,
@@ -60,7 +61,7 @@ def make_embedded_chat_model(
     GGUF file; None reads env A2A_EMBEDDED_MODEL (default smollm2).
     RuntimeError (PackagedModelError) names the package to install when it is missing.
     """
-    path, label, extracts = _resolve(model)
+    path, label, packaged = _resolve(model)
     threads = env_int("A2A_LLM_THREADS") or DEFAULT_THREADS
     started = time.perf_counter()
     window = num_ctx or env_int("A2A_CONTEXT_TOKENS") or EMBEDDED_CONTEXT_TOKENS
@@ -70,7 +71,8 @@ def make_embedded_chat_model(
         model_name=label,
         n_ctx=loaded.llama.n_ctx(),
         temperature=temperature,
-        extracts=extracts,
+        extracts=packaged is not None and packaged.extracts,
+        routes=packaged is not None and packaged.routes,
     )
     chat._loaded = loaded
     logger.info(
@@ -83,19 +85,20 @@ def make_embedded_chat_model(
     return chat
 
 
-def _resolve(model: str | None) -> tuple[Path, str, bool]:
-    """(GGUF path, label, whether it extracts) of a packaged model's name or a file path."""
+def _resolve(model: str | None) -> tuple[Path, str, PackagedModel | None]:
+    """(GGUF path, label, its packaged entry: None for a file) of a packaged model's name
+    or a file path."""
     if model is None or model.strip().lower() in EMBEDDED_MODEL_NAMES:
         name = embedded_model_name(model)
         packaged = PACKAGED_MODELS[name]
-        return packaged_model_path(name), packaged.label, packaged.extracts
+        return packaged_model_path(name), packaged.label, packaged
     path = Path(model)
     if not path.is_file():
         raise PackagedModelError(
             f"embedded model file {path} does not exist (a packaged model is one of "
             f"{', '.join(EMBEDDED_MODEL_NAMES)})"
         )
-    return path, path.name.removesuffix(".gguf"), False
+    return path, path.name.removesuffix(".gguf"), None
 
 
 def embedded_model_path(model: str | None = None) -> Path:
@@ -163,6 +166,10 @@ class EmbeddedChatModel(BaseChatModel):
     extracts: bool = False
     """Whether memory extraction asks this model instead of the rules (see
     memory.packaged_models.PackagedModel.extracts)."""
+    routes: bool = False
+    """Whether the coordinator asks this model to route a request (see
+    memory.packaged_models.PackagedModel.routes); a GGUF file of the user's is not asked,
+    like the packaged ones, until measured."""
     _loaded: _LoadedLlama | None = PrivateAttr(default=None)
 
     @property

@@ -61,6 +61,13 @@ class PackagedModel:
     rules scored precision 0.89 / recall 0.80, SmolLM2 returned no usable JSON, the 0.5B
     stored 8 memories and none of them a labeled fact, the 1.5B precision 0.40 / recall
     0.20 (the rules: 0.99 / 0.93 on the whole labeled set)."""
+    routes: bool = False
+    """Whether the coordinator asks it which specialists a request needs. None of the
+    packaged models does: on 26 labeled requests to both shipped teams (`python -m evals
+    models`) the keyword router, then the semantic router when no keyword matched, picked
+    the right specialists for 24; the graph with the model's proposal added to the keyword
+    hits, 9 (SmolLM2: one specialist per team whatever the request), 12 (Qwen 0.5B) and 18
+    (Qwen 1.5B). A model that is not asked also saves one call per team request."""
     extra: str | None = None
     """The project's optional dependency group that installs it (pyproject.toml)."""
 

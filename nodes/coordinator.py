@@ -83,14 +83,19 @@ def route_request(
 
     request = state["request"]
     members = team.by_name
-    model = seams.chat_model(runtime.context, services)
-    # A model that can act writes each specialist's task; a small one only routes.
+    model = seams.routing_model(runtime.context, services)
+    # A model that can act writes each specialist's task; a small one only routes; one
+    # that routes worse than the keyword and semantic routers is not asked.
     writes_tasks = supports_tools(model)
-    proposal = structured_call(
-        model,
-        route_schema(team, with_tasks=writes_tasks),
-        routing_prompt(team, request, with_tasks=writes_tasks),
-        step="routing",
+    proposal = (
+        structured_call(
+            model,
+            route_schema(team, with_tasks=writes_tasks),
+            routing_prompt(team, request, with_tasks=writes_tasks),
+            step="routing",
+        )
+        if model is not None
+        else None
     )
     keyword = keyword_route(request, members)
     fallbacks: list[str] = []
@@ -116,7 +121,7 @@ def route_request(
         reason = "closest expertise: " + ", ".join(f"{n} {sims[n]:.2f}" for n in chosen)
         decision = RoutingDecision(specialists=chosen, reason=reason, method="semantic")
     if decision.method != "llm":
-        logger.info("routing: fallback router used (%s)", decision.method)
+        logger.info("routing: %s router used", decision.method)
     emit(
         RoutingEvent(
             specialists=decision.specialists, reason=decision.reason, method=decision.method

@@ -5,7 +5,8 @@
   description; the best one, and any within `margin` of it above `floor`, are involved.
 The coordinator unions the LLM's valid choice with the keyword router's hits (a word
 like "refund" is strong evidence), and falls back to the semantic router when neither
-gives anything.
+gives anything. A model known to route worse than these two (every packaged GGUF,
+memory.packaged_models.PackagedModel.routes) is not asked: the routers decide alone.
 """
 
 from __future__ import annotations

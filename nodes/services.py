@@ -136,6 +136,16 @@ def extraction_model(ctx: TeamContext | ChatContext, default: Services) -> BaseC
     return model
 
 
+def routing_model(ctx: TeamContext | ChatContext, default: Services) -> BaseChatModel | None:
+    """The chat model the coordinator asks to route, unless its routing is known to be
+    worse than the keyword and semantic routers (an embedded model that does not route:
+    every packaged one, see memory.packaged_models.PackagedModel.routes)."""
+    model = chat_model(ctx, default)
+    if model is not None and not getattr(model, "routes", True):
+        return None
+    return model
+
+
 def context_budget(ctx: TeamContext | ChatContext, default: Services) -> int:
     if ctx.budget_tokens:
         return ctx.budget_tokens

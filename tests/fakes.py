@@ -72,6 +72,8 @@ class ScriptedChatModel(BaseChatModel):
     script: list[str | AIMessage] | Callable[[list[BaseMessage]], str | AIMessage]
     calls: list[list[BaseMessage]] = Field(default_factory=list)
     bound_tools: list[Any] = Field(default_factory=list)
+    routes: bool = True
+    """False plays a model the coordinator does not ask to route (every packaged GGUF)."""
 
     @property
     def _llm_type(self) -> str:

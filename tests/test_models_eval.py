@@ -15,6 +15,7 @@ from evals.models import (
     ROUTING_SET,
     CallTimer,
     ModelRun,
+    _route,
     _summary,
     _write,
     extraction_sample,
@@ -23,6 +24,7 @@ from evals.models import (
 from nodes.routing import keyword_route
 from teams.helpdesk.team import HELPDESK_TEAM
 from teams.support.team import SUPPORT_TEAM
+from tests.fakes import ScriptedChatModel
 
 
 def test_spread_takes_items_evenly_and_all_when_asked_for_more() -> None:
@@ -100,7 +102,11 @@ def _routed(kind: str, right: bool, proposed: list[str] | None, seconds: float) 
         "proposed": proposed,
         "right": right,
         "keyword": ["sam"] if kind != "neither" else [],
+        "keyword_right": kind != "neither",
+        "routers": ["sam"],
+        "routers_right": True,
         "with_keywords_right": kind != "neither",
+        "graph_right": True,
         "seconds": seconds,
     }
 
@@ -136,6 +142,7 @@ def test_a_run_is_summarised_and_written_as_every_suite_writes_its_report(
     assert (small.routing_right, small.routing_valid, small.routing_total) == (1, 1, 2)
     assert small.routing_right_by_kind == {"one": "1/1", "neither": "0/1"}
     assert small.routing_with_keywords_right == 1 and summary.routing_keyword_router_right == 1
+    assert small.routing_graph_right == 2 and summary.routing_routers_right == 2
     assert small.routing_s_median == 2.0 and small.s_per_call_median == 2.0
     assert (small.drafted, small.kept, small.grounded_rate) == (3, 2, 0.667)
     assert (small.chat_replies_drafted, small.chat_replies_kept) == (2, 2)
@@ -150,7 +157,25 @@ def test_a_run_is_summarised_and_written_as_every_suite_writes_its_report(
     assert written == json.loads((tmp_path / "out.json").read_text())
     assert written["suite"] == "models" and written["models"]["smollm2"]["routing_right"] == 1
     markdown = (tmp_path / "reports" / "models.md").read_text()
-    assert "| smollm2 | 1/2 (1 valid) | one 1/1, neither 0/1 | 1/2 | not run |" in markdown
+    assert "| smollm2 | 1/2 (1 valid) | one 1/1, neither 0/1 | 1/2 | 2/2 | not run |" in markdown
     assert "| 6.0 (3.0x) |" in markdown and "| 35.0 (3.5x) |" in markdown
     assert "ranged 2.0-5.5 over 3 samples" in markdown
     assert (tmp_path / "reports" / "models.png").stat().st_size > 0
+
+
+def test_a_routing_request_is_scored_as_sets_and_as_the_graph_routes() -> None:
+    both = next(c for c in ROUTING_SET if c.kind == "both" and c.team is SUPPORT_TEAM)
+    keyword = keyword_route(both.request, both.team.by_name)
+    assert keyword != sorted(both.expected)  # the router's order is the team's, not sorted
+
+    def scored(routes: bool, proposal: str) -> dict[str, Any]:
+        model = ScriptedChatModel(script=lambda messages: proposal, routes=routes)
+        run = ModelRun("smollm2", cast(Any, model), cast(Any, None), CallTimer(), 0.0)
+        return _route(run, both, routers=["jordan"])
+
+    # a wrong proposal: the keyword hits are right in any order; the graph runs the union
+    # for a model that routes, the routers for one that does not
+    routing = scored(True, '{"reason": "a fault", "specialists": ["jordan"]}')
+    assert routing["keyword_right"] and routing["with_keywords_right"] and routing["graph_right"]
+    assert not routing["right"] and not routing["routers_right"]
+    assert not scored(False, '{"reason": "a fault", "specialists": ["jordan"]}')["graph_right"]

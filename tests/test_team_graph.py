@@ -19,8 +19,10 @@ from memory.bridge import MEMORY_SYNC, RESULT, TASK
 from memory.team import TeamMemory
 from nodes.context import ChatContext, TeamContext
 from nodes.grounding import unsupported
+from nodes.prompts import routing_prompt
 from nodes.services import Services
 from teams.support.demo import DEMO_CUSTOMER_ID, DEMO_REQUEST, prepare_demo, run_demo
+from teams.support.team import SUPPORT_TEAM
 from tests.fakes import DeterministicEmbeddings, ScriptedChatModel
 
 
@@ -250,6 +252,19 @@ def test_a_model_reply_dropping_the_contact_channel_is_replaced(app: TeamApp) ->
     assert "synthesis" in state["fallbacks"]
     assert state["reply"] != reply
     assert_demo_outcome(app, state)
+
+
+def test_a_model_that_does_not_route_is_not_asked_to(app: TeamApp) -> None:
+    prepare_demo(app)
+    model = ScriptedChatModel(script=lambda messages: "Sorry for the trouble.", routes=False)
+    state = run_team(app, DEMO_REQUEST, "t-not-routing", services=services_with(app, model))
+    # the routers decide: the demo's words name both specialists' expertise
+    assert state["routing"].method == "keyword"
+    assert set(state["routing"].specialists) == {"sam", "jordan"}
+    prompts = (routing_prompt(SUPPORT_TEAM, DEMO_REQUEST, with_tasks=w) for w in (False, True))
+    routing = {str(prompt[0].content) for prompt in prompts}
+    asked = {str(m.content) for call in model.calls for m in call}
+    assert model.calls and not routing & asked
 
 
 def test_invalid_llm_routing_falls_back(app: TeamApp) -> None:
