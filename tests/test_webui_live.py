@@ -92,6 +92,14 @@ def _failed(request: Any, errors: list[str]) -> None:
         errors.append(f"failed: {request.url} {request.failure}")
 
 
+def _search_memory(page: Any, query: str) -> None:
+    """Search the memory page and wait until its results are shown: the listing the page
+    made on opening may answer later than the click, and is then dropped."""
+    page.fill("#memory-query", query)
+    page.click("#memory-form button[type=submit]")
+    page.wait_for_selector("#memory-list:not([aria-busy])", state="attached")
+
+
 def _open(browser: Any, url: str, viewport: dict[str, int], api_key: str = STAFF_KEY) -> Any:
     """A page of the UI, with `api_key` saved in the browser as a user enters it."""
     page = browser.new_page(viewport=viewport, locale="en-US", timezone_id="UTC")
@@ -173,8 +181,7 @@ def test_the_live_log_shows_the_team_collaborating(team_page: Any) -> None:
 def test_the_memory_page_shows_the_episode_and_its_copies(team_page: Any) -> None:
     page = team_page
     page.click("nav a[data-page=memory]")
-    page.fill("#memory-query", "delivery delay customer 12345")
-    page.click("#memory-form button[type=submit]")
+    _search_memory(page, "delivery delay customer 12345")
     page.wait_for_selector(".memory")
     cards = page.locator(".memory", has_text="3rd occurrence")
     assert cards.count() == 3, page.inner_text("#memory-list")  # shared + Alex's + Jordan's
@@ -229,8 +236,7 @@ def test_talking_to_one_agent_and_forgetting_a_memory(ui_server: DevServer, brow
     assert page.locator(".msg-agent .msg-who").inner_text() == "Jordan"
 
     page.click("nav a[data-page=memory]")
-    page.fill("#memory-query", "customer 8080 pigeons")
-    page.click("#memory-form button[type=submit]")
+    _search_memory(page, "customer 8080 pigeons")
     card = page.locator(".memory", has_text="8080").first
     card.wait_for()
     page.once("dialog", lambda dialog: dialog.accept())
@@ -269,8 +275,7 @@ def test_the_supersede_history_of_a_slot(ui_server: DevServer, browser: Any) -> 
         text = f"Remember that customer #4545 prefers {channel}"
         client.runs.wait(thread, "chat", input={"messages": [{"role": "user", "content": text}]})
     page = _open(browser, f"{ui_server.url}/ui/#memory", LAPTOP)
-    page.fill("#memory-query", "customer 4545 prefers")
-    page.click("#memory-form button[type=submit]")
+    _search_memory(page, "customer 4545 prefers")
     page.wait_for_selector(".memory")
     current = page.locator(".memory", has_text="4545")
     assert current.count() == 1 and "SMS" in current.inner_text()
@@ -307,8 +312,7 @@ def test_trust_event_time_and_disputes_are_shown_when_a_record_has_them(
     memory |= {"source_role": "customer", "disputed": True, "event_time": "2026-01-05T10:00:00Z"}
     ui_server.client().store.put_item(["team", "support", "shared"], "m-7070", memory)
     page = _open(browser, f"{ui_server.url}/ui/#memory", LAPTOP)
-    page.fill("#memory-query", "customer 7070 platinum")
-    page.click("#memory-form button[type=submit]")
+    _search_memory(page, "customer 7070 platinum")
     card = page.locator(".memory", has_text="7070").first
     card.wait_for()
     assert "DISPUTED" in card.locator(".memory-head").inner_text().upper()

@@ -163,6 +163,8 @@ async function search(event) {
   if (!el("show-invalid").checked) filter.valid = true;
   if (el("memory-type").value) filter.type = el("memory-type").value;
   const mine = ++latest;
+  // busy until the newest search is shown: an earlier one answering late is dropped
+  el("memory-list").setAttribute("aria-busy", "true");
   try {
     const found = await store.search(prefix, { query: el("memory-query").value.trim(), filter, limit: 100 });
     if (mine !== latest) return;
@@ -174,6 +176,8 @@ async function search(event) {
     if (mine !== latest) return;
     el("memory-count").textContent = "";
     clear(el("memory-list")).appendChild(h("li", { class: "muted" }, `Could not read the memory: ${error.message}`));
+  } finally {
+    if (mine === latest) el("memory-list").removeAttribute("aria-busy");
   }
 }
 
