@@ -54,6 +54,7 @@ from __future__ import annotations
 import builtins
 import logging
 import re
+from collections import Counter
 from collections.abc import Collection, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
@@ -259,11 +260,11 @@ IN_WINDOW = 1.5
 much more, one dated outside it this much less (1 / IN_WINDOW); undated ones are as is."""
 
 
-def window_factor(memory: Memory, window: tuple[datetime, datetime] | None) -> float:
-    if window is None or memory.event_time is None:
+def window_factor(event_time: datetime | None, window: tuple[datetime, datetime] | None) -> float:
+    if window is None or event_time is None:
         return 1.0
     start, end = window
-    return IN_WINDOW if start <= memory.event_time < end else 1.0 / IN_WINDOW
+    return IN_WINDOW if start <= event_time < end else 1.0 / IN_WINDOW
 
 
 def _with_window(pool: Sequence[Fused], in_window: Sequence[Fused]) -> list[Fused]:
@@ -286,6 +287,182 @@ class ScoredMemory:
     relevance: float
     namespace: Namespace
     via_link: bool = False
+
+    @property
+    def place(self) -> tuple[str, int] | None:
+        """Its thread and turn, when it has both (memory/retrieval_context.py)."""
+        provenance = self.memory.provenance
+        if provenance.thread_id is None or provenance.turn is None:
+            return None
+        return provenance.thread_id, provenance.turn
+
+
+@dataclass(slots=True)
+class _Candidate:
+    """A search candidate as its stored values say: what ranking reads, its score (set by
+    `_Ranking`, one search's own object) and its Memory once built (`_checked`,
+    `_read_fully`)."""
+
+    fused: Fused
+    memory_id: str
+    type: MemoryType
+    confidence: float
+    when: datetime
+    """Its event time when known, else its last update (recency counts from it)."""
+    event_time: datetime | None
+    place: tuple[str, int] | None
+    origin: str
+    """The memory it is a synced copy of (itself for an original)."""
+    memory: Memory | None = None
+    score: float = 0.0
+    relevance: float = 0.0
+
+    @property
+    def namespace(self) -> Namespace:
+        return tuple(self.fused.item.namespace)
+
+    def ranked_as(self) -> tuple[object, ...]:
+        return (self.memory_id, self.type, self.confidence, self.when, self.event_time,
+                self.place, self.origin)  # fmt: skip
+
+    def scored(self) -> ScoredMemory:
+        if self.memory is None:  # _shaping checks every returned candidate
+            raise RuntimeError(f"memory {self.memory_id} returned without being read")
+        return ScoredMemory(self.memory, self.score, self.relevance, self.namespace)
+
+
+def _candidate(fused: Fused) -> _Candidate | None:
+    """The candidate from its stored record's values without validating the record, or,
+    for a plain item or a value not in the form this layer writes, from a full read
+    (None when unreadable)."""
+    value = fused.item.value
+    try:
+        provenance = value["provenance"]
+        confidence = value["confidence"]
+        kind = value["type"]
+        event_time = _aware(value["event_time"]) if value["event_time"] is not None else None
+        thread, turn = provenance.get("thread_id"), provenance.get("turn")
+        memory_id, origin = value["memory_id"], provenance.get("origin_memory_id")
+        if (
+            kind in MEMORY_TYPES
+            and type(confidence) in (float, int)
+            and type(memory_id) is str
+            and (origin is None or type(origin) is str)
+            and (thread is None or type(thread) is str)
+            and (turn is None or type(turn) is int)
+        ):
+            return _Candidate(
+                fused,
+                memory_id,
+                kind,
+                confidence,
+                event_time or _aware(value["updated_at"]),
+                event_time,
+                None if thread is None or turn is None else (thread, turn),
+                origin or memory_id,
+            )
+    except (KeyError, TypeError, ValueError, AttributeError):
+        pass
+    return _read_fully(fused)
+
+
+def _aware(stamp: object) -> datetime:
+    if type(stamp) is not str:
+        raise TypeError("not an ISO time")
+    moment = datetime.fromisoformat(stamp)
+    if moment.tzinfo is None:
+        raise ValueError("naive time")
+    return moment
+
+
+def _read_fully(item: Fused | _Candidate) -> _Candidate | None:
+    """The candidate from its validated Memory (None when the record is unreadable)."""
+    fused = item.fused if isinstance(item, _Candidate) else item
+    memory = read_memory(fused.item)
+    if memory is None:
+        return None
+    provenance = memory.provenance
+    return _Candidate(
+        fused,
+        memory.memory_id,
+        memory.type,
+        memory.confidence,
+        memory.event_time or memory.updated_at,
+        memory.event_time,
+        None if provenance.thread_id is None or provenance.turn is None
+        else (provenance.thread_id, provenance.turn),
+        provenance.origin_memory_id or memory.memory_id,
+        memory,
+    )  # fmt: skip
+
+
+def _checked(candidate: _Candidate) -> _Candidate | None:
+    """The candidate with its validated Memory, or None when the record is unreadable or
+    validation reads it otherwise than ranking did."""
+    if candidate.memory is not None:
+        return candidate
+    full = _read_fully(candidate)
+    return full if full is not None and full.ranked_as() == candidate.ranked_as() else None
+
+
+def _shaping(
+    candidates: Sequence[_Candidate],
+    chosen: Sequence[_Candidate],
+    types: Collection[MemoryType] | None,
+) -> list[_Candidate]:
+    """The candidates whose record decides the result: the ones returned, the ones that may
+    lend a thread neighbour evidence, and synced copies of one origin (one of them is
+    shown). Every other candidate ranks below the results and touches no other score, so
+    ranking without it gives the same results: it is never read in full."""
+    kept = [c for c in candidates if not types or c.type in types]
+    threads = Counter(c.place[0] for c in kept if c.place is not None)
+    origins = Counter(c.origin for c in kept)
+    shaping = [
+        c
+        for c in kept
+        if (c.place is not None and threads[c.place[0]] > 1) or origins[c.origin] > 1
+    ]
+    return [*chosen, *shaping]
+
+
+@dataclass(frozen=True)
+class _Ranking:
+    """One search's ranking of its candidates (the module docstring's score)."""
+
+    types: Collection[MemoryType] | None
+    weights: dict[MemoryFamily, float]
+    now: datetime
+    window: tuple[datetime, datetime] | None
+    own: Namespace
+    limit: int
+
+    def __call__(self, candidates: Sequence[_Candidate]) -> builtins.list[_Candidate]:
+        scored: builtins.list[_Candidate] = []
+        evidence: builtins.list[float] = []
+        for c in candidates:
+            if self.types and c.type not in self.types:
+                continue
+            fused = c.fused
+            relevance = 0.5 * fused.relevance + 0.5 * max(fused.similarity or 0.0, 0.0)
+            weight = (
+                (0.5 + 0.5 * c.confidence)
+                * recency_factor(c.when, self.now)
+                * window_factor(c.event_time, self.window)
+                * self.weights[family_of(c.type)]
+            )
+            c.score, c.relevance = relevance * weight, relevance
+            scored.append(c)
+            evidence.append(fused.relevance * weight)
+        scored = spread_to_neighbours(scored, evidence)
+        scored.sort(key=lambda s: s.score, reverse=True)
+        # A synced copy and its original say the same thing: show one. The agent's own
+        # copy wins, since it carries how the agent came to know it (sync provenance).
+        chosen: dict[str, _Candidate] = {}
+        for hit in scored:
+            held = chosen.get(hit.origin)
+            if held is None or (hit.namespace == self.own and held.namespace != self.own):
+                chosen[hit.origin] = hit
+        return sorted(chosen.values(), key=lambda s: s.score, reverse=True)[: self.limit]
 
 
 @dataclass(frozen=True)
@@ -806,35 +983,21 @@ class MemoryManager:
         if window is not None:
             dated = yield from self._in_window(query, window, limit, filter, owners)
             pool = _with_window(pool, dated)
-        scored: builtins.list[ScoredMemory] = []
-        evidence: builtins.list[float] = []
-        for fused in pool:
-            memory = read_memory(fused.item)
-            if memory is None or (types and memory.type not in types):
-                continue
-            relevance = 0.5 * fused.relevance + 0.5 * max(fused.similarity or 0.0, 0.0)
-            weight = (
-                (0.5 + 0.5 * memory.confidence)
-                * recency_factor(memory.event_time or memory.updated_at, now)
-                * window_factor(memory, window)
-                * weights[memory.family]
-            )
-            scored.append(
-                ScoredMemory(memory, relevance * weight, relevance, tuple(fused.item.namespace))
-            )
-            evidence.append(fused.relevance * weight)
-        scored = spread_to_neighbours(scored, evidence)
-        scored.sort(key=lambda s: s.score, reverse=True)
-        # A synced copy and its original say the same thing: show one. The agent's own
-        # copy wins, since it carries how the agent came to know it (sync provenance).
+        # Scored from the stored values; a candidate's Memory is built (validated) only
+        # where it is returned or shapes another's score: validating every candidate took
+        # a tenth of a search. Anything unreadable there: rank again from full reads.
         own = self.namespace_for("private")
-        chosen: dict[str, ScoredMemory] = {}
-        for hit in scored:
-            origin = hit.memory.provenance.origin_memory_id or hit.memory.memory_id
-            if origin not in chosen or (hit.namespace == own and chosen[origin].namespace != own):
-                chosen[origin] = hit
-        top = sorted(chosen.values(), key=lambda s: s.score, reverse=True)
-        top = top[:limit]
+        rank = _Ranking(types, weights, now, window, own, limit)
+        candidates = [c for fused in pool if (c := _candidate(fused)) is not None]
+        chosen = rank(candidates)
+        checked = [_checked(c) for c in _shaping(candidates, chosen, types)]
+        if any(c is None for c in checked):
+            candidates = [c for c in map(_read_fully, candidates) if c is not None]
+            chosen = rank(candidates)
+        else:  # _shaping lists the chosen first
+            for c, k in zip(chosen, checked[: len(chosen)], strict=True):
+                c.memory = k.memory if k else None
+        top = [c.scored() for c in chosen]
         if follow_links:
             top += yield from self._linked(top, min_confidence, include_invalid, subject)
         return top

@@ -26,11 +26,23 @@ left out: in memory mode it lowered R@10 (quick split: 68.8 -> 67.6 with neighbo
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
-from typing import TYPE_CHECKING, Final
+from dataclasses import Field, replace
+from typing import Any, ClassVar, Final, Protocol, TypeVar
 
-if TYPE_CHECKING:
-    from memory.manager import ScoredMemory
+
+class Placed(Protocol):
+    """A scored hit (a dataclass) that knows its place in a thread, if it has one."""
+
+    __dataclass_fields__: ClassVar[dict[str, Field[Any]]]
+
+    @property
+    def score(self) -> float: ...
+
+    @property
+    def place(self) -> tuple[str, int] | None: ...
+
+
+HitT = TypeVar("HitT", bound=Placed)
 
 NEIGHBOUR_SHARES: Final[tuple[float, ...]] = (0.3, 0.2, 0.1)
 """Share of the best evidence one, two and three turns away added to a memory's score
@@ -40,10 +52,10 @@ NEIGHBOUR_SHARES: Final[tuple[float, ...]] = (0.3, 0.2, 0.1)
 
 
 def spread_to_neighbours(
-    hits: Sequence[ScoredMemory],
+    hits: Sequence[HitT],
     evidence: Sequence[float] | None = None,
     shares: Sequence[float] = NEIGHBOUR_SHARES,
-) -> list[ScoredMemory]:
+) -> list[HitT]:
     """`hits` with each one's score raised by `shares[d - 1]` of the best evidence `d`
     turns away in its thread. `evidence[i]` is what `hits[i]` lends its neighbours (its
     score when not given); both are read before spreading, so context does not feed on
@@ -53,14 +65,14 @@ def spread_to_neighbours(
     lent = evidence if evidence is not None else [hit.score for hit in hits]
     best: dict[tuple[str, int], float] = {}
     for hit, value in zip(hits, lent, strict=True):
-        place = _place(hit)
+        place = hit.place
         if place is not None:
             best[place] = max(best.get(place, 0.0), value)
     if not best or not any(shares):
         return list(hits)
-    out: list[ScoredMemory] = []
+    out: list[HitT] = []
     for hit in hits:
-        place = _place(hit)
+        place = hit.place
         if place is None:
             out.append(hit)
             continue
@@ -71,10 +83,3 @@ def spread_to_neighbours(
         )
         out.append(replace(hit, score=hit.score + context) if context else hit)
     return out
-
-
-def _place(hit: ScoredMemory) -> tuple[str, int] | None:
-    provenance = hit.memory.provenance
-    if provenance.thread_id is None or provenance.turn is None:
-        return None
-    return provenance.thread_id, provenance.turn
