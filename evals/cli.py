@@ -6,9 +6,12 @@ Each suite lives in its own module and is imported only when it runs.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal, cast
 
 import typer
+
+if TYPE_CHECKING:
+    from nodes.context import LLMChoice
 
 app = typer.Typer(
     help="Eval suites and benchmarks of the A2A memory layer. Each writes JSON, a markdown "
@@ -58,10 +61,14 @@ def grounding(
     conversation."""
     from evals.grounding import run_grounding_eval
 
+    run_grounding_eval(llm=_llm_choice(llm), quick=quick, json_out=json_out, reports=reports)
+
+
+def _llm_choice(llm: str) -> LLMChoice:
     if llm not in ("embedded", "ollama", "auto", "none"):
         typer.echo(f"error: --llm must be embedded, ollama, auto or none; got {llm!r}", err=True)
         raise typer.Exit(2)
-    run_grounding_eval(llm=llm, quick=quick, json_out=json_out, reports=reports)  # type: ignore[arg-type]
+    return cast("LLMChoice", llm)
 
 
 @app.command("models")
@@ -335,12 +342,18 @@ Quick = Annotated[bool, typer.Option("--quick", help="The CI-sized run.")]
 
 @app.command("scenarios")
 def scenarios(
-    json_out: JsonOut = None, reports: ReportsDir = Path("reports"), quick: Quick = False
+    json_out: JsonOut = None,
+    reports: ReportsDir = Path("reports"),
+    quick: Quick = False,
+    llm: Annotated[
+        str, typer.Option(help="Chat model for the chat turns: none, embedded, ollama, auto.")
+    ] = "none",
 ) -> None:
-    """Multi-agent memory scenarios (handoff, isolation, supersession, sync...): pass/fail."""
+    """Multi-agent memory scenarios (handoff, isolation, supersession, sync...): pass/fail,
+    and invented claims in the chat replies they produce."""
     from evals.scenarios import run_scenarios
 
-    run_scenarios(json_out=json_out, reports=reports, quick=quick)
+    run_scenarios(json_out=json_out, reports=reports, quick=quick, llm=_llm_choice(llm))
 
 
 @app.command("qa")

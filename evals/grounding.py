@@ -235,6 +235,13 @@ def _config() -> RunnableConfig:
     return {"configurable": {"thread_id": f"g-{uuid.uuid4().hex[:8]}"}}
 
 
+def chat_sources(text: str, state: dict[str, Any]) -> list[str]:
+    """What a chat turn's agent was given: the message and its memories, with their
+    confidence (the sources its reply is checked against)."""
+    retrieved = state.get("retrieved", [])
+    return [text, *(f"{m.content} (confidence {m.confidence:.2f})" for m in retrieved)]
+
+
 def _chat(app: TeamApp, turn: ChatTurn, llm: LLMChoice) -> list[TextCheck]:
     started = time.perf_counter()
     config = _config()
@@ -247,9 +254,7 @@ def _chat(app: TeamApp, turn: ChatTurn, llm: LLMChoice) -> list[TextCheck]:
     )
     events = _run(app.chat_graph, turn.text, config, ctx)
     state = app.chat_graph.get_state(config).values
-    # what the agent was given: the message and its memories, with their confidence
-    retrieved = state.get("retrieved", [])
-    sources = [turn.text, *(f"{m.content} (confidence {m.confidence:.2f})" for m in retrieved)]
+    sources = chat_sources(turn.text, state)
     seconds = round(time.perf_counter() - started, 2)
     return [_check(e, turn.text, state["reply"], sources, seconds) for e in events]
 

@@ -1,11 +1,13 @@
 """The multi-agent scenarios eval: does the team's memory behave as the design promises?
 
 Each case acts on a fresh team app (FAISS store and SQLite checkpointer in a temporary
-directory, the real embedded embedder, no chat model: every LLM step takes its
-deterministic fallback) through MemoryManager, A2ABridge or the graphs, records what it
-observed as `outputs`, and is scored by an evaluator with the shared signature
+directory, the real embedded embedder; by default no chat model, so every LLM step takes
+its deterministic fallback; `--llm embedded` drafts with the default model) through
+MemoryManager, A2ABridge or the graphs, records what it observed as `outputs`, and is
+scored by an evaluator with the shared signature
 `(*, inputs, outputs, reference_outputs) -> {"key", "score", "comment"}`. A case passes
-when its score is 1.0.
+when its score is 1.0. Every chat reply a case produces is also checked for invented
+claims against what its agent was given (the grounding eval's `invented`).
 
 `python -m evals scenarios --json OUT` writes reports/scenarios.{json,md,png}. The exit
 code is 0 even when a case fails: evals report scores; the tests gate behaviour.
@@ -19,7 +21,8 @@ import time
 import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,11 +34,12 @@ from rich.progress import track
 from rich.table import Table
 
 from evals.evaluators import EvaluatorResult
+from evals.grounding import chat_sources, invented
 from evals.report import Report, markdown_table, write_report
 from graphs.app import TeamApp, open_team_app
 from memory.bridge import A2ABridge
 from memory.models import EXPLICIT_CONFIDENCE, SYNC_DECAY, Memory, Provenance
-from nodes.context import ChatContext
+from nodes.context import ChatContext, LLMChoice
 from teams.support.team import SUPPORT_TEAM
 
 TEAM_AGENTS: tuple[str, ...] = tuple(agent.name for agent in SUPPORT_TEAM.agents)
@@ -66,6 +70,22 @@ class CaseResult(BaseModel):
     comment: str
     seconds: float
     outputs: dict[str, Any]
+    replies: int = 0
+    """Chat replies the case produced (what a user saw)."""
+    invented: list[str] = []
+    """Claims of those replies no source given to their agent states."""
+
+
+@dataclass
+class _Turns:
+    """The chat model choice of a running case, and what its replies claimed."""
+
+    llm: LLMChoice
+    replies: int = 0
+    invented: list[str] = field(default_factory=list)
+
+
+_TURNS: ContextVar[_Turns | None] = ContextVar("scenario_turns", default=None)
 
 
 # ---- acting -------------------------------------------------------------------------------
@@ -75,10 +95,16 @@ def chat(app: TeamApp, agent: str, thread: str, text: str, **context: Any) -> di
     """One user turn with `agent` through the chat graph; returns the thread's state.
 
     The user is staff (the chat graph's default) unless `speaker_role` says otherwise."""
+    turns = _TURNS.get()
     config: RunnableConfig = {"configurable": {"thread_id": thread}}
-    ctx = ChatContext(agent=agent, team=app.team, llm="none", **context)
+    ctx = ChatContext(agent=agent, team=app.team, llm=turns.llm if turns else "none", **context)
     app.chat_graph.invoke({"messages": [("user", text)]}, config, context=ctx)
-    return app.chat_graph.get_state(config).values
+    state = app.chat_graph.get_state(config).values
+    if turns is not None:
+        turns.replies += 1
+        found = invented(state["reply"], chat_sources(text, state))
+        turns.invented += [f"{claim} (in {state['reply']!r})" for claim in found]
+    return state
 
 
 def explicit_memory(content: str, agent: str, *, scope: str, **slot: str) -> Memory:
@@ -498,9 +524,13 @@ def _fresh_app(root: Path, name: str, embeddings: Embeddings) -> Iterator[TeamAp
         yield app
 
 
-def run_case(case: ScenarioCase, root: Path, embeddings: Embeddings) -> CaseResult:
+def run_case(
+    case: ScenarioCase, root: Path, embeddings: Embeddings, llm: LLMChoice = "none"
+) -> CaseResult:
     """Run one case on its own fresh app; an exception fails the case, not the suite."""
     started = time.perf_counter()
+    turns = _Turns(llm)
+    token = _TURNS.set(turns)
     try:
         with _fresh_app(root, case.name, embeddings) as app:
             outputs = case.act(app, case.inputs)
@@ -510,6 +540,8 @@ def run_case(case: ScenarioCase, root: Path, embeddings: Embeddings) -> CaseResu
     except Exception as error:  # a broken case is a failing score, reported with its cause
         outputs = {"error": traceback.format_exception_only(error)[-1].strip()}
         verdict = {"key": case.evaluator.__name__, "score": 0.0, "comment": outputs["error"]}
+    finally:
+        _TURNS.reset(token)
     return CaseResult(
         name=case.name,
         description=case.description,
@@ -519,6 +551,8 @@ def run_case(case: ScenarioCase, root: Path, embeddings: Embeddings) -> CaseResu
         comment=verdict["comment"],
         seconds=round(time.perf_counter() - started, 2),
         outputs=outputs,
+        replies=turns.replies,
+        invented=turns.invented,
     )
 
 
@@ -534,8 +568,17 @@ def _markdown(summary: Mapping[str, Any]) -> str:
             "",
             f"{totals['passed']}/{totals['cases']} cases pass (mean score "
             f"{totals['mean_score']:.2f}). Embedder: {summary['embedding_model']}; "
-            "FAISS store and SQLite checkpointer in a temporary directory per case; no chat "
-            "model (every LLM step takes its deterministic fallback).",
+            "FAISS store and SQLite checkpointer in a temporary directory per case; "
+            + (
+                "no chat model (every LLM step takes its deterministic fallback)."
+                if summary["llm"] == "none"
+                else f"chat model: {summary['llm']} (its drafts grounded as in the graphs)."
+            ),
+            f"Chat replies: {totals['replies']}; invented claims in them: "
+            f"{totals['invented_claims']}"
+            + "".join(
+                f"\n- {c['name']}: {claim}" for c in summary["cases"] for claim in c["invented"]
+            ),
             "",
             "A case's score is the share of its checks that hold; it passes at 1.0.",
             "",
@@ -592,6 +635,7 @@ def run_scenarios(
     quick: bool = False,
     embeddings: Embeddings | None = None,
     cases: Sequence[ScenarioCase] | None = None,
+    llm: LLMChoice = "none",
 ) -> dict[str, Any]:
     """Run the cases, write reports/scenarios.{json,md,png} (and `json_out`), return the JSON.
 
@@ -603,7 +647,7 @@ def run_scenarios(
     chosen = list(cases) if cases is not None else scenario_cases()
     with tempfile.TemporaryDirectory(prefix="scenarios-") as tmp:
         results = [
-            run_case(case, Path(tmp), embeddings)
+            run_case(case, Path(tmp), embeddings, llm)
             for case in track(chosen, description="scenarios", console=Console(stderr=True))
         ]
     passed = sum(r.passed for r in results)
@@ -611,11 +655,14 @@ def run_scenarios(
         "suite": "scenarios",
         "quick": quick,
         "embedding_model": embedding_model_name(embeddings),
+        "llm": llm,
         "cases": [r.model_dump() for r in results],
         "totals": {
             "cases": len(results),
             "passed": passed,
             "failed": len(results) - passed,
+            "replies": sum(r.replies for r in results),
+            "invented_claims": sum(len(r.invented) for r in results),
             "mean_score": round(sum(r.score for r in results) / len(results), 4)
             if results
             else 0.0,

@@ -68,6 +68,11 @@ def test_scenarios_quick(tmp_path: Path) -> None:
         assert case["passed"] == (case["score"] >= 1.0) and case["comment"]
     totals = result["totals"]
     assert totals["cases"] >= 7 + 60 and totals["passed"] + totals["failed"] == totals["cases"]
+    # every chat reply a case produced is counted and checked (composed: none invented)
+    handoff = next(case for case in result["cases"] if case["name"] == "handoff")
+    assert result["llm"] == "none" and handoff["replies"] == 2 and handoff["invented"] == []
+    assert totals["replies"] == sum(case["replies"] for case in result["cases"]) > 2
+    assert totals["invented_claims"] == 0
     assert_reports(reports, "scenarios.json", "scenarios.md", "scenarios.png")
     assert "| handoff |" in (reports / "scenarios.md").read_text()
 
@@ -409,3 +414,30 @@ def test_bench_hotpath_quick(tmp_path: Path) -> None:
         assert any("mem0" in note for note in result["notes"])
     assert_reports(reports, "hotpath.json", "hotpath.md", "hotpath.png")
     assert "| faiss |" in (reports / "hotpath.md").read_text()
+
+
+def test_a_scenario_checks_the_reply_its_user_saw_when_a_model_drafts(tmp_path: Path) -> None:
+    from evals.grounding import invented
+    from evals.scenarios import ScenarioCase, chat, run_case
+    from nodes.services import Services
+
+    draft = "Customer #4242 prefers fax, and order ORD-9 ships today."
+    model = ScriptedChatModel(script=lambda messages: draft)
+    said = "Remember that customer #4242 prefers email."
+
+    def act(app: Any, inputs: Any) -> dict[str, Any]:
+        services = Services(
+            data_dir=app.data_dir, chat_model=model, embeddings=app.services.router_embeddings()
+        )
+        return {"reply": chat(app, "alex", "t-draft", inputs["text"], services=services)["reply"]}
+
+    def evaluator(**_: Any) -> dict[str, Any]:
+        return {"key": "ran", "score": 1.0, "comment": "ran"}
+
+    case = ScenarioCase("draft", "a drafted reply", {"text": said}, {}, act, evaluator)
+    result = run_case(case, tmp_path, DeterministicEmbeddings(64))
+    assert model.calls and result.replies == 1
+    # the draft invents a channel and an order: had it been shown, it would count
+    assert invented(draft, [said])
+    # grounding replaced it, and the reply shown is what the scenario checked
+    assert "ORD-9" not in result.outputs["reply"] and result.invented == []
