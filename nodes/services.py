@@ -17,7 +17,7 @@ import os
 import threading
 from collections.abc import Collection, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseChatModel
@@ -130,18 +130,23 @@ def chat_model(ctx: TeamContext | ChatContext, default: Services) -> BaseChatMod
 def extraction_model(ctx: TeamContext | ChatContext, default: Services) -> BaseChatModel | None:
     """The chat model for memory extraction, unless its JSON is not worth asking for (an
     embedded model that does not extract, SmolLM2: the rules extract instead)."""
-    model = chat_model(ctx, default)
-    if model is not None and not getattr(model, "extracts", True):
-        return None
-    return model
+    return _model_that(ctx, default, "extracts")
 
 
 def routing_model(ctx: TeamContext | ChatContext, default: Services) -> BaseChatModel | None:
     """The chat model the coordinator asks to route, unless its routing is known to be
     worse than the keyword and semantic routers (an embedded model that does not route:
     every packaged one, see memory.packaged_models.PackagedModel.routes)."""
+    return _model_that(ctx, default, "routes")
+
+
+def _model_that(
+    ctx: TeamContext | ChatContext, default: Services, capability: Literal["extracts", "routes"]
+) -> BaseChatModel | None:
+    """The run's chat model, or None when it declares it does the step `capability` names
+    worse than the step's fallback (a model that declares nothing is asked)."""
     model = chat_model(ctx, default)
-    if model is not None and not getattr(model, "routes", True):
+    if model is not None and not getattr(model, capability, True):
         return None
     return model
 
