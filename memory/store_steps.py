@@ -120,19 +120,14 @@ def _candidates(store: BaseStore, request: Candidates) -> Ranked | None:
     if not callable(native):
         return None
     return cast(
-        Ranked,
-        native(
-            list(request.namespaces),
-            request.query,
-            any_of=request.any_of,
-            dense_limit=request.limit,
-            lexical_limit=_lexical_limit(request),
-        ),
+        Ranked, native(list(request.namespaces), request.query, **_candidates_options(request))
     )
 
 
-def _lexical_limit(request: Candidates) -> int:
-    return request.limit if request.lexical_limit is None else request.lexical_limit
+def _candidates_options(request: Candidates) -> dict[str, Any]:
+    """The keyword arguments of the store's `hybrid_candidates` / `ahybrid_candidates`."""
+    lexical = request.limit if request.lexical_limit is None else request.lexical_limit
+    return {"any_of": request.any_of, "dense_limit": request.limit, "lexical_limit": lexical}
 
 
 async def _acandidates(store: BaseStore, request: Candidates) -> Ranked | None:
@@ -140,13 +135,7 @@ async def _acandidates(store: BaseStore, request: Candidates) -> Ranked | None:
     if callable(native):
         return cast(
             Ranked,
-            await native(
-                list(request.namespaces),
-                request.query,
-                any_of=request.any_of,
-                dense_limit=request.limit,
-                lexical_limit=_lexical_limit(request),
-            ),
+            await native(list(request.namespaces), request.query, **_candidates_options(request)),
         )
     if not callable(getattr(store, "hybrid_candidates", None)):
         return None
