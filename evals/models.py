@@ -54,7 +54,7 @@ from memory.models import Memory
 from memory.packaged_models import EMBEDDED_MODEL_NAMES, PACKAGED_MODELS, EmbeddedModelName
 from nodes.coordinator import route_schema
 from nodes.prompts import routing_prompt
-from nodes.routing import keyword_route, semantic_route
+from nodes.routing import keyword_route, route_by_routers, with_keywords
 from nodes.team import TeamSpec
 from teams.helpdesk.team import HELPDESK_TEAM
 from teams.support.demo import DEMO_CUSTOMER_ID, DEMO_REQUEST, FOLLOW_UP, prepare_demo
@@ -207,8 +207,9 @@ def _route(run: ModelRun, case: RoutingCase, routers: Sequence[str]) -> dict[str
     )
     seconds = time.perf_counter() - started
     chosen = sorted(proposal.specialists) if proposal is not None else None  # type: ignore[attr-defined]
-    keyword = keyword_route(case.request, case.team.by_name)
-    union = set(chosen or ()) | set(keyword)
+    members = case.team.by_name
+    keyword = keyword_route(case.request, members)
+    union = set(with_keywords(chosen or (), keyword, members))
     graph = union if run.model.routes and chosen is not None else set(routers)
     return {
         "team": case.team.name,
@@ -229,10 +230,7 @@ def _route(run: ModelRun, case: RoutingCase, routers: Sequence[str]) -> dict[str
 
 def route_without_model(case: RoutingCase, embeddings: Embeddings) -> list[str]:
     """The specialists the graph's routers pick when no model is asked (nodes.routing)."""
-    members = case.team.by_name
-    return (
-        keyword_route(case.request, members) or semantic_route(case.request, members, embeddings)[0]
-    )
+    return route_by_routers(case.request, case.team.by_name, lambda: embeddings).specialists
 
 
 def _extract(run: ModelRun, utterance: Any) -> None:

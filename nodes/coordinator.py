@@ -23,7 +23,7 @@ from nodes.customer import RunCaller, resolve_customer, run_caller
 from nodes.events import A2AEvent, ReplyEvent, RoutingEvent, emit
 from nodes.grounding import ground, one_sentence
 from nodes.prompts import routing_prompt, synthesis_prompt
-from nodes.routing import keyword_route, semantic_route
+from nodes.routing import keyword_route, route_by_routers, with_keywords
 from nodes.services import Services
 from nodes.state import (
     Finding,
@@ -97,29 +97,23 @@ def route_request(
         if model is not None
         else None
     )
-    keyword = keyword_route(request, members)
     fallbacks: list[str] = []
     if proposal is not None:
         proposed = set(proposal.specialists)  # type: ignore[attr-defined]  # route_schema's
-        chosen = [n for n in members if n in proposed or n in keyword]
+        chosen = with_keywords(proposed, keyword_route(request, members), members)
         written_reason: str = proposal.reason  # type: ignore[attr-defined]  # route_schema's
         reason, fallbacks = grounded_reason(written_reason, request, chosen, team)
         tasks, replaced = grounded_tasks(getattr(proposal, "tasks", {}), chosen, state, team)
         decision = RoutingDecision(specialists=chosen, reason=reason, method="llm", tasks=tasks)
         fallbacks += replaced
-    elif keyword:
-        fallbacks.append("routing")
-        decision = RoutingDecision(
-            specialists=keyword,
-            reason="keywords of their expertise in the request",
-            method="keyword",
-        )
     else:
         fallbacks.append("routing")
-        embedder = seams.services_for(runtime.context, services).router_embeddings()
-        chosen, sims = semantic_route(request, members, embedder)
-        reason = "closest expertise: " + ", ".join(f"{n} {sims[n]:.2f}" for n in chosen)
-        decision = RoutingDecision(specialists=chosen, reason=reason, method="semantic")
+        routed = route_by_routers(
+            request, members, seams.services_for(runtime.context, services).router_embeddings
+        )
+        decision = RoutingDecision(
+            specialists=routed.specialists, reason=routed.reason, method=routed.method
+        )
     if decision.method != "llm":
         logger.info("routing: %s router used", decision.method)
     emit(

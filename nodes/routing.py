@@ -12,7 +12,9 @@ memory.packaged_models.PackagedModel.routes) is not asked: the routers decide al
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
@@ -46,3 +48,32 @@ def semantic_route(
     best = max(similarity.values())
     chosen = [n for n in names if similarity[n] >= max(best - margin, floor)]
     return chosen or [max(similarity, key=similarity.__getitem__)], similarity
+
+
+def with_keywords(
+    proposed: Collection[str], keyword: Collection[str], specialists: Mapping[str, AgentSpec]
+) -> list[str]:
+    """A model's valid proposal joined with the keyword router's hits, in the team's order."""
+    return [name for name in specialists if name in proposed or name in keyword]
+
+
+@dataclass(frozen=True)
+class Routed:
+    """The routers' choice when no model proposal is used."""
+
+    specialists: list[str]
+    reason: str
+    method: Literal["keyword", "semantic"]
+
+
+def route_by_routers(
+    request: str, specialists: Mapping[str, AgentSpec], embeddings: Callable[[], Embeddings]
+) -> Routed:
+    """The keyword router, then the semantic one when no keyword matched (`embeddings` is
+    asked for only then)."""
+    keyword = keyword_route(request, specialists)
+    if keyword:
+        return Routed(keyword, "keywords of their expertise in the request", "keyword")
+    chosen, sims = semantic_route(request, specialists, embeddings())
+    reason = "closest expertise: " + ", ".join(f"{n} {sims[n]:.2f}" for n in chosen)
+    return Routed(chosen, reason, "semantic")
