@@ -258,8 +258,7 @@ def run_hotpath(
         },
         notes=notes,
     )
-    _write(summary, json_out, reports)
-    console.print(render_markdown(summary), markup=False)
+    _write(summary, json_out, reports, console)
     return summary
 
 
@@ -452,14 +451,14 @@ def _time_adds(live: _Live, adds: int) -> tuple[float, float | None]:
 
 
 # ---- reports -----------------------------------------------------------------------------
-def _write(summary: HotpathSummary, json_out: Path | None, reports: Path) -> None:
+def _write(summary: HotpathSummary, json_out: Path | None, reports: Path, console: Console) -> None:
     report = Report(
         "hotpath",
         summary,
         render_markdown(summary),
         {"hotpath.png": lambda path: _plot(summary, path)},
     )
-    write_report(report, reports=reports, json_out=json_out)
+    write_report(report, reports=reports, json_out=json_out, console=console)
 
 
 def render_markdown(summary: HotpathSummary) -> str:

@@ -51,17 +51,21 @@ class Report:
 def summary_json(summary: Any) -> Any:
     """The summary as JSON-able data (dataclasses and pydantic models converted)."""
     if isinstance(summary, BaseModel):
-        return summary.model_dump(mode="json")
+        return summary.model_dump(mode="json", by_alias=True)
     if dataclasses.is_dataclass(summary) and not isinstance(summary, type):
         return dataclasses.asdict(summary)
     return summary
 
 
 def write_report(
-    report: Report, *, reports: str | Path | None = None, json_out: str | Path | None = None
+    report: Report,
+    *,
+    reports: str | Path | None = None,
+    json_out: str | Path | None = None,
+    console: Console | None = None,
 ) -> Path:
-    """Write `report` under the reports directory (and its JSON at `json_out`); returns
-    the directory."""
+    """Write `report` under the reports directory (and its JSON at `json_out`), show its
+    markdown on `console` when given; returns the directory."""
     out = reports_dir(reports)
     data = summary_json(report.summary)
     write_json(out / f"{report.name}.json", data)
@@ -70,6 +74,8 @@ def write_report(
     write_markdown(out / f"{report.name}.md", report.markdown)
     for file_name, draw in report.plots.items():
         draw(out / file_name)
+    if console is not None:
+        console.print(report.markdown, markup=False)
     return out
 
 
@@ -98,6 +104,51 @@ def markdown_table(headers: list[str], rows: list[list[Any]]) -> str:
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+Bars = Mapping[str, Mapping[str, float]]
+"""Grouped bars: x-axis group -> series (the legend) -> value."""
+
+
+def bar_panels(
+    path: Path,
+    panels: Mapping[str, Bars],
+    *,
+    title: str,
+    ylabel: str,
+    ylim: tuple[float, float] = (0.0, 1.05),
+    lines: Mapping[str, float] | None = None,
+) -> Path:
+    """Draw one grouped-bar panel per entry of `panels` (panel title -> bars) side by side,
+    with dashed horizontal reference `lines` (label -> value) on each, into `path`."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 5), squeeze=False)
+    for ax, (panel, bars) in zip(axes[0], panels.items(), strict=True):
+        groups = list(bars)
+        series = list(dict.fromkeys(s for values in bars.values() for s in values))
+        width = 0.8 / max(len(series), 1)
+        for k, name in enumerate(series):
+            xs = [g + (k - (len(series) - 1) / 2) * width for g in range(len(groups))]
+            ax.bar(xs, [bars[g].get(name, 0.0) for g in groups], width, label=name)
+        for n, (label, value) in enumerate((lines or {}).items()):
+            ax.axhline(value, color="grey", linestyle=("--", ":", "-.")[n % 3], label=label)
+        ax.set_xticks(range(len(groups)), groups, rotation=15)
+        ax.set_ylim(*ylim)
+        ax.set_title(panel)
+        ax.set_ylabel(ylabel)
+        ax.grid(True, axis="y", alpha=0.3)
+        # below the panel: bars reach 1.0, where a legend inside would hide them
+        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3)
+    fig.suptitle(title)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
 
 
 def reports_dir(directory: str | Path | None = None) -> Path:

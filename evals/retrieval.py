@@ -19,23 +19,25 @@ of the top-5 results of customer questions that are another customer's facts) an
 hits (share of questions whose top 5 holds a superseded memory). Targets for `memory`:
 hit@5 >= 0.90, leak 0, stale 0, and better than plain dense.
 
-`python -m evals retrieval --json OUT` writes reports/retrieval.{json,md}.
+`python -m evals retrieval --json OUT` writes reports/retrieval.{json,md,png}; the JSON
+also holds hit@1 / hit@5 per kind of question.
 """
 
 from __future__ import annotations
 
 import random
-import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Literal
 
 from langchain_core.embeddings import Embeddings
 from langgraph.store.base import BaseStore
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 from rich.console import Console
 
-from evals.report import Report, markdown_table, write_report
+from evals.ranking import HitRates, HitTally, Ranker, temporary_store
+from evals.report import Report, bar_panels, markdown_table, write_report
 from memory.extraction import ExtractionContext, extract_memories
 from memory.manager import MemoryManager
 from memory.models import GENERAL_OWNER, Memory, MemoryType, Provenance
@@ -45,6 +47,11 @@ TEAM = "support"
 CUSTOMERS = 55
 TOP_K = 5
 TARGET_HIT5 = 0.90
+MEMORY, PLAIN_DENSE = "memory", "plain dense"
+
+QuestionKind = Literal["contact", "tier", "shipping", "billing", "incident", "request", "general"]
+"""A customer's own slot (contact ... incident), a request wanting a procedure, or a general
+question asked by staff."""
 
 Key = str
 """A label for one memory of the built set ("policy:refund-premium", "customer:10007/tier")."""
@@ -98,7 +105,7 @@ class Question:
     expected: frozenset[Key]
     customer: str | None
     """The customer whose conversation it is (None: a general question, staff asking)."""
-    kind: str
+    kind: QuestionKind
 
 
 @dataclass
@@ -109,7 +116,7 @@ class SupportMemory:
     ids: dict[Key, str] = field(default_factory=dict)
     stale: set[str] = field(default_factory=set)
     owner: dict[str, str] = field(default_factory=dict)
-    """memory_id -> owner ("" for general knowledge)."""
+    """memory_id -> owner ("" for general knowledge), superseded memories included."""
 
     @property
     def keys(self) -> dict[str, Key]:
@@ -139,8 +146,11 @@ def build_memory(store: BaseStore, seed: int = 11) -> SupportMemory:
     def add(key: Key, memory: Memory) -> None:
         result = alex.add(memory)
         built.ids[key] = result.memory.memory_id
+        built.owner[result.memory.memory_id] = result.memory.owner
         if result.previous is not None and result.action in ("superseded", "retracted"):
             built.stale.add(result.previous.memory_id)
+            # a superseded fact is still someone's: shown to another customer, it leaks
+            built.owner[result.previous.memory_id] = result.previous.owner
 
     for key, text in _POLICIES.items():
         add(key, _staff(text, "semantic"))
@@ -193,9 +203,6 @@ def build_memory(store: BaseStore, seed: int = 11) -> SupportMemory:
             new = rng.choice([c for c in _CHANNELS if c != channel])
             for memory in _customer_says(cid, f"I prefer {new} now.", "m-change"):
                 add(f"{subject}/contact", memory)
-    for memory_id in built.ids.values():
-        found = alex.get(memory_id)
-        built.owner[memory_id] = found.owner if found else GENERAL_OWNER
     return built
 
 
@@ -206,7 +213,7 @@ def _customer_says(cid: str, text: str, message: str) -> list[Memory]:
     return extract_memories(text, ctx)
 
 
-_CUSTOMER_QUESTIONS: tuple[tuple[str, str, str], ...] = (
+_CUSTOMER_QUESTIONS: tuple[tuple[QuestionKind, str, str], ...] = (
     ("contact", "How will you contact me about my order?", "contact"),
     ("tier", "What membership tier am I on?", "tier"),
     ("shipping", "Which address do you ship my parcels to?", "shipping_address"),
@@ -256,10 +263,7 @@ def graph_query(question: Question) -> str:
     return f"customer #{question.customer.split(':', 1)[1]}: {question.text}"
 
 
-Ranker = Callable[[Question], list[str]]
-
-
-def memory_ranker(store: BaseStore, *, with_subject: bool) -> Ranker:
+def memory_ranker(store: BaseStore, *, with_subject: bool) -> Ranker[Question]:
     alex = MemoryManager(store, team=TEAM, agent="alex")
 
     def rank(question: Question) -> list[str]:
@@ -270,7 +274,7 @@ def memory_ranker(store: BaseStore, *, with_subject: bool) -> Ranker:
     return rank
 
 
-def dense_ranker(store: BaseStore) -> Ranker:
+def dense_ranker(store: BaseStore) -> Ranker[Question]:
     shared = memory_namespace(TEAM, "shared")
 
     def rank(question: Question) -> list[str]:
@@ -279,16 +283,53 @@ def dense_ranker(store: BaseStore) -> Ranker:
     return rank
 
 
-def score(built: SupportMemory, qs: Sequence[Question], rank: Ranker) -> dict[str, Any]:
+class SystemScore(HitRates):
+    """One system's answers to every question."""
+
+    leak_rate: float = Field(ge=0.0, le=1.0)
+    """Share of the top-k results of customer questions that are another customer's facts."""
+    stale_rate: float = Field(ge=0.0, le=1.0)
+    """Share of questions whose top k holds a superseded memory."""
+    misses: list[str]
+    """The first ten questions with no expected memory in the top k."""
+    by_kind: dict[QuestionKind, HitRates]
+
+
+class RetrievalSummary(BaseModel):
+    """What one run measured: what the JSON, the markdown and the plot show."""
+
+    model_config = ConfigDict(frozen=True)
+
+    memories: int
+    """Stored memories, superseded ones included."""
+    superseded: int
+    customers: int
+    questions: int
+    top_k: int
+    systems: dict[str, SystemScore]
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def targets_met(self) -> bool:
+        """The module docstring's targets for `memory`, against `plain dense`."""
+        best, dense = self.systems[MEMORY], self.systems[PLAIN_DENSE]
+        return (
+            best.hit_at_5 >= TARGET_HIT5
+            and best.leak_rate == 0.0
+            and best.stale_rate == 0.0
+            and best.hit_at_5 > dense.hit_at_5
+        )
+
+
+def score(built: SupportMemory, qs: Sequence[Question], rank: Ranker[Question]) -> SystemScore:
     keys = built.keys
-    hit1 = hit5 = stale = leaked = customer_items = 0
+    tally = HitTally[QuestionKind]()
+    stale = leaked = customer_items = 0
     misses: list[str] = []
     for question in qs:
         ranked = rank(question)
         labels = [keys.get(memory_id, "") for memory_id in ranked]
-        hit1 += bool(labels) and labels[0] in question.expected
-        found = any(label in question.expected for label in labels)
-        hit5 += found
+        _, found = tally.add(question.kind, labels, question.expected)
         if not found:
             misses.append(question.text)
         stale += any(memory_id in built.stale for memory_id in ranked)
@@ -296,15 +337,13 @@ def score(built: SupportMemory, qs: Sequence[Question], rank: Ranker) -> dict[st
             owners = [built.owner.get(memory_id, GENERAL_OWNER) for memory_id in ranked]
             customer_items += len(owners)
             leaked += sum(o not in (GENERAL_OWNER, question.customer) for o in owners)
-    total = len(qs)
-    return {
-        "hit@1": hit1 / total,
-        "hit@5": hit5 / total,
-        "leak_rate": leaked / customer_items if customer_items else 0.0,
-        "stale_rate": stale / total,
-        "questions": total,
-        "misses": misses[:10],
-    }
+    return SystemScore(
+        **dict(tally.overall()),
+        leak_rate=leaked / customer_items if customer_items else 0.0,
+        stale_rate=stale / len(qs),
+        misses=misses[:10],
+        by_kind=tally.by_kind(),
+    )
 
 
 def run_retrieval_eval(
@@ -313,59 +352,52 @@ def run_retrieval_eval(
     reports: Path | None = None,
     embeddings: Embeddings | None = None,
     console: Console | None = None,
-) -> dict[str, Any]:
+) -> RetrievalSummary:
     """Build the memory, ask every question of each system, write the reports."""
-    from evals.locomo.cache import cached_embeddings
-    from evals.locomo.turns import open_store
-
-    console = console or Console()
-    embeddings = cached_embeddings(embeddings, None)
     qs = questions()
-    with (
-        tempfile.TemporaryDirectory() as tmp,
-        open_store(Path(tmp) / "store", embeddings, ["content"]) as store,
-    ):
+    with temporary_store(embeddings) as store:
         built = build_memory(store)
         systems = {
-            "memory": memory_ranker(store, with_subject=True),
+            MEMORY: memory_ranker(store, with_subject=True),
             "memory, no subject": memory_ranker(store, with_subject=False),
-            "plain dense": dense_ranker(store),
+            PLAIN_DENSE: dense_ranker(store),
         }
         results = {name: score(built, qs, rank) for name, rank in systems.items()}
-        stored = len(built.ids) + len(built.stale)
-    best = results["memory"]
-    result: dict[str, Any] = {
-        "memories": stored,
-        "superseded": len(built.stale),
-        "customers": CUSTOMERS,
-        "questions": len(qs),
-        "top_k": TOP_K,
-        "systems": results,
-        "targets_met": best["hit@5"] >= TARGET_HIT5
-        and best["leak_rate"] == 0.0
-        and best["stale_rate"] == 0.0
-        and best["hit@5"] > results["plain dense"]["hit@5"],
-    }
-    write_report(Report("retrieval", result, _markdown(result)), reports=reports, json_out=json_out)
-    console.print(_markdown(result))
-    return result
+    summary = RetrievalSummary(
+        memories=len(built.ids) + len(built.stale),
+        superseded=len(built.stale),
+        customers=CUSTOMERS,
+        questions=len(qs),
+        top_k=TOP_K,
+        systems=results,
+    )
+    plots = {"retrieval.png": lambda path: plot(summary, path)}
+    report = Report("retrieval", summary, render_markdown(summary), plots)
+    write_report(report, reports=reports, json_out=json_out, console=console or Console())
+    return summary
 
 
-def _markdown(result: dict[str, Any]) -> str:
+def render_markdown(summary: RetrievalSummary) -> str:
     rows = [
-        [name, r["hit@1"], r["hit@5"], r["leak_rate"], r["stale_rate"]]
-        for name, r in result["systems"].items()
+        [name, r.hit_at_1, r.hit_at_5, r.leak_rate, r.stale_rate]
+        for name, r in summary.systems.items()
     ]
-    misses = result["systems"]["memory"]["misses"]
+    kinds = list(summary.systems[MEMORY].by_kind)
+    kind_rows = [
+        [name, *(f"{r.by_kind[k].hit_at_1:.2f} / {r.by_kind[k].hit_at_5:.2f}" for k in kinds)]
+        for name, r in summary.systems.items()
+    ]
+    counts = summary.systems[MEMORY].by_kind
+    misses = summary.systems[MEMORY].misses
     return "\n".join(
         [
             "# Retrieval: whose fact, and is it current?",
             "",
-            f"{result['memories']} memories ({result['superseded']} superseded) about "
-            f"{result['customers']} customers, policies, workflows and skills; "
-            f"{result['questions']} labeled questions; top {result['top_k']}.",
+            f"{summary.memories} memories ({summary.superseded} superseded) about "
+            f"{summary.customers} customers, policies, workflows and skills; "
+            f"{summary.questions} labeled questions; top {summary.top_k}.",
             f"Targets (memory): hit@5 >= {TARGET_HIT5}, leak 0, stale 0, better than plain "
-            f"dense: {'met' if result['targets_met'] else 'NOT met'}.",
+            f"dense: {'met' if summary.targets_met else 'NOT met'}.",
             "",
             markdown_table(["system", "hit@1", "hit@5", "leak rate", "stale rate"], rows),
             "",
@@ -373,6 +405,40 @@ def _markdown(result: dict[str, Any]) -> str:
             "customer's facts. Stale rate: share of questions whose top 5 holds a superseded "
             "memory.",
             "",
+            "## hit@1 / hit@5 by kind of question",
+            "",
+            markdown_table(["system", *(f"{k} ({counts[k].questions})" for k in kinds)], kind_rows),
+            "",
             "Missed by memory: " + ("; ".join(misses) if misses else "none"),
+            "",
+            "![hit rates, leak and stale per system; hit@5 per kind](retrieval.png)",
         ]
+    )
+
+
+def plot(summary: RetrievalSummary, path: Path) -> Path:
+    """Left: each system's hit rates, leak and stale; right: hit@5 per kind of question."""
+    systems = summary.systems
+    kinds = list(systems[MEMORY].by_kind)
+    return bar_panels(
+        path,
+        {
+            "per system": {
+                name: {
+                    "hit@1": r.hit_at_1,
+                    "hit@5": r.hit_at_5,
+                    "leak rate": r.leak_rate,
+                    "stale rate": r.stale_rate,
+                }
+                for name, r in systems.items()
+            },
+            "hit@5 per kind of question": {
+                kind: {name: r.by_kind[kind].hit_at_5 for name, r in systems.items()}
+                for kind in kinds
+            },
+        },
+        title=f"Retrieval: {summary.memories} memories, {summary.questions} questions, "
+        f"top {summary.top_k}",
+        ylabel="share",
+        lines={f"hit@5 target {TARGET_HIT5:.2f}": TARGET_HIT5},
     )

@@ -17,24 +17,24 @@ with the period phrase cut from the question: retrieval without a sense of time)
 `plain dense` (the store's vector search with the whole question). Reported: hit@1 and
 hit@5 (an incident of the period, of the asked kind for `kind`, first / in the top 5).
 
-`python -m evals timeline --json OUT` writes reports/timeline.{json,md}.
+`python -m evals timeline --json OUT` writes reports/timeline.{json,md,png}.
 """
 
 from __future__ import annotations
 
 import random
-import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Literal, get_args
 
 from langchain_core.embeddings import Embeddings
 from langgraph.store.base import BaseStore
+from pydantic import BaseModel, ConfigDict
 from rich.console import Console
 
-from evals.report import Report, markdown_table, write_report
+from evals.ranking import HitRates, HitTally, Ranker, temporary_store
+from evals.report import Report, bar_panels, markdown_table, write_report
 from memory.extraction.dates import find_dates, long_date, query_window
 from memory.manager import MemoryManager
 from memory.models import Memory, Provenance, utcnow
@@ -43,6 +43,10 @@ from memory.namespaces import memory_namespace
 TEAM = "support"
 CUSTOMERS = 30
 TOP_K = 5
+MEMORY = "memory"
+Form = Literal["day", "month", "kind"]
+"""How a question names its period (see the module docstring)."""
+FORMS: tuple[Form, ...] = get_args(Form)
 KINDS: dict[str, tuple[str, str]] = {
     "late": ("order {order} arrived late", "Did my order arrive late"),
     "damaged": ("package for order {order} arrived damaged", "Did a package arrive damaged"),
@@ -65,7 +69,7 @@ class Question:
     text: str
     period: str
     """The phrase naming the period (cut out for `memory, period ignored`)."""
-    form: str
+    form: Form
     expected: frozenset[str]
 
 
@@ -121,7 +125,7 @@ def _question(
     own: list[Incident],
     asked: str,
     period: str,
-    form: str,
+    form: Form,
     now: datetime,
     kind: str | None = None,
 ) -> Question:
@@ -134,10 +138,7 @@ def _question(
     return Question(cid, f"customer #{cid}: {asked} {period}?", period, form, expected)
 
 
-Ranker = Callable[[Question], list[str]]
-
-
-def memory_ranker(store: BaseStore, *, ignore_period: bool) -> Ranker:
+def memory_ranker(store: BaseStore, *, ignore_period: bool) -> Ranker[Question]:
     manager = MemoryManager(store, team=TEAM, agent="alex")
 
     def rank(question: Question) -> list[str]:
@@ -148,37 +149,41 @@ def memory_ranker(store: BaseStore, *, ignore_period: bool) -> Ranker:
     return rank
 
 
-def dense_ranker(store: BaseStore) -> Ranker:
+def dense_ranker(store: BaseStore) -> Ranker[Question]:
     def rank(question: Question) -> list[str]:
         return [h.key for h in store.search(("team", TEAM), query=question.text, limit=TOP_K)]
 
     return rank
 
 
-def score(qs: list[Question], rank: Ranker) -> dict[str, Any]:
-    forms: dict[str, list[tuple[bool, bool]]] = {}
+class SystemScore(HitRates):
+    """One system's answers to every question."""
+
+    by_form: dict[Form, HitRates]
+    misses: list[str]
+    """The first ten questions whose first result is not an expected incident."""
+
+
+class TimelineSummary(BaseModel):
+    """What one run measured: what the JSON, the markdown and the plot show."""
+
+    model_config = ConfigDict(frozen=True)
+
+    incidents: int
+    customers: int
+    questions: int
+    top_k: int
+    systems: dict[str, SystemScore]
+
+
+def score(qs: list[Question], rank: Ranker[Question]) -> SystemScore:
+    tally = HitTally[Form]()
     misses: list[str] = []
     for question in qs:
-        ranked = rank(question)
-        first = bool(ranked) and ranked[0] in question.expected
-        top = bool(question.expected & set(ranked))
-        forms.setdefault(question.form, []).append((first, top))
+        first, _ = tally.add(question.form, rank(question), question.expected)
         if not first:
             misses.append(question.text)
-    every = [pair for pairs in forms.values() for pair in pairs]
-    return {
-        "hit@1": sum(f for f, _ in every) / len(every),
-        "hit@5": sum(t for _, t in every) / len(every),
-        "by_form": {
-            form: {
-                "hit@1": sum(f for f, _ in pairs) / len(pairs),
-                "hit@5": sum(t for _, t in pairs) / len(pairs),
-                "questions": len(pairs),
-            }
-            for form, pairs in sorted(forms.items())
-        },
-        "misses": misses[:10],
-    }
+    return SystemScore(**dict(tally.overall()), by_form=tally.by_kind(), misses=misses[:10])
 
 
 def run_timeline_eval(
@@ -187,57 +192,70 @@ def run_timeline_eval(
     reports: Path | None = None,
     embeddings: Embeddings | None = None,
     console: Console | None = None,
-) -> dict[str, Any]:
+) -> TimelineSummary:
     """Build the timeline, ask every question of each system, write the reports."""
-    from evals.locomo.cache import cached_embeddings
-    from evals.locomo.turns import open_store
-
-    console = console or Console()
-    embeddings = cached_embeddings(embeddings, None)
     now = utcnow()
-    with (
-        tempfile.TemporaryDirectory() as tmp,
-        open_store(Path(tmp) / "store", embeddings, ["content"]) as store,
-    ):
+    with temporary_store(embeddings) as store:
         incidents = build_timeline(store, now)
         qs = questions(incidents, now)
         systems = {
-            "memory": memory_ranker(store, ignore_period=False),
+            MEMORY: memory_ranker(store, ignore_period=False),
             "memory, period ignored": memory_ranker(store, ignore_period=True),
             "plain dense": dense_ranker(store),
         }
         results = {name: score(qs, rank) for name, rank in systems.items()}
-    result: dict[str, Any] = {
-        "incidents": len(incidents),
-        "customers": CUSTOMERS,
-        "questions": len(qs),
-        "top_k": TOP_K,
-        "systems": results,
-    }
-    write_report(Report("timeline", result, _markdown(result)), reports=reports, json_out=json_out)
-    console.print(_markdown(result))
-    return result
+    summary = TimelineSummary(
+        incidents=len(incidents),
+        customers=CUSTOMERS,
+        questions=len(qs),
+        top_k=TOP_K,
+        systems=results,
+    )
+    plots = {"timeline.png": lambda path: plot(summary, path)}
+    report = Report("timeline", summary, render_markdown(summary), plots)
+    write_report(report, reports=reports, json_out=json_out, console=console or Console())
+    return summary
 
 
-def _markdown(result: dict[str, Any]) -> str:
+def render_markdown(summary: TimelineSummary) -> str:
     rows = [
-        [name, r["hit@1"], r["hit@5"]]
-        + [r["by_form"][form]["hit@1"] for form in ("day", "month", "kind")]
-        for name, r in result["systems"].items()
+        [name, r.hit_at_1, r.hit_at_5, *(r.by_form[form].hit_at_1 for form in FORMS)]
+        for name, r in summary.systems.items()
     ]
-    misses = result["systems"]["memory"]["misses"]
+    misses = summary.systems[MEMORY].misses
     return "\n".join(
         [
             "# Timeline: does a question naming a period find that period's events?",
             "",
-            f"{result['incidents']} dated incidents of {result['customers']} customers; "
-            f"{result['questions']} questions naming a day, a month, or a kind and its "
-            f"period; top {result['top_k']}.",
+            f"{summary.incidents} dated incidents of {summary.customers} customers; "
+            f"{summary.questions} questions naming a day, a month, or a kind and its "
+            f"period; top {summary.top_k}.",
             "",
             markdown_table(
-                ["system", "hit@1", "hit@5", "day hit@1", "month hit@1", "kind hit@1"], rows
+                ["system", "hit@1", "hit@5", *(f"{form} hit@1" for form in FORMS)], rows
             ),
             "",
             "Missed at rank 1 by memory: " + ("; ".join(misses) if misses else "none"),
+            "",
+            "![hit@1 and hit@5 per question form and system](timeline.png)",
         ]
+    )
+
+
+def plot(summary: TimelineSummary, path: Path) -> Path:
+    """hit@1 (left) and hit@5 (right) per question form, one bar per system."""
+    rates: dict[str, dict[str, HitRates]] = {
+        name: dict([("all", r), *r.by_form.items()]) for name, r in summary.systems.items()
+    }
+    forms = ["all", *FORMS]
+    panels = {
+        "hit@1": {form: {name: by[form].hit_at_1 for name, by in rates.items()} for form in forms},
+        "hit@5": {form: {name: by[form].hit_at_5 for name, by in rates.items()} for form in forms},
+    }
+    return bar_panels(
+        path,
+        panels,
+        title=f"Timeline: {summary.questions} questions naming a period, "
+        f"{summary.incidents} incidents, top {summary.top_k}",
+        ylabel="share of questions",
     )

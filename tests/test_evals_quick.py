@@ -87,7 +87,19 @@ def test_timeline_suite(tmp_path: Path) -> None:
     # come first far more often than when the period is ignored (1.00 vs 0.30 measured).
     assert systems["memory"]["hit@5"] >= 0.9
     assert systems["memory"]["hit@1"] > systems["memory, period ignored"]["hit@1"] + 0.3
-    assert_reports(reports, "timeline.json", "timeline.md")
+    assert_reports(reports, "timeline.json", "timeline.md", "timeline.png")
+
+
+@pytest.mark.integration
+def test_retrieval_suite(tmp_path: Path) -> None:
+    result, reports = run_suite(tmp_path, "retrieval")
+    systems = result["systems"]
+    assert set(systems) == {"memory", "memory, no subject", "plain dense"}
+    memory = systems["memory"]
+    assert (memory["leak_rate"], memory["stale_rate"]) == (0.0, 0.0)
+    assert sum(kind["questions"] for kind in memory["by_kind"].values()) == result["questions"]
+    assert isinstance(result["targets_met"], bool)
+    assert_reports(reports, "retrieval.json", "retrieval.md", "retrieval.png")
 
 
 @pytest.mark.integration

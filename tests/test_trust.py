@@ -440,11 +440,11 @@ def test_retrieval_eval_never_leaks_nor_shows_stale_facts(tmp_path: Path) -> Non
     from evals.retrieval import run_retrieval_eval
 
     result = run_retrieval_eval(reports=tmp_path, embeddings=DeterministicEmbeddings(64))
-    assert result["memories"] >= 300 and result["customers"] >= 50
-    assert result["questions"] >= 60 and result["superseded"] >= 20
-    memory = result["systems"]["memory"]
-    assert (memory["leak_rate"], memory["stale_rate"]) == (0.0, 0.0)
-    assert result["systems"]["plain dense"]["leak_rate"] > 0  # the baseline does leak
+    assert result.memories >= 300 and result.customers >= 50
+    assert result.questions >= 60 and result.superseded >= 20
+    memory = result.systems["memory"]
+    assert (memory.leak_rate, memory.stale_rate) == (0.0, 0.0)
+    assert result.systems["plain dense"].leak_rate > 0  # the baseline does leak
     assert (tmp_path / "retrieval.md").read_text().startswith("# Retrieval")
 
 
