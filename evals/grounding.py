@@ -33,16 +33,16 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import RunnableConfig
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, computed_field
 from rich.console import Console
 
 from evals.evaluators import EvaluatorResult
-from evals.report import Report, markdown_table, write_report
+from evals.report import Report, bar_panels, markdown_table, write_report
 from graphs.app import TeamApp, open_team_app
 from memory.bridge import TASK
 from memory.sessions import SUMMARY_HEADER, is_summary_message
@@ -168,6 +168,92 @@ class TextCheck(BaseModel):
     invented: list[str]
     """What the evaluator finds in the shown text (target: nothing)."""
     seconds: float
+
+
+TextKind = Literal["chat reply", "synthesis", "findings", "summary", "routing", "task"]
+"""A checked text's step, its agent left out (``findings:sam`` is ``findings``)."""
+TEXT_KINDS: tuple[TextKind, ...] = get_args(TextKind)
+
+
+class GroundingSummary(BaseModel):
+    """One run: every text checked; the counts the report shows are derived from them."""
+
+    model_config = ConfigDict(frozen=True)
+
+    suite: Literal["grounding"] = "grounding"
+    llm: LLMChoice
+    model: str
+    """The chat model's name ("none": no model, every text composed)."""
+    quick: bool
+    seconds: float
+    chat_turns: int
+    team_requests: int
+    checks: list[TextCheck]
+
+    def _drafted(self) -> list[TextCheck]:
+        return [c for c in self.checks if c.draft is not None]
+
+    def of_kind(self, kind: TextKind) -> list[TextCheck]:
+        return [c for c in self.checks if c.kind.split(":")[0] == kind]
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def texts(self) -> int:
+        return len(self.checks)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def by_kind(self) -> dict[TextKind, int]:
+        return {kind: len(self.of_kind(kind)) for kind in TEXT_KINDS}
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def drafted(self) -> int:
+        return len(self._drafted())
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def kept(self) -> int:
+        """Drafts shown as the model wrote them."""
+        return sum(c.kept for c in self._drafted())
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def kept_rate(self) -> float:
+        return _rate(self.kept, self.drafted)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def kept_claims_only(self) -> int:
+        """Drafts the claims check alone (the "before") would have shown."""
+        return sum(c.kept_claims_only for c in self._drafted())
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def kept_rate_claims_only(self) -> float:
+        return _rate(self.kept_claims_only, self.drafted)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def invented_prose_let_through_claims_only(self) -> int:
+        """Drafts the claims check alone would have shown that are now replaced."""
+        return sum(c.kept_claims_only and not c.kept for c in self._drafted())
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def replaced(self) -> int:
+        return sum(not c.kept for c in self.checks)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def invented(self) -> int:
+        """Invented claims in what users saw (target 0)."""
+        return sum(len(c.invented) for c in self.checks)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def texts_with_invented_facts(self) -> int:
+        return sum(bool(c.invented) for c in self.checks)
 
 
 def invented(text: str, sources: list[str]) -> list[str]:
@@ -352,7 +438,7 @@ def run_grounding_eval(
     console: Console | None = None,
     embeddings: Embeddings | None = None,
     chat_model: BaseChatModel | None = None,
-) -> dict[str, Any]:
+) -> GroundingSummary:
     """Run the turns on `llm`; `quick` runs 5 chat turns and the demo request only.
     `embeddings` (default: the embedded MiniLM) embed the memories; `chat_model` (any
     LangChain chat model) replaces the `llm` choice."""
@@ -373,44 +459,27 @@ def run_grounding_eval(
             checks += _chat(app, turn, llm)
         if not quick:
             checks += _conversation(app, llm)
-    drafted = [c for c in checks if c.draft is not None]
-    before = [c for c in drafted if c.kept_claims_only]
-    let_through = [c for c in before if not c.kept]
-    result = {
-        "suite": "grounding",
-        "llm": llm,
-        "model": model,
-        "quick": quick,
-        "seconds": round(time.perf_counter() - started, 1),
-        "chat_turns": len(turns) + (0 if quick else len(CONVERSATION)),
-        "team_requests": len(requests),
-        "texts": len(checks),
-        "by_kind": {
-            kind: sum(c.kind.split(":")[0] == kind for c in checks)
-            for kind in ("chat reply", "synthesis", "findings", "summary", "routing", "task")
-        },
-        "drafted": len(drafted),
-        "kept": sum(c.kept for c in drafted),
-        "kept_rate": _rate(sum(c.kept for c in drafted), len(drafted)),
-        "kept_claims_only": len(before),
-        "kept_rate_claims_only": _rate(len(before), len(drafted)),
-        "invented_prose_let_through_claims_only": len(let_through),
-        "replaced": sum(not c.kept for c in checks),
-        "invented": sum(len(c.invented) for c in checks),
-        "texts_with_invented_facts": sum(bool(c.invented) for c in checks),
-        "checks": [c.model_dump() for c in checks],
-    }
-    report = Report("grounding", result, _markdown(result, checks))
+    summary = GroundingSummary(
+        llm=llm,
+        model=model,
+        quick=quick,
+        seconds=round(time.perf_counter() - started, 1),
+        chat_turns=len(turns) + (0 if quick else len(CONVERSATION)),
+        team_requests=len(requests),
+        checks=checks,
+    )
+    plots = {"grounding.png": lambda path: _plot(summary, path)}
+    report = Report("grounding", summary, _markdown(summary), plots)
     write_report(report, reports=reports, json_out=json_out)
     console.print(
-        f"grounding ({llm}: {model}): {result['texts']} texts, {result['drafted']} drafted by "
-        f"the model, {result['kept']} kept ({result['kept_claims_only']} with the claims check "
-        f"alone), {result['invented']} invented claims shown"
+        f"grounding ({llm}: {model}): {summary.texts} texts, {summary.drafted} drafted by "
+        f"the model, {summary.kept} kept ({summary.kept_claims_only} with the claims check "
+        f"alone), {summary.invented} invented claims shown"
     )
-    return result
+    return summary
 
 
-def _markdown(result: dict[str, Any], checks: list[TextCheck]) -> str:
+def _markdown(summary: GroundingSummary) -> str:
     rows = [
         [
             c.kind,
@@ -422,18 +491,19 @@ def _markdown(result: dict[str, Any], checks: list[TextCheck]) -> str:
             ", ".join(c.flagged_words) or "-",
             ", ".join(c.invented) or "-",
         ]
-        for c in checks
+        for c in summary.checks
     ]
     return (
-        f"# Grounding: invented facts in user-visible texts ({result['llm']}: "
-        f"{result['model']})\n\n"
-        f"{result['chat_turns']} chat turns and {result['team_requests']} team requests: "
-        f"{result['texts']} texts checked ({result['by_kind']}), {result['drafted']} drafted "
-        f"by the model. Kept (the draft was shown): {result['kept']} "
-        f"({result['kept_rate']:.0%}); with the claims check alone (before the content-word "
-        f"check): {result['kept_claims_only']} ({result['kept_rate_claims_only']:.0%}), of "
-        f"which {result['invented_prose_let_through_claims_only']} are now replaced. "
-        f"Invented claims in what the user saw: {result['invented']}.\n\n"
+        f"# Grounding: invented facts in user-visible texts ({summary.llm}: "
+        f"{summary.model})\n\n"
+        f"{summary.chat_turns} chat turns and {summary.team_requests} team requests: "
+        f"{summary.texts} texts checked ({summary.by_kind}), {summary.drafted} drafted "
+        f"by the model. Kept (the draft was shown): {summary.kept} "
+        f"({summary.kept_rate:.0%}); with the claims check alone (before the content-word "
+        f"check): {summary.kept_claims_only} ({summary.kept_rate_claims_only:.0%}), of "
+        f"which {summary.invented_prose_let_through_claims_only} are now replaced. "
+        f"Invented claims in what the user saw: {summary.invented}.\n\n"
+        "![texts, drafts kept and invented claims per step](grounding.png)\n\n"
         + markdown_table(
             [
                 "step",
@@ -447,4 +517,30 @@ def _markdown(result: dict[str, Any], checks: list[TextCheck]) -> str:
             ],
             rows,
         )
+    )
+
+
+def _plot(summary: GroundingSummary, path: Path) -> Path:
+    """Per step: texts checked, drafted by the model, drafts kept (now, and by the claims
+    check alone) and texts that showed an invented claim."""
+    bars: dict[str, dict[str, float]] = {}
+    for kind in TEXT_KINDS:
+        texts = summary.of_kind(kind)
+        drafts = [c for c in texts if c.draft is not None]
+        if texts:
+            bars[kind] = {
+                "texts": float(len(texts)),
+                "drafted": float(len(drafts)),
+                "kept": float(sum(c.kept for c in drafts)),
+                "kept, claims check alone": float(sum(c.kept_claims_only for c in drafts)),
+                "shown with invented claims": float(sum(bool(c.invented) for c in texts)),
+            }
+    most = max((v for counts in bars.values() for v in counts.values()), default=1.0)
+    return bar_panels(
+        path,
+        {"texts per step": bars},
+        title=f"Grounding ({summary.llm}: {summary.model}): {summary.texts} texts, "
+        f"{summary.drafted} drafted, {summary.kept} kept, {summary.invented} invented shown",
+        ylabel="texts",
+        ylim=(0.0, most * 1.05),
     )

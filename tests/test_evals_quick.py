@@ -396,7 +396,7 @@ def test_grounding_quick(tmp_path: Path) -> None:
     assert result["by_kind"]["findings"] == 2
     assert result["texts"] == sum(result["by_kind"].values())
     assert result["invented"] == 0
-    assert_reports(reports, "grounding.json", "grounding.md")
+    assert_reports(reports, "grounding.json", "grounding.md", "grounding.png")
 
 
 @pytest.mark.integration

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -324,13 +325,19 @@ def test_grounding_eval_counts_texts_and_invented_claims(tmp_path: Path) -> None
         llm="none", quick=True, reports=tmp_path, embeddings=DeterministicEmbeddings(64)
     )
     # the demo's reply and its two specialists' summaries, and 5 chat replies
-    assert result["texts"] == 8 and result["invented"] == 0
-    assert result["by_kind"] == {
+    assert result.texts == len(result.checks) == 8 and result.invented == 0
+    assert result.by_kind == {
         **{"chat reply": 5, "synthesis": 1, "findings": 2},
         **{"summary": 0, "routing": 0, "task": 0},
     }
-    assert result["drafted"] == 0  # no model: every text is the composed one
-    assert (tmp_path / "grounding.md").is_file() and (tmp_path / "grounding.json").is_file()
+    assert result.drafted == 0  # no model: every text is the composed one
+    assert result.replaced == 8  # ... so none of them is a kept draft
+    written = json.loads((tmp_path / "grounding.json").read_text())
+    assert written["by_kind"] == result.by_kind and written["texts"] == 8
+    assert [c["shown"] for c in written["checks"]] == [c.shown for c in result.checks]
+    assert (tmp_path / "grounding.md").read_text().startswith("# Grounding")
+    png = (tmp_path / "grounding.png").read_bytes()
+    assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 1000
 
 
 def test_grounding_eval_measures_the_content_word_check_on_the_same_drafts(
@@ -349,8 +356,9 @@ def test_grounding_eval_measures_the_content_word_check_on_the_same_drafts(
         embeddings=DeterministicEmbeddings(64),
         chat_model=ScriptedChatModel(script=lambda messages: prose),
     )
-    assert result["drafted"] == result["texts"] == 8
-    assert result["kept_claims_only"] > 0
-    assert result["kept"] == 0 and result["invented"] == 0
-    assert all(prose not in c["shown"] for c in result["checks"])
-    assert result["invented_prose_let_through_claims_only"] == result["kept_claims_only"]
+    assert result.drafted == result.texts == 8
+    assert result.kept_claims_only == sum(c.kept_claims_only for c in result.checks) > 0
+    assert result.kept == 0 and result.invented == 0 and result.kept_rate == 0.0
+    assert result.kept_rate_claims_only == round(result.kept_claims_only / 8, 3)
+    assert all(prose not in c.shown for c in result.checks)
+    assert result.invented_prose_let_through_claims_only == result.kept_claims_only
