@@ -83,6 +83,7 @@ from memory.models import (
     MemoryFamily,
     MemoryType,
     Scope,
+    canonical_subject,
     content_key,
     event_stamp,
     family_of,
@@ -474,6 +475,12 @@ class AddResult:
     """The memory superseded, retracted or (for "disputed") the trusted one kept."""
     reason: str = ""
     """Why trust refused, relabeled or disputed it."""
+
+
+def searched_subject(subject: str | None) -> str | None:
+    """Whose facts a search may show, spelled as memories spell their owners (None or ""
+    for everyone's: staff)."""
+    return canonical_subject(subject) if subject else None
 
 
 def check_search_args(
@@ -942,7 +949,13 @@ class MemoryManager:
         return steps.run(
             self.store,
             self._search_steps(
-                query, limit, min_confidence, include_invalid, types, follow_links, subject
+                query,
+                limit,
+                min_confidence,
+                include_invalid,
+                types,
+                follow_links,
+                searched_subject(subject),
             ),
         )
 
@@ -1115,6 +1128,7 @@ class MemoryManager:
 
         if source not in trust.SOURCE_ROLES:
             raise ValueError(f"source must be one of {sorted(trust.SOURCE_ROLES)}, got {source!r}")
+        subject = searched_subject(subject)
         ctx = ExtractionContext(
             source_agent=self.agent,
             speaker_subject=subject or "user",
@@ -1163,7 +1177,13 @@ class MemoryManager:
         return await steps.arun(
             self.store,
             self._search_steps(
-                query, limit, min_confidence, include_invalid, types, follow_links, subject
+                query,
+                limit,
+                min_confidence,
+                include_invalid,
+                types,
+                follow_links,
+                searched_subject(subject),
             ),
         )
 

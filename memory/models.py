@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 import uuid
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -82,6 +83,36 @@ def check_text(text: str, what: str) -> str:
     return text
 
 
+SUBJECT_KIND_ALIASES = {"client": "customer"}
+"""Other words for a subject kind, written as the kind itself."""
+_SPACES = re.compile(r"\s+")
+
+
+def canonical_subject(subject: str) -> str:
+    """`subject` as the memory writes and compares it: "Customer: #12345 " ->
+    "customer:12345".
+
+    Whose fact a memory is follows from its subject (`Memory.owner`), and retrieval in a
+    customer's context compares that text exactly: a second spelling of one customer
+    would be another owner, or no person at all (general knowledge, shown to everyone).
+    So spellings fold to one: Unicode compatibility forms (full-width digits), spacing,
+    and the case of a "kind:id" subject (extraction writes ids in lower case); a name
+    without a kind ("Caroline") keeps its case. A blank subject, or a kind without an id,
+    is a ValueError.
+    """
+    text = _SPACES.sub(" ", unicodedata.normalize("NFKC", subject)).strip()
+    kind, colon, ident = text.partition(":")
+    if colon:
+        kind = kind.strip().lower()
+        ident = ident.strip().lstrip("#").strip().lower()
+        if not kind or not ident:
+            raise ValueError(f"subject {subject!r} needs a kind and an id, e.g. 'customer:12345'")
+        text = f"{SUBJECT_KIND_ALIASES.get(kind, kind)}:{ident}"
+    if not text:
+        raise ValueError("a subject must not be blank (leave it out: None)")
+    return text
+
+
 def family_of(memory_type: MemoryType) -> MemoryFamily:
     """Declarative (what is known) or procedural (how to do it)."""
     return "procedural" if memory_type in PROCEDURAL_TYPES else "declarative"
@@ -127,6 +158,11 @@ class Provenance(BaseModel):
     turn: int | None = Field(default=None, ge=0, strict=True)
     """The stating message's position in its thread (0-based), when the writer knows it:
     search reads memories stated a turn apart in one thread as context for each other."""
+
+    @field_validator("speaker")
+    @classmethod
+    def _canonical_speaker(cls, speaker: str | None) -> str | None:
+        return None if speaker is None else canonical_subject(check_text(speaker, "speaker"))
 
 
 class Memory(BaseModel):
@@ -186,10 +222,15 @@ class Memory(BaseModel):
             raise ValueError("memory content must not be empty")
         return content
 
-    @field_validator("context", "subject", "attribute", "value")
+    @field_validator("context", "attribute", "value")
     @classmethod
     def _valid_text(cls, text: str | None) -> str | None:
         return None if text is None else check_text(text, "text")
+
+    @field_validator("subject")
+    @classmethod
+    def _canonical_subject(cls, subject: str | None) -> str | None:
+        return None if subject is None else canonical_subject(check_text(subject, "subject"))
 
     @field_validator("confidence", mode="before")
     @classmethod

@@ -394,6 +394,46 @@ def test_retrieval_in_a_customers_context_never_shows_another_customers_facts(
         assert f"customer:{n}" in owners
 
 
+SPELLINGS_OF_12345 = (
+    "Customer:12345",
+    "CUSTOMER:12345",
+    "customer:12345 ",
+    " customer : 12345",
+    "customer:#12345",
+    "client:12345",
+    "customer:\uff11\uff12\uff13\uff14\uff15",  # full-width digits
+)
+
+
+@pytest.mark.parametrize("spelling", SPELLINGS_OF_12345)
+def test_a_subject_however_spelled_is_one_customers_and_never_general(
+    store: BaseStore, spelling: str
+) -> None:
+    alex = MemoryManager(store, team=TEAM, agent="alex")
+    secret = staff(
+        "The home address on file is 1 Quiet Lane.",
+        "entity",
+        subject=spelling,
+        attribute="home_address",
+        value="1 Quiet Lane",
+    )
+    stored = alex.add(secret).memory
+    assert (stored.subject, stored.owner) == ("customer:12345", "customer:12345")
+    assert shown(alex, "home address quiet lane", "customer:999") == []
+    for asked_as in SPELLINGS_OF_12345:
+        assert shown(alex, "home address quiet lane", asked_as) == [stored.content]
+    # a customer's words: the speaker is canonical too, so their facts are their own
+    [said] = says(alex, spelling, "My phone number is 555-0147.")
+    assert said.memory.owner == "customer:12345"
+    assert shown(alex, "phone number", "customer:999") == []
+
+
+@pytest.mark.parametrize("blank", ["", "   ", "customer:", "customer: ", ":12345"])
+def test_a_blank_subject_is_a_clear_error(blank: str) -> None:
+    with pytest.raises(ValueError, match="subject"):
+        staff("The home address is 1 Quiet Lane.", "entity", subject=blank)
+
+
 def staff_says(manager: MemoryManager, about: str, text: str) -> list[AddResult]:
     """Staff say `text` in a conversation about `about` ("customer:12345", or an
     anonymous thread's "user:t-1"): extract and add."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from memory.models import canonical_subject
+
 _ID_SUBJECT = re.compile(
     r"\b(?:(customer|client|order|ticket|account|invoice|case|shipment|package)"
     r"\s*(?:#|no\.?\s*|number\s+|id\s*:?\s*)?\s*(\d[\w-]*)"
@@ -11,7 +13,6 @@ _ID_SUBJECT = re.compile(
     r"|(employee)\s*(?:#|id\s*:?\s*)?\s*((?:[a-z]{1,3}-)?\d[\w-]*))",
     re.IGNORECASE,
 )
-_KIND_ALIASES = {"client": "customer"}
 
 
 def normalize_subject(text: str) -> str | None:
@@ -21,7 +22,7 @@ def normalize_subject(text: str) -> str | None:
         return None
     kind = (match.group(1) or match.group(3)).lower()
     ident = match.group(2) or match.group(4)
-    return f"{_KIND_ALIASES.get(kind, kind)}:{ident.lower()}"
+    return canonical_subject(f"{kind}:{ident}")
 
 
 def subject_label(subject: str) -> str:
