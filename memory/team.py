@@ -31,7 +31,7 @@ from memory.bridge import MEMORY_FORGET, MEMORY_SYNC, A2ABridge, A2AMessage
 from memory.contradictions import contradiction, same_referents
 from memory.extraction.forget_requests import ForgetRequest
 from memory.manager import memories_in
-from memory.models import Memory, Scope, content_key, utcnow
+from memory.models import Memory, Scope, canonical_subject, content_key, utcnow
 from memory.namespaces import (
     MemoryLocation,
     Namespace,
@@ -269,26 +269,34 @@ class TeamMemory:
         threads: Collection[str] = (),
     ) -> ForgetReport:
         """Forget what the team knows about `subject` ("customer:12345"): every fact of
-        theirs, or only the slots named in `attributes` ("phone_number"), with cascade.
+        theirs (about them, or theirs by `Memory.owner`: what they said of their orders),
+        or only the slots named in `attributes` ("phone_number"), with cascade.
 
         Only the subject themself (`requested_by` == `subject`) or staff (`STAFF`) may
         ask; anyone else gets a `PermissionError`. Forgetting a whole subject also
         redacts A2A log payloads that name the subject (e.g. "customer #12345").
         """
-        subject = subject.strip()
-        if not subject:
+        if not subject.strip():
             raise ValueError("the subject to forget must not be empty, e.g. 'customer:12345'")
-        if requested_by not in (STAFF, subject):
+        subject = canonical_subject(subject)
+        if requested_by != STAFF and (
+            not requested_by.strip() or canonical_subject(requested_by) != subject
+        ):
             raise PermissionError(
                 f"{requested_by!r} may not make the team forget {subject!r}: only the "
                 "subject themself or staff may"
             )
         wanted = {a.strip() for a in attributes} if attributes is not None else None
+        # A whole subject is everything that is theirs (`Memory.owner`): what they said
+        # of their orders and tickets, and records of theirs, too, not only their slots.
         seeds: dict[str, ForgetCause] = {
             row.memory.memory_id: "subject"
             for row in self.rows(include_invalid=True)
-            if row.memory.subject == subject
-            and (wanted is None or (row.memory.attribute or "") in wanted)
+            if (
+                row.memory.subject == subject
+                and (wanted is None or (row.memory.attribute or "") in wanted)
+            )
+            or (wanted is None and row.memory.owner == subject)
         }
         extra = _subject_mentions(subject) if wanted is None else []
         what = subject if wanted is None else f"{subject} {sorted(wanted)}"

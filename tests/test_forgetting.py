@@ -187,6 +187,33 @@ def test_forget_subject_by_attribute_and_whole(store: BaseStore) -> None:
     assert "12345" not in log.replace("customer:12345", "")
 
 
+def test_forgetting_a_whole_subject_removes_what_they_own_about_their_records(
+    store: BaseStore,
+) -> None:
+    """ "Delete everything you know about me": their facts are also what they said about
+    their orders and tickets, and what staff recorded of an order in their conversation
+    (`Memory.owner`), not only the memories whose subject is the customer."""
+    sam = MemoryManager(store, team=TEAM, agent="sam")
+    for text in (
+        "My order #4455 was delivered to the wrong address yesterday.",
+        "Ticket #77 is still open.",
+        "I prefer SMS.",
+    ):
+        sam.remember(text, subject="customer:12345", source="user")
+    recorded = fact("Order #4456 was refunded in full.", "order:4456", "status", "refunded")
+    with_speaker = recorded.provenance.model_copy(update={"speaker": "customer:12345"})
+    sam.add(recorded.model_copy(update={"provenance": with_speaker}))
+    sam.remember("I prefer email.", subject="customer:999", source="user")
+    owned = {m.memory_id for m in sam.list(include_invalid=True) if m.owner == "customer:12345"}
+    assert len(owned) == 4
+
+    report = TeamMemory(store, TEAM).forget_subject("Customer:12345", requested_by=STAFF)
+
+    assert owned <= set(report.removed_ids)
+    left = sam.list(include_invalid=True)
+    assert [m.owner for m in left] == ["customer:999"], [m.content for m in left]
+
+
 def test_only_the_subject_or_staff_may_forget_a_subject(store: BaseStore) -> None:
     seeded(store)
     team = TeamMemory(store, TEAM)
