@@ -20,7 +20,7 @@ from nodes.memory_nodes import current_thread_id, memory_request, recall, record
 from nodes.prompts import chat_prompt
 from nodes.services import Services
 from nodes.state import ChatState, RetrievedMemory, latest_user_message
-from nodes.subjects import conversation_subject, named_subject, speaker_subject
+from nodes.subjects import named_subject, speaker_subject
 from nodes.team import AgentSpec, TeamSpec
 
 
@@ -48,7 +48,8 @@ def recall_for_chat(state: ChatState, runtime: Runtime[ChatContext], *, team: Te
     spec = agent_spec(team, ctx.agent)
     manager = seams.manager(runtime.store, _team(ctx, team), spec.name)
     subject = (
-        conversation_subject(team.subject(ctx.customer_id), state["request"], current_thread_id())
+        # a customer is who the channel says (never whom their words name)
+        speaker_subject(team.subject(ctx.customer_id), current_thread_id())
         if ctx.speaker_role == "customer"
         # Staff see every customer's facts, except in a conversation about one customer:
         # then no other customer's facts reach the prompt or the reply.

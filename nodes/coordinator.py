@@ -200,7 +200,10 @@ def dispatch_tasks(
             "request": state["request"],
             "customer_id": state.get("customer_id"),
             "subject": conversation_subject(
-                team.subject(state.get("customer_id")), state["request"], current_thread_id()
+                team.subject(state.get("customer_id")),
+                state["request"],
+                current_thread_id(),
+                ctx.speaker_role,
             ),
             "correlation_id": state["correlation_id"],
             "task_message_id": message.message_id,
@@ -251,7 +254,10 @@ def synthesize_reply(
     retrieved = state.get("retrieved", [])
     findings = sorted(state.get("findings", []), key=lambda f: f.agent)
     subject = conversation_subject(
-        team.subject(state.get("customer_id")), state["request"], current_thread_id()
+        team.subject(state.get("customer_id")),
+        state["request"],
+        current_thread_id(),
+        ctx.speaker_role,
     )
     draft = compose_reply(retrieved, findings, subject)
     reply = text_call(

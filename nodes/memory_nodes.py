@@ -103,7 +103,10 @@ def retrieve_memories(state: TeamState, runtime: Runtime[TeamContext], *, team: 
     manager = seams.manager(runtime.store, _team(ctx, team), coordinator.name)
     query = memory_query(state["request"], state.get("customer_id"))
     subject = conversation_subject(
-        team.subject(state.get("customer_id")), state["request"], current_thread_id()
+        team.subject(state.get("customer_id")),
+        state["request"],
+        current_thread_id(),
+        ctx.speaker_role,
     )
     retrieved = recall(manager, query, limit=6, subject=subject, scopes=coordinator.reads)
     return {"retrieved": retrieved}

@@ -9,19 +9,26 @@ from typing import Any
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
 from memory.extraction import normalize_subject
+from memory.models import SourceRole, canonical_subject
 
 
 def speaker_subject(subject: str | None, thread_id: str | None) -> str:
     """Whose "I" and "my" the user's words are: the known subject ("customer:12345"), else
     this thread's anonymous user (each a subject of their own, never a shared "user")."""
     if subject:
-        return _folded(subject)
+        return canonical_subject(subject)
     return f"user:{thread_id}" if thread_id else f"user:anonymous-{uuid.uuid4().hex[:12]}"
 
 
-def conversation_subject(subject: str | None, request: str, thread_id: str | None) -> str:
+def conversation_subject(
+    subject: str | None, request: str, thread_id: str | None, speaker_role: SourceRole
+) -> str:
     """Whose facts this conversation may see: the context's subject ("customer:12345"),
-    else a customer the request names, else the anonymous user of this thread."""
+    else (staff, agents) a customer the request names, else the anonymous user of this
+    thread. A customer is who their channel says they are: "I am customer #34567" in
+    their own words names no one whose facts they may see."""
+    if speaker_role == "customer":
+        return speaker_subject(subject, thread_id)
     return named_subject(subject, request) or speaker_subject(None, thread_id)
 
 
@@ -29,7 +36,7 @@ def named_subject(subject: str | None, request: str) -> str | None:
     """Whom a conversation is about, when anyone: the context's subject, else a customer
     the request names. A staff console that names nobody is about no one in particular."""
     if subject:
-        return _folded(subject)
+        return canonical_subject(subject)
     named = normalize_subject(request)
     if named and named.startswith("customer:"):
         return named
@@ -57,9 +64,3 @@ def current_checkpointer() -> BaseCheckpointSaver[Any] | None:
     except RuntimeError:
         return None
     return saver if isinstance(saver, BaseCheckpointSaver) else None
-
-
-def _folded(subject: str) -> str:
-    """ "employee:E-204" -> "employee:e-204", as extraction writes subjects."""
-    kind, _, ident = subject.partition(":")
-    return f"{kind}:{ident.lower()}"
