@@ -946,16 +946,11 @@ class MemoryManager:
         their own memories and general knowledge are searched. None: everything (staff).
         """
         check_search_args(query, limit=limit, min_confidence=min_confidence, types=types)
+        subject = searched_subject(subject)
         return steps.run(
             self.store,
             self._search_steps(
-                query,
-                limit,
-                min_confidence,
-                include_invalid,
-                types,
-                follow_links,
-                searched_subject(subject),
+                query, limit, min_confidence, include_invalid, types, follow_links, subject
             ),
         )
 
@@ -1174,16 +1169,11 @@ class MemoryManager:
     ) -> builtins.list[ScoredMemory]:
         """`search`, on the store's `abatch`."""
         check_search_args(query, limit=limit, min_confidence=min_confidence, types=types)
+        subject = searched_subject(subject)
         return await steps.arun(
             self.store,
             self._search_steps(
-                query,
-                limit,
-                min_confidence,
-                include_invalid,
-                types,
-                follow_links,
-                searched_subject(subject),
+                query, limit, min_confidence, include_invalid, types, follow_links, subject
             ),
         )
 
