@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 from langgraph.store.base import BaseStore
@@ -42,6 +42,28 @@ TEAM = "support"
 def test_dates_resolve_against_the_message_time(phrase: str, day: date, granularity: str) -> None:
     [mention] = find_dates(phrase, MONDAY)
     assert (mention.when.date(), mention.granularity) == (day, granularity)
+
+
+@pytest.mark.parametrize("hours", [-10, -8, -5, 0, 5.5, 9, 13])
+@pytest.mark.parametrize("utc_hour", [0, 6, 15, 23])
+def test_relative_dates_count_from_the_speakers_own_calendar_day(
+    hours: float, utc_hour: int
+) -> None:
+    """ "Yesterday", said at 17:30 on March 2 in California (01:30 UTC on March 3), is
+    March 1: the day before the speaker's day, whatever the day is in UTC."""
+    said = datetime(2025, 3, 3, utc_hour, 30, tzinfo=UTC).astimezone(
+        timezone(timedelta(hours=hours))
+    )
+    local_day = said.date()
+    [yesterday] = find_dates("yesterday it broke", said)
+    [today] = find_dates("it broke today", said)
+    [week] = find_dates("it broke last week", said)
+    assert yesterday.when.date() == local_day - timedelta(days=1)
+    assert today.when.date() == local_day
+    assert week.when.date() == local_day - timedelta(days=local_day.weekday() + 7)
+    [(_, content, event_day)] = extract("Yesterday my package arrived damaged.", said)
+    assert event_day == local_day - timedelta(days=1)
+    assert long_date(local_day - timedelta(days=1)) in content
 
 
 def test_no_date_is_invented() -> None:

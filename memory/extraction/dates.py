@@ -210,8 +210,8 @@ def _resolve(kind: str, match: re.Match[str], today: date) -> tuple[date, Granul
 
 
 def day_mention(moment: datetime) -> DateMention:
-    """The day of `moment`, as if the text had named it."""
-    day = _midnight(moment.astimezone(UTC).date())
+    """The day of `moment` on its own calendar (its timezone), as if the text had named it."""
+    day = _midnight(moment.date())
     return DateMention(0, 0, "", day, "day")
 
 
@@ -220,7 +220,9 @@ def find_dates(text: str, reference: datetime) -> list[DateMention]:
     in order, without overlaps (the first pattern to claim a span keeps it)."""
     if reference.tzinfo is None:
         raise ValueError("the reference time must be timezone-aware")
-    today = reference.astimezone(UTC).date()
+    # the speaker's own calendar day: "yesterday" said at 17:30 in California is the day
+    # before theirs, though it is already tomorrow in UTC (a day is then stamped UTC midnight)
+    today = reference.date()
     claimed: list[tuple[int, int]] = []
     found: list[DateMention] = []
     for kind, pattern in _PATTERNS:
