@@ -15,14 +15,13 @@ every miss and false positive) and reports/extraction.png.
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, computed_field
 from rich.console import Console
 from rich.progress import track
 from rich.table import Table
@@ -37,10 +36,10 @@ from evals.evaluators import (
     mechanism_agreement,
     slot_agreement,
 )
-from evals.report import Report, markdown_table, write_report
+from evals.report import Report, bar_panels, markdown_table, write_report
 from memory.extraction import ExtractionContext, extract_memories
 from memory.extraction.forget_requests import ForgetKind, detect_forget_request
-from memory.models import MEMORY_TYPES, Memory
+from memory.models import MEMORY_TYPES, Memory, MemoryType
 
 LABELED_PATH = Path(__file__).parent / "data" / "extraction_labeled.jsonl"
 TARGET_PRECISION = 0.90
@@ -103,15 +102,107 @@ class Counts(BaseModel):
         p, r = self.precision, self.recall
         return 2 * p * r / (p + r) if p + r else 0.0
 
-    def summary(self) -> dict[str, float | int]:
-        return {
-            "precision": round(self.precision, 4),
-            "recall": round(self.recall, 4),
-            "f1": round(self.f1, 4),
-            "tp": self.tp,
-            "fp": self.fp,
-            "fn": self.fn,
-        }
+    def summary(self) -> Scores:
+        return Scores(
+            precision=round(self.precision, 4),
+            recall=round(self.recall, 4),
+            f1=round(self.f1, 4),
+            tp=self.tp,
+            fp=self.fp,
+            fn=self.fn,
+        )
+
+
+class Scores(BaseModel):
+    """Precision, recall and F1 (4 decimals) and the counts behind them."""
+
+    model_config = ConfigDict(frozen=True)
+
+    precision: float
+    recall: float
+    f1: float
+    tp: int
+    fp: int
+    fn: int
+
+
+class Agreement(BaseModel):
+    """Of the matched memories whose label gives a value, how many got it right."""
+
+    checked: int = 0
+    right: int = 0
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def accuracy(self) -> float:
+        return round(self.right / self.checked, 4) if self.checked else 1.0
+
+
+class MemoryRequests(BaseModel):
+    """Utterances asking something of the memory itself ("forget my phone number")."""
+
+    labeled: int = 0
+    detected: int = 0
+    right_kind: int = 0
+    false_alarms: int = 0
+    """Requests detected in utterances labeled with none."""
+
+
+class Negatives(BaseModel):
+    """Utterances that should yield no memory."""
+
+    utterances: int = 0
+    left_empty: int = 0
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def rate(self) -> float:
+        return round(self.left_empty / self.utterances, 4) if self.utterances else 1.0
+
+
+class Targets(BaseModel):
+    precision: float = TARGET_PRECISION
+    recall: float = TARGET_RECALL
+    met: dict[Split, bool]
+    """Per split: both targets met."""
+
+
+class ExtractionScores(BaseModel):
+    """Precision, recall and F1 overall, per type, per split and per split and type, and
+    the agreements on what matched memories say."""
+
+    overall: Scores
+    by_split: dict[Split, Scores]
+    by_type: dict[MemoryType, Scores]
+    by_split_type: dict[Split, dict[MemoryType, Scores]]
+    test_by_written: dict[Written, Scores]
+    """The test split by when it was written (before or after the rules)."""
+    slot_accuracy: Agreement
+    mechanism_accuracy: Agreement
+    event_date_accuracy: Agreement
+    memory_requests: MemoryRequests
+    negatives: Negatives
+    mean_utterance_score: float
+    targets: Targets
+
+
+class Dataset(BaseModel):
+    path: str
+    utterances: int
+    negatives: int
+    expected_memories: int
+    by_split: dict[Split, int]
+    after_rules: int
+    """Test utterances written after the rules."""
+
+
+class ExtractionSummary(ExtractionScores):
+    """One run: what the JSON, the markdown and the plot show."""
+
+    extractor: str
+    dataset: Dataset
+    failures: list[Failure]
+    """Every miss and false positive."""
 
 
 class Failure(BaseModel):
@@ -207,18 +298,15 @@ def _failures(result: UtteranceResult) -> list[Failure]:
     return failures
 
 
-def summarize(results: Sequence[UtteranceResult]) -> dict[str, Any]:
+def summarize(results: Sequence[UtteranceResult]) -> ExtractionScores:
     """Precision, recall and F1 overall, per type, per split and per split and type."""
     overall = Counts()
-    by_type: dict[str, Counts] = {t: Counts() for t in MEMORY_TYPES}
-    by_split: dict[str, Counts] = defaultdict(Counts)
-    by_written: dict[str, Counts] = defaultdict(Counts)
-    by_split_type: dict[str, dict[str, Counts]] = defaultdict(lambda: defaultdict(Counts))
-    slots = {"checked": 0, "right": 0}
-    mechanisms = {"checked": 0, "right": 0}
-    dates = {"checked": 0, "right": 0}
-    requests = {"labeled": 0, "detected": 0, "right_kind": 0, "false_alarms": 0}
-    negatives = clean = 0
+    by_type: dict[MemoryType, Counts] = {t: Counts() for t in MEMORY_TYPES}
+    by_split: dict[Split, Counts] = defaultdict(Counts)
+    by_written: dict[Written, Counts] = defaultdict(Counts)
+    by_split_type: dict[Split, dict[MemoryType, Counts]] = defaultdict(lambda: defaultdict(Counts))
+    slots, mechanisms, dates = Agreement(), Agreement(), Agreement()
+    requests, negatives = MemoryRequests(), Negatives()
     for result in results:
         u = result.utterance
         matched_p = {i for i, _ in result.pairs}
@@ -247,80 +335,61 @@ def summarize(results: Sequence[UtteranceResult]) -> dict[str, Any]:
             (mechanisms, mechanism_agreement(result.predicted, u.expected)),
             (dates, date_agreement(result.predicted, u.expected)),
         ):
-            total["checked"] += count["checked"]
-            total["right"] += count["right"]
+            total.checked += count["checked"]
+            total.right += count["right"]
         if not u.expected:
-            negatives += 1
-            clean += not result.predicted
+            negatives.utterances += 1
+            negatives.left_empty += not result.predicted
         if u.request is not None:
-            requests["labeled"] += 1
-            requests["detected"] += result.request is not None
-            requests["right_kind"] += result.request == u.request
+            requests.labeled += 1
+            requests.detected += result.request is not None
+            requests.right_kind += result.request == u.request
         elif result.request is not None:
-            requests["false_alarms"] += 1
+            requests.false_alarms += 1
     splits = {name: counts.summary() for name, counts in sorted(by_split.items())}
-    return {
-        "overall": overall.summary(),
-        "by_split": splits,
-        "by_type": {name: counts.summary() for name, counts in by_type.items()},
-        "by_split_type": {
+    return ExtractionScores(
+        overall=overall.summary(),
+        by_split=splits,
+        by_type={name: counts.summary() for name, counts in by_type.items()},
+        by_split_type={
             split: {t: c.summary() for t, c in types.items()}
             for split, types in sorted(by_split_type.items())
         },
-        "test_by_written": {name: c.summary() for name, c in sorted(by_written.items())},
-        "slot_accuracy": _rate(slots),
-        "mechanism_accuracy": _rate(mechanisms),
-        "event_date_accuracy": _rate(dates),
-        "memory_requests": requests,
-        "negatives": {
-            "utterances": negatives,
-            "left_empty": clean,
-            "rate": round(clean / negatives, 4) if negatives else 1.0,
-        },
-        "mean_utterance_score": round(
+        test_by_written={name: c.summary() for name, c in sorted(by_written.items())},
+        slot_accuracy=slots,
+        mechanism_accuracy=mechanisms,
+        event_date_accuracy=dates,
+        memory_requests=requests,
+        negatives=negatives,
+        mean_utterance_score=round(
             sum(r.score for r in results) / len(results) if results else 0.0, 4
         ),
-        "targets": {
-            "precision": TARGET_PRECISION,
-            "recall": TARGET_RECALL,
-            "met": {
-                split: s["precision"] >= TARGET_PRECISION and s["recall"] >= TARGET_RECALL
+        targets=Targets(
+            met={
+                split: s.precision >= TARGET_PRECISION and s.recall >= TARGET_RECALL
                 for split, s in splits.items()
-            },
-        },
-    }
+            }
+        ),
+    )
 
 
-def _rate(count: dict[str, int]) -> dict[str, float | int]:
-    checked, right = count["checked"], count["right"]
-    return {
-        "checked": checked,
-        "right": right,
-        "accuracy": round(right / checked, 4) if checked else 1.0,
-    }
-
-
-def _markdown(summary: dict[str, Any], failures: Sequence[Failure]) -> str:
-    def rows(groups: dict[str, dict[str, Any]]) -> list[list[Any]]:
-        return [
-            [name, g["precision"], g["recall"], g["f1"], g["tp"], g["fp"], g["fn"]]
-            for name, g in groups.items()
-        ]
+def _markdown(summary: ExtractionSummary) -> str:
+    def rows(groups: Iterable[tuple[str, Scores]]) -> list[list[Any]]:
+        return [[name, g.precision, g.recall, g.f1, g.tp, g.fp, g.fn] for name, g in groups]
 
     headers = ["", "precision", "recall", "F1", "TP", "FP", "FN"]
-    data = summary["dataset"]
+    data, failures = summary.dataset, summary.failures
     lines = [
         "# Memory extraction",
         "",
-        f"Extractor: **{summary['extractor']}**. Labeled set: {data['utterances']} utterances "
-        f"({data['negatives']} that should yield nothing), {data['expected_memories']} expected "
-        f"memories; dev {data['by_split'].get('dev', 0)}, test {data['by_split'].get('test', 0)} "
-        f"utterances, of which {data['after_rules']} were written after the rules.",
+        f"Extractor: **{summary.extractor}**. Labeled set: {data.utterances} utterances "
+        f"({data.negatives} that should yield nothing), {data.expected_memories} expected "
+        f"memories; dev {data.by_split.get('dev', 0)}, test {data.by_split.get('test', 0)} "
+        f"utterances, of which {data.after_rules} were written after the rules.",
         "",
         f"Targets: precision >= {TARGET_PRECISION}, recall >= {TARGET_RECALL}. "
         + ", ".join(
-            f"{split}: {'met' if met else 'NOT met'}"
-            for split, met in summary["targets"]["met"].items()
+            f"{split}: {'met' if met else 'NOT met'}" for split, met in summary.targets.met.items()
         ),
         "",
         "A predicted memory matches an expected one when the type is equal, the subject is "
@@ -329,7 +398,7 @@ def _markdown(summary: dict[str, Any], failures: Sequence[Failure]) -> str:
         "",
         "## Overall and by split",
         "",
-        markdown_table(headers, rows({"overall": summary["overall"], **summary["by_split"]})),
+        markdown_table(headers, rows([("overall", summary.overall), *summary.by_split.items()])),
         "",
         "## Test split by when it was written",
         "",
@@ -337,35 +406,30 @@ def _markdown(summary: dict[str, Any], failures: Sequence[Failure]) -> str:
         "written before the rules; the `after_rules` ones were written afterwards and never "
         "used to change them: the fairest figure here.",
         "",
-        markdown_table(headers, rows(summary["test_by_written"])),
+        markdown_table(headers, rows(summary.test_by_written.items())),
         "",
         "## By type",
         "",
-        markdown_table(headers, rows(summary["by_type"])),
+        markdown_table(headers, rows(summary.by_type.items())),
         "",
     ]
-    for split, types in summary["by_split_type"].items():
-        lines += [f"### {split}", "", markdown_table(headers, rows(types)), ""]
-    slots, mech, neg = (
-        summary["slot_accuracy"],
-        summary["mechanism_accuracy"],
-        summary["negatives"],
-    )
-    dates, req = summary["event_date_accuracy"], summary["memory_requests"]
+    for split, types in summary.by_split_type.items():
+        lines += [f"### {split}", "", markdown_table(headers, rows(types.items())), ""]
+    slots, mech, neg = summary.slot_accuracy, summary.mechanism_accuracy, summary.negatives
+    dates, req = summary.event_date_accuracy, summary.memory_requests
     lines += [
         "## Slots, mechanisms, negatives, dates, requests",
         "",
-        f"- Slot (attribute and value) right on {slots['right']}/{slots['checked']} matched "
-        f"memories whose label names one ({slots['accuracy']:.2f}).",
-        f"- Mechanism right on {mech['right']}/{mech['checked']} matched memories "
-        f"({mech['accuracy']:.2f}).",
-        f"- Negatives left empty: {neg['left_empty']}/{neg['utterances']} ({neg['rate']:.2f}).",
+        f"- Slot (attribute and value) right on {slots.right}/{slots.checked} matched "
+        f"memories whose label names one ({slots.accuracy:.2f}).",
+        f"- Mechanism right on {mech.right}/{mech.checked} matched memories ({mech.accuracy:.2f}).",
+        f"- Negatives left empty: {neg.left_empty}/{neg.utterances} ({neg.rate:.2f}).",
         f"- Event date (resolved against the message's time) right on "
-        f"{dates['right']}/{dates['checked']} matched memories whose label gives one "
-        f"({dates['accuracy']:.2f}).",
+        f"{dates.right}/{dates.checked} matched memories whose label gives one "
+        f"({dates.accuracy:.2f}).",
         f'- Memory requests ("don\'t remember this call", "forget my phone number"): '
-        f"{req['detected']}/{req['labeled']} detected, {req['right_kind']} of the right kind, "
-        f"{req['false_alarms']} false alarms on other utterances.",
+        f"{req.detected}/{req.labeled} detected, {req.right_kind} of the right kind, "
+        f"{req.false_alarms} false alarms on other utterances.",
         "",
         "## Misses and false positives",
         "",
@@ -388,59 +452,38 @@ def _markdown(summary: dict[str, Any], failures: Sequence[Failure]) -> str:
     return "\n".join(lines)
 
 
-def _plot(summary: dict[str, Any], path: Path) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    groups = {
-        "overall": summary["overall"],
-        **summary["by_split"],
-        **{f"test {k}": v for k, v in summary["test_by_written"].items()},
-    }
-    panels = [("By split", groups), ("By type", summary["by_type"])]
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), sharey=True)
-    for ax, (title, data) in zip(axes, panels, strict=True):
-        names = list(data)
-        for k, metric in enumerate(("precision", "recall", "f1")):
-            xs = [i + (k - 1) * 0.26 for i in range(len(names))]
-            ax.bar(xs, [data[n][metric] for n in names], width=0.26, label=metric)
-        ax.axhline(TARGET_PRECISION, color="grey", linestyle="--", linewidth=0.8)
-        ax.axhline(TARGET_RECALL, color="grey", linestyle=":", linewidth=0.8)
-        ax.set_xticks(range(len(names)), names, rotation=20)
-        ax.set_ylim(0, 1.05)
-        ax.set_title(title)
-    axes[0].set_ylabel("score")
-    handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=3, frameon=False)
-    fig.suptitle(f"Memory extraction ({summary['extractor']}); dashed: P target, dotted: R target")
-    fig.tight_layout(rect=(0, 0.07, 1, 1))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+def _by_split(summary: ExtractionScores) -> list[tuple[str, Scores]]:
+    """Overall, each split, and the test split by when it was written."""
+    written = [(f"test {k}", v) for k, v in summary.test_by_written.items()]
+    return [("overall", summary.overall), *summary.by_split.items(), *written]
 
 
-def _print(summary: dict[str, Any], console: Console) -> None:
-    table = Table(title=f"Memory extraction ({summary['extractor']})")
+def _plot(summary: ExtractionSummary, path: Path) -> Path:
+    def bars(groups: Iterable[tuple[str, Scores]]) -> dict[str, dict[str, float]]:
+        return {n: {"precision": g.precision, "recall": g.recall, "f1": g.f1} for n, g in groups}
+
+    return bar_panels(
+        path,
+        {"By split": bars(_by_split(summary)), "By type": bars(summary.by_type.items())},
+        title=f"Memory extraction ({summary.extractor})",
+        ylabel="score",
+        lines={"precision target": TARGET_PRECISION, "recall target": TARGET_RECALL},
+    )
+
+
+def _print(summary: ExtractionSummary, console: Console) -> None:
+    table = Table(title=f"Memory extraction ({summary.extractor})")
     for column in ("", "precision", "recall", "F1", "TP", "FP", "FN"):
         table.add_column(column, justify="right" if column else "left")
-    groups = {
-        "overall": summary["overall"],
-        **summary["by_split"],
-        **{f"test {k}": v for k, v in summary["test_by_written"].items()},
-        **summary["by_type"],
-    }
-    for name, g in groups.items():
+    for name, g in [*_by_split(summary), *summary.by_type.items()]:
         table.add_row(
             name,
-            f"{g['precision']:.2f}",
-            f"{g['recall']:.2f}",
-            f"{g['f1']:.2f}",
-            str(g["tp"]),
-            str(g["fp"]),
-            str(g["fn"]),
+            f"{g.precision:.2f}",
+            f"{g.recall:.2f}",
+            f"{g.f1:.2f}",
+            str(g.tp),
+            str(g.fp),
+            str(g.fn),
         )
     console.print(table)
 
@@ -451,7 +494,7 @@ def run_extraction_eval(
     reports: Path,
     llm: BaseChatModel | None = None,
     labeled: Path = LABELED_PATH,
-) -> dict[str, Any]:
+) -> ExtractionSummary:
     """Evaluate extraction (rules, or `llm` with the rules as fallback) and write the reports."""
     utterances = load_labeled(labeled)
 
@@ -459,26 +502,25 @@ def run_extraction_eval(
         return extract_memories(text, ctx, llm)
 
     results = evaluate(utterances, extractor, progress=True)
-    failures = [f for r in results for f in _failures(r)]
-    summary: dict[str, Any] = {
-        "extractor": "rules" if llm is None else f"llm:{type(llm).__name__} (rules fallback)",
-        "dataset": {
-            "path": str(labeled),
-            "utterances": len(utterances),
-            "negatives": sum(1 for u in utterances if not u.expected),
-            "expected_memories": sum(len(u.expected) for u in utterances),
-            "by_split": {s: sum(1 for u in utterances if u.split == s) for s in ("dev", "test")},
-            "after_rules": sum(1 for u in utterances if u.written == "after_rules"),
-        },
-        **summarize(results),
-        "failures": [f.model_dump() for f in failures],
-    }
+    summary = ExtractionSummary(
+        **dict(summarize(results)),
+        extractor="rules" if llm is None else f"llm:{type(llm).__name__} (rules fallback)",
+        dataset=Dataset(
+            path=str(labeled),
+            utterances=len(utterances),
+            negatives=sum(1 for u in utterances if not u.expected),
+            expected_memories=sum(len(u.expected) for u in utterances),
+            by_split={s: sum(1 for u in utterances if u.split == s) for s in ("dev", "test")},
+            after_rules=sum(1 for u in utterances if u.written == "after_rules"),
+        ),
+        failures=[f for r in results for f in _failures(r)],
+    )
     report = Report(
         "extraction",
         summary,
-        _markdown(summary, failures),
+        _markdown(summary),
         {"extraction.png": lambda path: _plot(summary, path)},
     )
     write_report(report, reports=reports, json_out=json_out)
     _print(summary, Console(stderr=True))
-    return json.loads(json.dumps(summary))
+    return summary

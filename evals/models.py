@@ -272,7 +272,8 @@ def extraction_sample(count: int) -> list[LabeledUtterance]:
 
 
 ExtractionScores = dict[str, float | int]
-"""Precision, recall, F1 and the counts behind them (evals.extraction's `Counts.summary`)."""
+"""Precision, recall, F1 and the counts behind them (evals.extraction's `Scores`, as JSON
+data: the models summary is a dataclass, written by `dataclasses.asdict`)."""
 
 
 @dataclass(frozen=True)
@@ -439,7 +440,9 @@ def _summary(
         utterances=len(utterances),
         labeled_facts=sum(len(u.expected) for u in utterances),
         chat_turns=len(turns),
-        extraction_rules_alone=summarize(evaluate(utterances, RuleExtractor().extract))["overall"],
+        extraction_rules_alone=summarize(
+            evaluate(utterances, RuleExtractor().extract)
+        ).overall.model_dump(),
         total_s=round(total, 1),
         load_average_1min={"min": min(load), "max": max(load), "samples": len(load)},
         models={run.name: _figures(run, first) for run in runs},
@@ -463,8 +466,8 @@ def _figures(run: ModelRun, first: ModelRun | None) -> ModelFigures:
         routing_with_keywords_right=sum(r["with_keywords_right"] for r in run.routing),
         routing_graph_right=sum(r["graph_right"] for r in run.routing),
         routing_s_median=_median([r["seconds"] for r in run.routing]),
-        extraction_alone=summarize(run.extraction_alone)["overall"],
-        extraction_graph=summarize(run.extraction_graph)["overall"],
+        extraction_alone=summarize(run.extraction_alone).overall.model_dump(),
+        extraction_graph=summarize(run.extraction_graph).overall.model_dump(),
         texts=len(texts),
         drafted=len(drafted),
         kept=sum(t.kept for t in drafted),

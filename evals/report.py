@@ -142,7 +142,7 @@ def bar_panels(
         ax.set_ylabel(ylabel)
         ax.grid(True, axis="y", alpha=0.3)
         # below the panel: bars reach 1.0, where a legend inside would hide them
-        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3)
+        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=3)
     fig.suptitle(title)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)

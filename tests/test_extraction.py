@@ -433,8 +433,8 @@ def test_labeled_set_loads_with_both_splits_and_many_negatives() -> None:
 def test_rules_meet_the_targets_on_the_dev_split() -> None:
     dev = [u for u in load_labeled() if u.split == "dev"]
     summary = summarize(evaluate(dev, RuleExtractor().extract))
-    assert summary["overall"]["precision"] >= TARGET_PRECISION
-    assert summary["overall"]["recall"] >= TARGET_RECALL
+    assert summary.overall.precision >= TARGET_PRECISION
+    assert summary.overall.recall >= TARGET_RECALL
 
 
 def test_eval_writes_json_markdown_and_plot(tmp_path: Path) -> None:
@@ -454,12 +454,33 @@ def test_eval_writes_json_markdown_and_plot(tmp_path: Path) -> None:
     ]
     labeled.write_text("\n".join(json.dumps(line) for line in lines))
     result = run_extraction_eval(json_out=tmp_path / "out.json", reports=tmp_path, labeled=labeled)
-    assert result["by_split"]["dev"]["precision"] == 1.0
-    assert result["by_split"]["test"]["fp"] == 1 and result["by_split"]["test"]["fn"] == 1
-    assert json.loads((tmp_path / "out.json").read_text())["overall"] == result["overall"]
+    dev, test = result.by_split["dev"], result.by_split["test"]
+    assert (dev.precision, dev.recall, dev.tp, dev.fp, dev.fn) == (1.0, 1.0, 1, 0, 0)
+    assert (test.tp, test.fp, test.fn) == (0, 1, 1) and test.precision == test.recall == 0.0
+    assert (result.overall.tp, result.overall.fp, result.overall.fn) == (1, 1, 1)
+    assert result.overall.precision == result.overall.recall == result.overall.f1 == 0.5
+    assert result.targets.met == {"dev": True, "test": False}
+    assert (result.negatives.utterances, result.negatives.left_empty) == (1, 1)
+    assert result.negatives.rate == 1.0
+    assert sorted(f.kind for f in result.failures) == ["false_positive", "miss"]
+    assert {f.text for f in result.failures} == {"Gift cards cannot be refunded."}
+    assert result.dataset.utterances == 3 and result.dataset.by_split == {"dev": 1, "test": 2}
+    written = json.loads((tmp_path / "out.json").read_text())
+    assert written["overall"] == {
+        "precision": 0.5,
+        "recall": 0.5,
+        "f1": 0.5,
+        "tp": 1,
+        "fp": 1,
+        "fn": 1,
+    }
+    assert written["negatives"] == {"utterances": 1, "left_empty": 1, "rate": 1.0}
+    assert written == json.loads((tmp_path / "extraction.json").read_text())
     report = (tmp_path / "extraction.md").read_text()
     assert "Gift cards cannot be refunded." in report and "false_positive" in report
-    assert (tmp_path / "extraction.png").read_bytes()[:4] == b"\x89PNG"
+    assert "| overall | 0.50 | 0.50 | 0.50 | 1 | 1 | 1 |" in report
+    png = (tmp_path / "extraction.png").read_bytes()
+    assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 1000
 
 
 def test_a_named_speaker_reads_without_an_article() -> None:
