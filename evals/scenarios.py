@@ -24,11 +24,11 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from langchain_core.embeddings import Embeddings
 from langchain_core.runnables import RunnableConfig
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, computed_field
 from rich.console import Console
 from rich.progress import track
 from rich.table import Table
@@ -74,6 +74,43 @@ class CaseResult(BaseModel):
     """Chat replies the case produced (what a user saw)."""
     invented: list[str] = []
     """Claims of those replies no source given to their agent states."""
+
+
+class Totals(BaseModel):
+    cases: int
+    passed: int
+    failed: int
+    replies: int
+    """Chat replies the cases produced."""
+    invented_claims: int
+    """Claims in those replies that no source given to their agent states (target 0)."""
+    mean_score: float
+
+
+class ScenariosSummary(BaseModel):
+    """One run: every case's result; the totals are derived from them."""
+
+    model_config = ConfigDict(frozen=True)
+
+    suite: Literal["scenarios"] = "scenarios"
+    quick: bool
+    embedding_model: str
+    llm: LLMChoice
+    cases: list[CaseResult]
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def totals(self) -> Totals:
+        cases = self.cases
+        passed = sum(c.passed for c in cases)
+        return Totals(
+            cases=len(cases),
+            passed=passed,
+            failed=len(cases) - passed,
+            replies=sum(c.replies for c in cases),
+            invented_claims=sum(len(c.invented) for c in cases),
+            mean_score=round(sum(c.score for c in cases) / len(cases), 4) if cases else 0.0,
+        )
 
 
 @dataclass
@@ -556,29 +593,27 @@ def run_case(
     )
 
 
-def _markdown(summary: Mapping[str, Any]) -> str:
-    totals = summary["totals"]
+def _markdown(summary: ScenariosSummary) -> str:
+    totals = summary.totals
     rows = [
-        [c["name"], "PASS" if c["passed"] else "FAIL", c["score"], c["comment"].replace("|", "/")]
-        for c in summary["cases"]
+        [c.name, "PASS" if c.passed else "FAIL", c.score, c.comment.replace("|", "/")]
+        for c in summary.cases
     ]
     return "\n".join(
         [
             "# Multi-agent scenarios",
             "",
-            f"{totals['passed']}/{totals['cases']} cases pass (mean score "
-            f"{totals['mean_score']:.2f}). Embedder: {summary['embedding_model']}; "
+            f"{totals.passed}/{totals.cases} cases pass (mean score "
+            f"{totals.mean_score:.2f}). Embedder: {summary.embedding_model}; "
             "FAISS store and SQLite checkpointer in a temporary directory per case; "
             + (
                 "no chat model (every LLM step takes its deterministic fallback)."
-                if summary["llm"] == "none"
-                else f"chat model: {summary['llm']} (its drafts grounded as in the graphs)."
+                if summary.llm == "none"
+                else f"chat model: {summary.llm} (its drafts grounded as in the graphs)."
             ),
-            f"Chat replies: {totals['replies']}; invented claims in them: "
-            f"{totals['invented_claims']}"
-            + "".join(
-                f"\n- {c['name']}: {claim}" for c in summary["cases"] for claim in c["invented"]
-            ),
+            f"Chat replies: {totals.replies}; invented claims in them: "
+            f"{totals.invented_claims}"
+            + "".join(f"\n- {c.name}: {claim}" for c in summary.cases for claim in c.invented),
             "",
             "A case's score is the share of its checks that hold; it passes at 1.0.",
             "",
@@ -586,25 +621,25 @@ def _markdown(summary: Mapping[str, Any]) -> str:
             "",
             "## Cases",
             "",
-            *[f"- **{c['name']}**: {c['description']}" for c in summary["cases"]],
+            *[f"- **{c.name}**: {c.description}" for c in summary.cases],
         ]
     )
 
 
-def _plot(summary: Mapping[str, Any], path: Path) -> Path:
+def _plot(summary: ScenariosSummary, path: Path) -> Path:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    cases = summary["cases"]
+    cases = summary.cases
     fig, ax = plt.subplots(figsize=(9, 4))
-    colors = ["tab:green" if c["passed"] else "tab:red" for c in cases]
-    ax.bar([c["name"] for c in cases], [c["score"] for c in cases], color=colors)
+    colors = ["tab:green" if c.passed else "tab:red" for c in cases]
+    ax.bar([c.name for c in cases], [c.score for c in cases], color=colors)
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("score (share of checks holding)")
-    totals = summary["totals"]
-    ax.set_title(f"Multi-agent scenarios: {totals['passed']}/{totals['cases']} pass")
+    totals = summary.totals
+    ax.set_title(f"Multi-agent scenarios: {totals.passed}/{totals.cases} pass")
     ax.tick_params(axis="x", rotation=25)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -613,19 +648,18 @@ def _plot(summary: Mapping[str, Any], path: Path) -> Path:
     return path
 
 
-def _print(summary: Mapping[str, Any], console: Console) -> None:
+def _print(summary: ScenariosSummary, console: Console) -> None:
     table = Table(title="Multi-agent scenarios")
     for column in ("case", "result", "score", "comment"):
         table.add_column(column)
-    for c in summary["cases"]:
-        result = "[green]PASS[/green]" if c["passed"] else "[bold red]FAIL[/bold red]"
-        table.add_row(c["name"], result, f"{c['score']:.2f}", c["comment"])
+    for c in summary.cases:
+        result = "[green]PASS[/green]" if c.passed else "[bold red]FAIL[/bold red]"
+        table.add_row(c.name, result, f"{c.score:.2f}", c.comment)
     console.print(table)
-    failed = [c for c in summary["cases"] if not c["passed"]]
-    for c in failed:
-        console.print(f"[bold red]FAILED[/bold red] {c['name']}: {c['comment']}")
-    totals = summary["totals"]
-    console.print(f"{totals['passed']}/{totals['cases']} scenario cases pass")
+    for c in summary.cases:
+        if not c.passed:
+            console.print(f"[bold red]FAILED[/bold red] {c.name}: {c.comment}")
+    console.print(f"{summary.totals.passed}/{summary.totals.cases} scenario cases pass")
 
 
 def run_scenarios(
@@ -636,8 +670,8 @@ def run_scenarios(
     embeddings: Embeddings | None = None,
     cases: Sequence[ScenarioCase] | None = None,
     llm: LLMChoice = "none",
-) -> dict[str, Any]:
-    """Run the cases, write reports/scenarios.{json,md,png} (and `json_out`), return the JSON.
+) -> ScenariosSummary:
+    """Run the cases, write reports/scenarios.{json,md,png} (and `json_out`).
 
     The cases take seconds, so `quick` runs them all too; it is recorded in the report.
     """
@@ -650,24 +684,9 @@ def run_scenarios(
             run_case(case, Path(tmp), embeddings, llm)
             for case in track(chosen, description="scenarios", console=Console(stderr=True))
         ]
-    passed = sum(r.passed for r in results)
-    summary: dict[str, Any] = {
-        "suite": "scenarios",
-        "quick": quick,
-        "embedding_model": embedding_model_name(embeddings),
-        "llm": llm,
-        "cases": [r.model_dump() for r in results],
-        "totals": {
-            "cases": len(results),
-            "passed": passed,
-            "failed": len(results) - passed,
-            "replies": sum(r.replies for r in results),
-            "invented_claims": sum(len(r.invented) for r in results),
-            "mean_score": round(sum(r.score for r in results) / len(results), 4)
-            if results
-            else 0.0,
-        },
-    }
+    summary = ScenariosSummary(
+        quick=quick, embedding_model=embedding_model_name(embeddings), llm=llm, cases=results
+    )
     report = Report(
         "scenarios",
         summary,

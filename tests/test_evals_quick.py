@@ -453,3 +453,45 @@ def test_a_scenario_checks_the_reply_its_user_saw_when_a_model_drafts(tmp_path: 
     assert invented(draft, [said])
     # grounding replaced it, and the reply shown is what the scenario checked
     assert "ORD-9" not in result.outputs["reply"] and result.invented == []
+
+
+def test_the_scenarios_summary_counts_what_its_cases_scored(tmp_path: Path) -> None:
+    """Three scripted cases (a pass, a half pass, one that raises): the typed summary, its
+    JSON, its markdown and its plot say what each scored."""
+    from evals.scenarios import ScenarioCase, run_scenarios
+
+    def act(app: Any, inputs: Any) -> dict[str, Any]:
+        if inputs.get("fail"):
+            raise RuntimeError("the case broke")
+        return {"seen": inputs["score"]}
+
+    def evaluator(*, inputs: Any, outputs: Any, reference_outputs: Any) -> dict[str, Any]:
+        return {"key": "scripted", "score": outputs["seen"], "comment": f"saw {outputs['seen']}"}
+
+    cases = [
+        ScenarioCase("whole", "passes", {"score": 1.0}, {}, act, evaluator),
+        ScenarioCase("half", "half its checks", {"score": 0.5}, {}, act, evaluator),
+        ScenarioCase("broken", "raises", {"fail": True}, {}, act, evaluator),
+    ]
+    summary = run_scenarios(
+        json_out=tmp_path / "out.json",
+        reports=tmp_path,
+        embeddings=DeterministicEmbeddings(64),
+        cases=cases,
+    )
+    assert [(c.name, c.score, c.passed) for c in summary.cases] == [
+        ("whole", 1.0, True),
+        ("half", 0.5, False),
+        ("broken", 0.0, False),
+    ]
+    assert "the case broke" in summary.cases[2].comment
+    totals = summary.totals
+    assert (totals.cases, totals.passed, totals.failed, totals.mean_score) == (3, 1, 2, 0.5)
+    assert totals.replies == totals.invented_claims == 0
+    written = json.loads((tmp_path / "out.json").read_text())
+    assert written["totals"] == totals.model_dump() and written["suite"] == "scenarios"
+    assert [c["score"] for c in written["cases"]] == [1.0, 0.5, 0.0]
+    markdown = (tmp_path / "scenarios.md").read_text()
+    assert "1/3 cases pass (mean score 0.50)" in markdown and "| half | FAIL | 0.50 |" in markdown
+    png = (tmp_path / "scenarios.png").read_bytes()
+    assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 1000

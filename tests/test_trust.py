@@ -496,7 +496,8 @@ def test_the_red_team_cases_hold(tmp_path: Path) -> None:
     result = run_scenarios(
         json_out=None, reports=tmp_path, embeddings=DeterministicEmbeddings(64), cases=cases
     )
-    failed = [(c["name"], c["comment"]) for c in result["cases"] if not c["passed"]]
+    failed = [(c.name, c.comment) for c in result.cases if not c.passed]
+    assert result.totals.cases == len(cases) and result.totals.failed == len(failed)
     assert not failed, failed
 
 
