@@ -43,7 +43,7 @@ from evals.locomo_data import (
     load_locomo,
     recall_at,
 )
-from evals.report import Report, markdown_table, write_report
+from evals.report import Report, bar_panels, markdown_table, write_report
 
 TOP_K = 10
 ADVERSARIAL = 5
@@ -215,26 +215,70 @@ def _accuracy(results: Sequence[QAResult]) -> float:
     return round(100 * sum(r.correct for r in results) / len(results), 1) if results else 0.0
 
 
-def summarize(results: Sequence[QAResult]) -> dict[str, Any]:
+class Accuracy(BaseModel):
+    questions: int
+    accuracy: float
+    """Percent right, one decimal."""
+
+
+class QAScores(BaseModel):
+    """Accuracy overall and per LoCoMo category, and why answers were counted wrong."""
+
+    questions: int
+    accuracy: float
+    """Percent right, one decimal."""
+    by_category: dict[str, Accuracy]
+    no_answer: int
+    """Questions the answer model gave no valid answer to (counted wrong)."""
+    judge_failures: int
+    """Judgements that were not a valid verdict (counted wrong)."""
+    mean_evidence_recall: float
+    """Percent of the evidence turns among the retrieved ones, averaged over questions."""
+
+
+class QASummary(QAScores):
+    """A completed run: what the JSON, the markdown and the plot show."""
+
+    suite: Literal["qa"] = "qa"
+    status: Literal["completed"] = "completed"
+    data: str
+    quick: bool
+    conversations: list[str]
+    answer_model: str
+    judge_model: str
+    top_k: int
+    seconds: float
+    results: list[QAResult]
+
+
+class QASkipped(BaseModel):
+    """A run that could not start here, and why."""
+
+    suite: Literal["qa"] = "qa"
+    status: Literal["skipped"] = "skipped"
+    reason: str
+    data: str
+    quick: bool
+
+
+def summarize(results: Sequence[QAResult]) -> QAScores:
     by_category: dict[str, list[QAResult]] = defaultdict(list)
     for result in results:
         by_category[result.category].append(result)
     ordered = [name for name in CATEGORY_NAMES.values() if name in by_category]
-    return {
-        "questions": len(results),
-        "accuracy": _accuracy(results),
-        "by_category": {
-            name: {"questions": len(by_category[name]), "accuracy": _accuracy(by_category[name])}
+    return QAScores(
+        questions=len(results),
+        accuracy=_accuracy(results),
+        by_category={
+            name: Accuracy(questions=len(by_category[name]), accuracy=_accuracy(by_category[name]))
             for name in ordered
         },
-        "no_answer": sum(r.predicted is None for r in results),
-        "judge_failures": sum(r.judge_failed for r in results),
-        "mean_evidence_recall": round(
-            100 * sum(r.evidence_recall for r in results) / len(results), 1
-        )
+        no_answer=sum(r.predicted is None for r in results),
+        judge_failures=sum(r.judge_failed for r in results),
+        mean_evidence_recall=round(100 * sum(r.evidence_recall for r in results) / len(results), 1)
         if results
         else 0.0,
-    }
+    )
 
 
 def skip_reason(ollama_url: str | None) -> str | None:
@@ -263,7 +307,7 @@ def run_qa(
     ollama_url: str | None = None,
     cache_dir: Path | None = DEFAULT_CACHE_DIR,
     top_k: int = TOP_K,
-) -> dict[str, Any]:
+) -> QASummary | QASkipped:
     """Answer and judge LoCoMo questions; with no model given, Ollama or a "skipped" report.
 
     `judge_model` defaults to the answer model. Writes reports/qa.{json,md,png}.
@@ -285,27 +329,25 @@ def run_qa(
     results = _answer_all(conversations, answers, embeddings, answer_model, judge, top_k, console)
     from memory.llm import model_label
 
-    summary: dict[str, Any] = {
-        "suite": "qa",
-        "status": "completed",
-        "data": str(data),
-        "quick": quick,
-        "conversations": [c.sample_id for c in conversations],
-        "answer_model": model_label(answer_model),
-        "judge_model": model_label(judge_model or answer_model),
-        "top_k": top_k,
-        **summarize(results),
-        "seconds": round(time.perf_counter() - started, 1),
-        "results": [r.model_dump() for r in results],
-    }
+    summary = QASummary(
+        data=str(data),
+        quick=quick,
+        conversations=[c.sample_id for c in conversations],
+        answer_model=model_label(answer_model),
+        judge_model=model_label(judge_model or answer_model),
+        top_k=top_k,
+        **dict(summarize(results)),
+        seconds=round(time.perf_counter() - started, 1),
+        results=results,
+    )
     report = Report(
         "qa", summary, _markdown(summary), {"qa.png": lambda path: _plot(summary, path)}
     )
     write_report(report, reports=reports, json_out=json_out)
     console.print(
-        f"LoCoMo QA accuracy {summary['accuracy']:.1f}% on {summary['questions']} questions "
-        f"({summary['answer_model']}); "
-        + ", ".join(f"{n} {c['accuracy']:.1f}%" for n, c in summary["by_category"].items())
+        f"LoCoMo QA accuracy {summary.accuracy:.1f}% on {summary.questions} questions "
+        f"({summary.answer_model}); "
+        + ", ".join(f"{n} {c.accuracy:.1f}%" for n, c in summary.by_category.items())
     )
     return summary
 
@@ -345,38 +387,32 @@ def _write_skipped(
     json_out: Path | None,
     reports: Path,
     console: Console,
-) -> dict[str, Any]:
-    summary: dict[str, Any] = {
-        "suite": "qa",
-        "status": "skipped",
-        "reason": reason,
-        "data": str(data),
-        "quick": quick,
-    }
+) -> QASkipped:
+    summary = QASkipped(reason=reason, data=str(data), quick=quick)
     markdown = f"# LoCoMo question answering\n\n**Skipped**: {reason}"
     write_report(Report("qa", summary, markdown), reports=reports, json_out=json_out)
     console.print(f"[bold yellow]LoCoMo QA skipped[/bold yellow]: {reason}")
     return summary
 
 
-def _markdown(summary: Mapping[str, Any]) -> str:
-    rows = [["overall", summary["questions"], summary["accuracy"]]]
-    rows += [[n, c["questions"], c["accuracy"]] for n, c in summary["by_category"].items()]
-    wrong = [r for r in summary["results"] if not r["correct"]][:30]
+def _markdown(summary: QASummary) -> str:
+    rows = [["overall", summary.questions, summary.accuracy]]
+    rows += [[n, c.questions, c.accuracy] for n, c in summary.by_category.items()]
+    wrong = [r for r in summary.results if not r.correct][:30]
     lines = [
         "# LoCoMo question answering",
         "",
-        f"Answer model **{summary['answer_model']}**, judge **{summary['judge_model']}**, "
-        f"top {summary['top_k']} turns retrieved (turns mode, best configuration). "
-        f"Data: {summary['data']} ({', '.join(summary['conversations'])}"
-        f"{', quick' if summary['quick'] else ''}). Adversarial questions have no gold "
+        f"Answer model **{summary.answer_model}**, judge **{summary.judge_model}**, "
+        f"top {summary.top_k} turns retrieved (turns mode, best configuration). "
+        f"Data: {summary.data} ({', '.join(summary.conversations)}"
+        f"{', quick' if summary.quick else ''}). Adversarial questions have no gold "
         "answer and are left out.",
         "",
         markdown_table(["", "questions", "accuracy %"], rows),
         "",
-        f"No answer: {summary['no_answer']}; judge output invalid: {summary['judge_failures']} "
-        f"(both counted wrong). Evidence recall@{summary['top_k']} of the answered questions: "
-        f"{summary['mean_evidence_recall']:.1f}%.",
+        f"No answer: {summary.no_answer}; judge output invalid: {summary.judge_failures} "
+        f"(both counted wrong). Evidence recall@{summary.top_k} of the answered questions: "
+        f"{summary.mean_evidence_recall:.1f}%.",
         "",
         "## Wrong answers (first 30)",
         "",
@@ -384,29 +420,20 @@ def _markdown(summary: Mapping[str, Any]) -> str:
     if not wrong:
         lines.append("None.")
     else:
-        table = [
-            [r["category"], r["question"], r["gold"], r["predicted"] or "(none)"] for r in wrong
-        ]
+        table = [[r.category, r.question, r.gold, r.predicted or "(none)"] for r in wrong]
         cells = [[str(c).replace("|", "/") for c in row] for row in table]
         lines.append(markdown_table(["category", "question", "gold", "answer"], cells))
     return "\n".join(lines)
 
 
-def _plot(summary: Mapping[str, Any], path: Path) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    groups = {"overall": summary["accuracy"]}
-    groups |= {n: c["accuracy"] for n, c in summary["by_category"].items()}
-    fig, ax = plt.subplots(figsize=(7, 4))
-    ax.bar(list(groups), list(groups.values()), color="tab:blue")
-    ax.set_ylim(0, 100)
-    ax.set_ylabel("accuracy (%)")
-    ax.set_title(f"LoCoMo QA ({summary['answer_model']}, top {summary['top_k']} turns)")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+def _plot(summary: QASummary, path: Path) -> Path:
+    """Accuracy overall and per category."""
+    groups = {"overall": summary.accuracy}
+    groups |= {n: c.accuracy for n, c in summary.by_category.items()}
+    return bar_panels(
+        path,
+        {"accuracy per category": {n: {"accuracy": a} for n, a in groups.items()}},
+        title=f"LoCoMo QA ({summary.answer_model}, top {summary.top_k} turns)",
+        ylabel="accuracy (%)",
+        ylim=(0.0, 105.0),
+    )

@@ -20,7 +20,7 @@ import pytest
 from langchain_core.messages import BaseMessage
 
 from evals.locomo_data import DEFAULT_DATA, REPO_ROOT
-from evals.qa import run_qa
+from evals.qa import QASkipped, QASummary, run_qa
 from evals.scenarios import expected_chain, private_never_leaks, sync_loops_stop
 from tests.fakes import DeterministicEmbeddings, ScriptedChatModel
 
@@ -269,11 +269,11 @@ def test_qa_answers_from_retrieved_turns_and_reports_accuracy(
     locomo_file: Path, tmp_path: Path
 ) -> None:
     result, reader = run_fake_qa(locomo_file, tmp_path)
-    assert result["status"] == "completed"
+    assert isinstance(result, QASummary) and result.status == "completed"
     # the adversarial question has no gold answer: left out
-    assert result["questions"] == 3
-    assert result["accuracy"] == pytest.approx(66.7)
-    assert result["by_category"] == {
+    assert result.questions == len(result.results) == 3
+    assert result.accuracy == pytest.approx(66.7)
+    assert {n: c.model_dump() for n, c in result.by_category.items()} == {
         "multi-hop": {"questions": 1, "accuracy": 0.0},
         "temporal": {"questions": 1, "accuracy": 100.0},
         "single-hop": {"questions": 1, "accuracy": 100.0},
@@ -283,27 +283,32 @@ def test_qa_answers_from_retrieved_turns_and_reports_accuracy(
     answer_prompts = [_text(c) for c in reader.calls if "You grade" not in _text(c)]
     assert len(answer_prompts) == 3
     assert all("We adopted a puppy named Biscuit!" in p for p in answer_prompts)
-    wrong = next(r for r in result["results"] if not r["correct"])
-    assert wrong["gold"] == "violin" and "guitar" in wrong["predicted"]
+    wrong = next(r for r in result.results if not r.correct)
+    assert wrong.gold == "violin" and wrong.predicted and "guitar" in wrong.predicted
+    assert (result.no_answer, result.judge_failures) == (0, 0)
     saved = json.loads((tmp_path / "qa_out.json").read_text())
-    assert saved["accuracy"] == result["accuracy"]
-    for name in ("qa.json", "qa.md", "qa.png"):
-        assert (tmp_path / "reports" / name).is_file()
+    assert saved["accuracy"] == result.accuracy and saved["status"] == "completed"
+    assert saved["by_category"]["temporal"] == {"questions": 1, "accuracy": 100.0}
+    assert saved == json.loads((tmp_path / "reports" / "qa.json").read_text())
+    assert "| overall | 3 | 66.70 |" in (tmp_path / "reports" / "qa.md").read_text()
+    png = (tmp_path / "reports" / "qa.png").read_bytes()
+    assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 1000
 
 
 def test_qa_counts_an_unusable_judge_as_wrong(locomo_file: Path, tmp_path: Path) -> None:
     junk = ScriptedChatModel(script=lambda messages: "I think it is fine")
     result, _ = run_fake_qa(locomo_file, tmp_path, judge=junk)
-    assert result["judge_failures"] == 3
-    assert result["accuracy"] == 0.0
-    assert all(r["predicted"] for r in result["results"])  # the answers themselves were fine
+    assert isinstance(result, QASummary)
+    assert result.judge_failures == 3
+    assert result.accuracy == 0.0
+    assert all(r.predicted for r in result.results)  # the answers themselves were fine
 
 
 def test_qa_without_ollama_writes_a_skipped_report(tmp_path: Path) -> None:
     url = "http://127.0.0.1:9"  # the discard port: nothing answers
     result = run_qa(data=None, json_out=tmp_path / "o.json", reports=tmp_path, ollama_url=url)
-    assert result["status"] == "skipped"
-    assert url in result["reason"] and "too small" in result["reason"]
+    assert isinstance(result, QASkipped) and result.status == "skipped"
+    assert url in result.reason and "too small" in result.reason
     assert json.loads((tmp_path / "o.json").read_text())["status"] == "skipped"
     assert "Skipped" in (tmp_path / "qa.md").read_text()
     assert not (tmp_path / "qa.png").exists()
