@@ -26,11 +26,12 @@ from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any, cast
+from typing import Any, Generic, TypeVar, cast
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
 from langgraph.store.base import BaseStore, IndexConfig, PutOp
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
@@ -300,7 +301,7 @@ def time_searches(
     )
 
 
-def measure_embed_query(notes: list[str]) -> dict[str, float] | None:
+def measure_embed_query(notes: list[str]) -> Percentiles | None:
     """p50/p95 ms of the embedded model's embed_query, or None (with a note) if unavailable."""
     try:
         from memory.embeddings import make_embeddings, measure_query_latency
@@ -311,7 +312,7 @@ def measure_embed_query(notes: list[str]) -> dict[str, float] | None:
     except Exception as exc:  # the embedded model is optional for a store benchmark
         notes.append(f"embed_query latency not measured: {type(exc).__name__}: {exc}")
         return None
-    return {"p50": latency["p50_ms"], "p95": latency["p95_ms"]}
+    return Percentiles(p50=latency["p50_ms"], p95=latency["p95_ms"])
 
 
 def bench_backend(
@@ -369,7 +370,7 @@ def run_bench_store(
     search_budget_s: float = DEFAULT_SEARCH_BUDGET_S,
     pg_url: str | None = None,
     seed: int = 7,
-) -> dict[str, Any]:
+) -> BenchStoreSummary:
     """Run the benchmark, write JSON (if `json_out`), reports/bench_store.md and .png.
 
     `search_budget_s` caps the time of each search series (at least MIN_QUERIES run);
@@ -399,20 +400,25 @@ def run_bench_store(
                 progress,
             )
     run.notes.extend(_series_notes(run, queries, search_budget_s))
-    embed = measure_embed_query(run.notes)
-    data = _to_json(run, embed, queries, search_budget_s)
+    summary = BenchStoreSummary(
+        results=run.results,
+        embed_query_ms=measure_embed_query(run.notes),
+        settings=BenchSettings(queries=queries, search_budget_s=search_budget_s),
+        machine=machine(run.postgres_version),
+        notes=run.notes,
+    )
     report = Report(
         "bench_store",
-        data,
-        render_markdown(data),
-        {"bench_store.png": lambda path: _plot(data, path)},
+        summary,
+        render_markdown(summary),
+        {"bench_store.png": lambda path: _plot(summary, path)},
     )
     write_report(report, reports=reports, json_out=json_out)
     # Nine columns do not fit the 80 columns rich assumes when output is not a terminal.
-    Console(width=max(console.width, 132)).print(_rich_table(data))
+    Console(width=max(console.width, 132)).print(_rich_table(summary))
     for note in run.notes:
         console.print(f"[dim]note: {note}[/dim]")
-    return data
+    return summary
 
 
 def _check_args(sizes: list[int], backends: list[str], queries: int) -> list[BackendName]:
@@ -455,62 +461,114 @@ def _series_notes(run: BenchRun, queries: int, budget_s: float) -> list[str]:
     return notes
 
 
-def _to_json(
-    run: BenchRun, embed: dict[str, float] | None, queries: int, budget_s: float
-) -> dict[str, Any]:
-    def by_size(pick: Callable[[SizeResult], Any]) -> dict[str, dict[str, Any]]:
+T = TypeVar("T")
+U = TypeVar("U")
+
+
+class Percentiles(BaseModel):
+    p50: float
+    p95: float
+
+
+class PerSeries(BaseModel, Generic[T]):
+    """One figure of each search series: over the team prefix and in one namespace."""
+
+    prefix: T
+    namespace: T
+
+
+class BenchSettings(BaseModel):
+    dims: int = DIMS
+    put_batch: int = PUT_BATCH
+    limit: int = SEARCH_LIMIT
+    queries: int
+    search_budget_s: float
+    namespaces: list[str] = [".".join(ns) for ns in NAMESPACES]
+    prefix: str = ".".join(TEAM_PREFIX)
+    one_namespace: str = ".".join(ONE_NAMESPACE)
+
+
+class BenchStoreSummary(BaseModel):
+    """One run: what the JSON, the markdown and the plot show. The JSON holds the views
+    below (backend -> item count -> figure), all drawn from the measured `results`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    results: dict[BackendName, dict[int, SizeResult]] = Field(exclude=True)
+    embed_query_ms: Percentiles | None
+    """The embedded model's embed_query (None: not measured, see the notes)."""
+    settings: BenchSettings
+    machine: Machine
+    notes: list[str]
+
+    def _by_size(self, pick: Callable[[SizeResult], U]) -> dict[BackendName, dict[int, U]]:
         return {
-            name: {str(size): pick(result) for size, result in sizes.items()}
-            for name, sizes in run.results.items()
+            name: {size: pick(result) for size, result in sizes.items()}
+            for name, sizes in self.results.items()
         }
 
-    return {
-        "search_ms": by_size(lambda r: {"p50": r.search.p50, "p95": r.search.p95}),
-        "search_ms_namespace": by_size(
-            lambda r: {"p50": r.search_namespace.p50, "p95": r.search_namespace.p95}
-        ),
-        "put_per_s": by_size(lambda r: r.put_per_s),
-        "queries_run": by_size(
-            lambda r: {"prefix": r.search.queries, "namespace": r.search_namespace.queries}
-        ),
-        "recall_at_10": by_size(
-            lambda r: {"prefix": r.search.recall, "namespace": r.search_namespace.recall}
-        ),
-        "ratios": _ratios(run),
-        "embed_query_ms": embed,
-        "settings": {
-            "dims": DIMS,
-            "put_batch": PUT_BATCH,
-            "limit": SEARCH_LIMIT,
-            "queries": queries,
-            "search_budget_s": budget_s,
-            "namespaces": [".".join(ns) for ns in NAMESPACES],
-            "prefix": ".".join(TEAM_PREFIX),
-            "one_namespace": ".".join(ONE_NAMESPACE),
-        },
-        "machine": _machine(run.postgres_version),
-        "notes": run.notes,
-    }
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def search_ms(self) -> dict[BackendName, dict[int, Percentiles]]:
+        """Over the team prefix."""
+        return self._by_size(lambda r: Percentiles(p50=r.search.p50, p95=r.search.p95))
 
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def search_ms_namespace(self) -> dict[BackendName, dict[int, Percentiles]]:
+        return self._by_size(
+            lambda r: Percentiles(p50=r.search_namespace.p50, p95=r.search_namespace.p95)
+        )
 
-def _ratios(run: BenchRun) -> dict[str, dict[str, float]]:
-    """Each peer's p50 search latency (team prefix) over the FAISS store's, per size."""
-    reference = run.results.get(REFERENCE)
-    if not reference:
-        return {}
-    ratios: dict[str, dict[str, float]] = {}
-    for name, sizes in run.results.items():
-        if name == REFERENCE:
-            continue
-        ratios[f"{name}_over_{REFERENCE}"] = {
-            str(size): result.search.p50 / reference[size].search.p50
-            for size, result in sizes.items()
-            if size in reference
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def put_per_s(self) -> dict[BackendName, dict[int, float]]:
+        return self._by_size(lambda r: r.put_per_s)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def queries_run(self) -> dict[BackendName, dict[int, PerSeries[int]]]:
+        return self._by_size(
+            lambda r: PerSeries[int](prefix=r.search.queries, namespace=r.search_namespace.queries)
+        )
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def recall_at_10(self) -> dict[BackendName, dict[int, PerSeries[float]]]:
+        return self._by_size(
+            lambda r: PerSeries[float](prefix=r.search.recall, namespace=r.search_namespace.recall)
+        )
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def ratios(self) -> dict[str, dict[int, float]]:
+        """Each peer's p50 search latency (team prefix) over the FAISS store's, per size
+        (``"<peer>_over_faiss"``); empty when the FAISS store was not run."""
+        reference = self.results.get(REFERENCE)
+        if not reference:
+            return {}
+        return {
+            f"{name}_over_{REFERENCE}": {
+                size: result.search.p50 / reference[size].search.p50
+                for size, result in sizes.items()
+                if size in reference
+            }
+            for name, sizes in self.results.items()
+            if name != REFERENCE
         }
-    return ratios
 
 
-def _machine(postgres_version: str | None) -> dict[str, Any]:
+class Machine(BaseModel):
+    """Where a benchmark ran."""
+
+    cpus: int | None
+    python: str
+    platform: str
+    versions: dict[str, str]
+    """Package (and SQLite, PostgreSQL) versions."""
+
+
+def machine(postgres_version: str | None) -> Machine:
     versions: dict[str, str] = {}
     for package in PACKAGES:
         try:
@@ -522,36 +580,31 @@ def _machine(postgres_version: str | None) -> dict[str, Any]:
         versions["sqlite (SqliteStore)"] = sqlite_with_extensions().sqlite_version
     if postgres_version:
         versions["postgresql"] = postgres_version
-    return {
-        "cpus": os.cpu_count(),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "versions": versions,
-    }
+    return Machine(
+        cpus=os.cpu_count(),
+        python=platform.python_version(),
+        platform=platform.platform(),
+        versions=versions,
+    )
 
 
 # ---- reports -----------------------------------------------------------------------------
-def _rows(data: dict[str, Any]) -> list[list[Any]]:
-    rows: list[list[Any]] = []
-    for name, sizes in data["search_ms"].items():
-        for size, prefix in sizes.items():
-            one = data["search_ms_namespace"][name][size]
-            ran = data["queries_run"][name][size]
-            recall = data["recall_at_10"][name][size]
-            rows.append(
-                [
-                    name,
-                    int(size),
-                    round(data["put_per_s"][name][size]),
-                    prefix["p50"],
-                    prefix["p95"],
-                    one["p50"],
-                    one["p95"],
-                    f"{recall['prefix']:.3f}/{recall['namespace']:.3f}",
-                    f"{ran['prefix']}/{ran['namespace']}",
-                ]
-            )
-    return rows
+def _rows(summary: BenchStoreSummary) -> list[list[Any]]:
+    return [
+        [
+            name,
+            size,
+            round(result.put_per_s),
+            result.search.p50,
+            result.search.p95,
+            result.search_namespace.p50,
+            result.search_namespace.p95,
+            f"{result.search.recall:.3f}/{result.search_namespace.recall:.3f}",
+            f"{result.search.queries}/{result.search_namespace.queries}",
+        ]
+        for name, sizes in summary.results.items()
+        for size, result in sizes.items()
+    ]
 
 
 HEADERS = [
@@ -567,28 +620,26 @@ HEADERS = [
 ]
 
 
-def render_markdown(data: dict[str, Any]) -> str:
-    settings = data["settings"]
-    machine = data["machine"]
+def render_markdown(summary: BenchStoreSummary) -> str:
+    settings, machine = summary.settings, summary.machine
     lines = [
         "# Store benchmark",
         "",
-        f"Random unit vectors ({settings['dims']} dims), embedding excluded; puts in batches "
-        f"of {settings['put_batch']}; searches with limit {settings['limit']} over the team "
-        f"prefix `{settings['prefix']}` and one namespace `{settings['one_namespace']}`. "
-        f"Machine: {machine['cpus']} CPUs, Python {machine['python']}.",
+        f"Random unit vectors ({settings.dims} dims), embedding excluded; puts in batches "
+        f"of {settings.put_batch}; searches with limit {settings.limit} over the team "
+        f"prefix `{settings.prefix}` and one namespace `{settings.one_namespace}`. "
+        f"Machine: {machine.cpus} CPUs, Python {machine.python}.",
         "",
-        markdown_table(HEADERS, _rows(data)),
+        markdown_table(HEADERS, _rows(summary)),
         "",
         "`1-ns`: search restricted to one agent's namespace. `recall@10`: share of the exact "
         "cosine top 10 returned (team prefix / one namespace). `queries`: timed queries run "
-        f"(team prefix / one namespace); a series stops after {settings['search_budget_s']:.0f} s.",
+        f"(team prefix / one namespace); a series stops after {settings.search_budget_s:.0f} s.",
     ]
-    if data["ratios"]:
-        sizes = sorted({int(s) for r in data["ratios"].values() for s in r})
+    if summary.ratios:
+        sizes = sorted({s for r in summary.ratios.values() for s in r})
         ratio_rows = [
-            [name, *(r.get(str(s), float("nan")) for s in sizes)]
-            for name, r in data["ratios"].items()
+            [name, *(r.get(s, float("nan")) for s in sizes)] for name, r in summary.ratios.items()
         ]
         lines += [
             "",
@@ -596,45 +647,45 @@ def render_markdown(data: dict[str, Any]) -> str:
             "",
             markdown_table(["ratio", *(str(s) for s in sizes)], ratio_rows),
         ]
-    embed = data["embed_query_ms"]
+    embed = summary.embed_query_ms
     lines += ["", "## Query embedding (embedded model)", ""]
     lines.append(
-        f"embed_query p50 {embed['p50']:.2f} ms, p95 {embed['p95']:.2f} ms."
+        f"embed_query p50 {embed.p50:.2f} ms, p95 {embed.p95:.2f} ms."
         if embed
         else "Not measured (see notes)."
     )
-    if data["notes"]:
-        lines += ["", "## Notes", "", *(f"- {note}" for note in data["notes"])]
-    versions = ", ".join(f"{k} {v}" for k, v in machine["versions"].items())
+    if summary.notes:
+        lines += ["", "## Notes", "", *(f"- {note}" for note in summary.notes)]
+    versions = ", ".join(f"{k} {v}" for k, v in machine.versions.items())
     lines += ["", f"Versions: {versions}.", "", "![latency vs size](bench_store.png)"]
     return "\n".join(lines)
 
 
-def _rich_table(data: dict[str, Any]) -> Table:
+def _rich_table(summary: BenchStoreSummary) -> Table:
     table = Table(title="Store benchmark (ms; put in items/s)")
     for header in HEADERS:
         if header == "backend":
             table.add_column(header, no_wrap=True)
         else:
             table.add_column(header, justify="right")
-    for row in _rows(data):
+    for row in _rows(summary):
         table.add_row(*(f"{v:.2f}" if isinstance(v, float) else str(v) for v in row))
     return table
 
 
-def _plot(data: dict[str, Any], path: Path) -> None:
+def _plot(summary: BenchStoreSummary, path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.5), sharey=True)
-    panels = (("search_ms", "team prefix"), ("search_ms_namespace", "one namespace"))
-    for ax, (key, title) in zip(axes, panels, strict=True):
-        for name, sizes in data[key].items():
-            xs = sorted(int(s) for s in sizes)
-            (line,) = ax.plot(xs, [sizes[str(x)]["p50"] for x in xs], marker="o", label=name)
-            ax.plot(xs, [sizes[str(x)]["p95"] for x in xs], linestyle="--", color=line.get_color())
+    panels = ((summary.search_ms, "team prefix"), (summary.search_ms_namespace, "one namespace"))
+    for ax, (series, title) in zip(axes, panels, strict=True):
+        for name, sizes in series.items():
+            xs = sorted(sizes)
+            (line,) = ax.plot(xs, [sizes[x].p50 for x in xs], marker="o", label=name)
+            ax.plot(xs, [sizes[x].p95 for x in xs], linestyle="--", color=line.get_color())
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("items")

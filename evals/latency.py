@@ -25,7 +25,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, cast, get_args
 
@@ -33,6 +33,7 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langgraph.store.base import BaseStore, IndexConfig, PutOp
+from pydantic import BaseModel, ConfigDict, computed_field
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
@@ -41,7 +42,9 @@ from evals.bench_store import (
     BACKENDS,
     REFERENCE,
     BackendName,
+    Machine,
     Workspace,
+    machine,
     open_backend,
     postgres_server,
 )
@@ -344,7 +347,7 @@ def run_latency(
     budget_s: float = DEFAULT_BUDGET_S,
     embeddings: Embeddings | None = None,
     pg_url: str | None = None,
-) -> dict[str, Any]:
+) -> LatencySummary:
     """Run the latency eval; write JSON (`json_out` and reports/latency.json), .md and .png.
 
     `embeddings` defaults to the embedded model (memory.embeddings.make_embeddings()).
@@ -365,7 +368,7 @@ def run_latency(
     cached = dict(zip(texts, embeddings.embed_documents(texts), strict=True))
     embedder = PoolEmbeddings(embeddings, cached, embedding_dims(embeddings))
     index = cast(IndexConfig, {"dims": embedder.dims, "embed": embedder, "fields": ["content"]})
-    results: dict[str, dict[str, dict[str, Any]]] = {}
+    results: dict[BackendName, dict[Metric, dict[int, Series]]] = {}
     with ExitStack() as stack:
         directory = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="latency-")))
         space = Workspace(directory=directory)
@@ -378,16 +381,30 @@ def run_latency(
                 for metric, series in _measure(
                     name, size, index, space, pool, queries, budget_s, progress
                 ):
-                    results[name].setdefault(metric, {})[str(size)] = asdict(series)
-    data = _to_json(results, queries, budget_s, pool_size, embedder)
+                    results[name].setdefault(metric, {})[size] = series
+    summary = LatencySummary(
+        metrics_ms={m: {name: by[m] for name, by in results.items()} for m in METRICS},
+        settings=LatencySettings(
+            queries=queries,
+            budget_s=budget_s,
+            pool_sentences=pool_size,
+            embeddings=embedder.model_name,
+            dims=embedder.dims,
+        ),
+        machine=machine(None),
+        notes=_notes(results, queries, budget_s),
+    )
     report = Report(
-        "latency", data, render_markdown(data), {"latency.png": lambda path: _plot(data, path)}
+        "latency",
+        summary,
+        render_markdown(summary),
+        {"latency.png": lambda path: _plot(summary, path)},
     )
     write_report(report, reports=reports, json_out=json_out)
-    Console(width=max(console.width, 132)).print(_rich_table(data))
-    for note in data["notes"]:
+    Console(width=max(console.width, 132)).print(_rich_table(summary))
+    for note in summary.notes:
         console.print(f"[dim]note: {note}[/dim]")
-    return data
+    return summary
 
 
 def _measure(
@@ -424,27 +441,8 @@ def _check_args(
     return [cast(BackendName, b) for b in dict.fromkeys(backends)]
 
 
-def _ratios(results: dict[str, dict[str, dict[str, Any]]]) -> dict[str, dict[str, Any]]:
-    """Per metric: each peer's p50 over the FAISS store's p50, per size."""
-    reference = results.get(REFERENCE)
-    if not reference:
-        return {}
-    out: dict[str, dict[str, Any]] = {}
-    for metric in METRICS:
-        out[metric] = {
-            f"{name}_over_{REFERENCE}": {
-                size: series["p50"] / reference[metric][size]["p50"]
-                for size, series in by_metric[metric].items()
-                if size in reference[metric]
-            }
-            for name, by_metric in results.items()
-            if name != REFERENCE
-        }
-    return out
-
-
 def _notes(
-    results: dict[str, dict[str, dict[str, Any]]], queries: int, budget_s: float
+    results: dict[BackendName, dict[Metric, dict[int, Series]]], queries: int, budget_s: float
 ) -> list[str]:
     notes = [
         "postgres: opened by memory.backends.open_store, which searches exactly (no ANN index)",
@@ -454,114 +452,129 @@ def _notes(
     for name, by_metric in results.items():
         for metric in ("lookup", "context", "sync"):
             for size, series in by_metric[metric].items():
-                if series["runs"] < queries:
+                if series.runs < queries:
                     notes.append(
-                        f"{name} at {size} memories: {metric} stopped after {series['runs']} "
+                        f"{name} at {size} memories: {metric} stopped after {series.runs} "
                         f"of {queries} calls ({budget_s:.0f} s budget)"
                     )
     return notes
 
 
-def _to_json(
-    results: dict[str, dict[str, dict[str, Any]]],
-    queries: int,
-    budget_s: float,
-    pool_size: int,
-    embedder: PoolEmbeddings,
-) -> dict[str, Any]:
-    from evals.bench_store import _machine  # the same machine record as the store benchmark
+class LatencySettings(BaseModel):
+    queries: int
+    budget_s: float
+    min_queries: int = MIN_QUERIES
+    pool_sentences: int
+    embeddings: str
+    dims: int
+    context_limit: int = CONTEXT_LIMIT
+    thread_messages: int = THREAD_MESSAGES + 1
+    sync_targets: list[str] = list(SYNC_TARGETS)
+    team: str = TEAM
+    agent: str = COORDINATOR_AGENT
 
-    metrics = {m: {name: by_metric[m] for name, by_metric in results.items()} for m in METRICS}
-    return {
-        "metrics_ms": metrics,
-        "ratios": _ratios(results),
-        "seed_ms": dict(SEED_MS),
-        "settings": {
-            "queries": queries,
-            "budget_s": budget_s,
-            "min_queries": MIN_QUERIES,
-            "pool_sentences": pool_size,
-            "embeddings": embedder.model_name,
-            "dims": embedder.dims,
-            "context_limit": CONTEXT_LIMIT,
-            "thread_messages": THREAD_MESSAGES + 1,
-            "sync_targets": list(SYNC_TARGETS),
-            "team": TEAM,
-            "agent": COORDINATOR_AGENT,
-        },
-        "machine": _machine(None),
-        "notes": _notes(results, queries, budget_s),
-    }
+
+class LatencySummary(BaseModel):
+    """One run: what the JSON, the markdown and the plot show."""
+
+    model_config = ConfigDict(frozen=True)
+
+    metrics_ms: dict[Metric, dict[BackendName, dict[int, Series]]]
+    """metric -> backend -> memory count -> its timed series."""
+    seed_ms: dict[Metric, float] = dict(SEED_MS)
+    settings: LatencySettings
+    machine: Machine
+    notes: list[str]
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def ratios(self) -> dict[Metric, dict[str, dict[int, float]]]:
+        """Per metric: each peer's p50 over the FAISS store's p50, per size
+        (``"<peer>_over_faiss"``); empty when the FAISS store was not run."""
+        if REFERENCE not in self.metrics_ms["lookup"]:
+            return {}
+        out: dict[Metric, dict[str, dict[int, float]]] = {}
+        for metric, by_backend in self.metrics_ms.items():
+            reference = by_backend[REFERENCE]
+            out[metric] = {
+                f"{name}_over_{REFERENCE}": {
+                    size: series.p50 / reference[size].p50
+                    for size, series in sizes.items()
+                    if size in reference
+                }
+                for name, sizes in by_backend.items()
+                if name != REFERENCE
+            }
+        return out
 
 
 # ---- reports -----------------------------------------------------------------------------
 HEADERS = ["backend", "memories", "p50 ms", "p95 ms", f"p50 / {REFERENCE}", "runs", "seed ms"]
 
 
-def _metric_rows(data: dict[str, Any], metric: Metric) -> list[list[Any]]:
+def _metric_rows(summary: LatencySummary, metric: Metric) -> list[list[Any]]:
     rows: list[list[Any]] = []
     seed = SEED_MS.get(metric)
-    for name, sizes in data["metrics_ms"][metric].items():
-        ratios = data["ratios"].get(metric, {}).get(f"{name}_over_{REFERENCE}", {})
+    for name, sizes in summary.metrics_ms[metric].items():
+        ratios = summary.ratios.get(metric, {}).get(f"{name}_over_{REFERENCE}", {})
         for size, series in sizes.items():
             ratio = 1.0 if name == REFERENCE and ratios == {} else ratios.get(size)
             rows.append(
                 [
                     name,
-                    int(size),
-                    series["p50"],
-                    series["p95"],
+                    size,
+                    series.p50,
+                    series.p95,
                     ratio if ratio is not None else "-",
-                    series["runs"],
+                    series.runs,
                     seed if seed is not None else "-",
                 ]
             )
     return rows
 
 
-def render_markdown(data: dict[str, Any]) -> str:
-    settings = data["settings"]
-    machine = data["machine"]
+def render_markdown(summary: LatencySummary) -> str:
+    settings, machine = summary.settings, summary.machine
     lines = [
         "# Latency (LLM time excluded)",
         "",
-        f"Embedder `{settings['embeddings']}` ({settings['dims']} dims); stores filled from "
-        f"{settings['pool_sentences']} embedded sentences reused with varied subjects; "
-        f"queries and synced memories embedded for real. Up to {settings['queries']} timed "
-        f"calls per series, each series capped at {settings['budget_s']:.0f} s. Machine: "
-        f"{machine['cpus']} CPUs, Python {machine['python']}.",
+        f"Embedder `{settings.embeddings}` ({settings.dims} dims); stores filled from "
+        f"{settings.pool_sentences} embedded sentences reused with varied subjects; "
+        f"queries and synced memories embedded for real. Up to {settings.queries} timed "
+        f"calls per series, each series capped at {settings.budget_s:.0f} s. Machine: "
+        f"{machine.cpus} CPUs, Python {machine.python}.",
         "",
         "Seed figures: vector search ~50 ms at 1000 memories, full context assembly ~150 ms, "
         "A2A routing ~30 ms (per message).",
     ]
     for metric in METRICS:
         lines += ["", f"## {METRIC_TITLES[metric]}", ""]
-        lines.append(markdown_table(HEADERS, _metric_rows(data, metric)))
-    if data["notes"]:
-        lines += ["", "## Notes", "", *(f"- {note}" for note in data["notes"])]
+        lines.append(markdown_table(HEADERS, _metric_rows(summary, metric)))
+    if summary.notes:
+        lines += ["", "## Notes", "", *(f"- {note}" for note in summary.notes)]
     lines += ["", "![latency vs memory count](latency.png)"]
     return "\n".join(lines)
 
 
-def _rich_table(data: dict[str, Any]) -> Table:
+def _rich_table(summary: LatencySummary) -> Table:
     table = Table(title="Latency, LLM excluded (p50 / p95 ms; ratio = p50 over faiss)")
     table.add_column("backend", no_wrap=True)
     table.add_column("memories", justify="right")
     for metric in METRICS:
         table.add_column(metric, justify="right")
-    for name, sizes in data["metrics_ms"]["lookup"].items():
+    for name, sizes in summary.metrics_ms["lookup"].items():
         for size in sizes:
             cells = []
             for metric in METRICS:
-                series = data["metrics_ms"][metric][name][size]
-                ratio = data["ratios"].get(metric, {}).get(f"{name}_over_{REFERENCE}", {})
+                series = summary.metrics_ms[metric][name][size]
+                ratio = summary.ratios.get(metric, {}).get(f"{name}_over_{REFERENCE}", {})
                 suffix = f" (x{ratio[size]:.1f})" if size in ratio else ""
-                cells.append(f"{series['p50']:.1f} / {series['p95']:.1f}{suffix}")
-            table.add_row(name, size, *cells)
+                cells.append(f"{series.p50:.1f} / {series.p95:.1f}{suffix}")
+            table.add_row(name, str(size), *cells)
     return table
 
 
-def _plot(data: dict[str, Any], path: Path) -> None:
+def _plot(summary: LatencySummary, path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -569,10 +582,10 @@ def _plot(data: dict[str, Any], path: Path) -> None:
 
     fig, axes = plt.subplots(1, len(METRICS), figsize=(16, 4.5))
     for ax, metric in zip(axes, METRICS, strict=True):
-        for name, sizes in data["metrics_ms"][metric].items():
-            xs = sorted(int(s) for s in sizes)
-            (line,) = ax.plot(xs, [sizes[str(x)]["p50"] for x in xs], marker="o", label=name)
-            ax.plot(xs, [sizes[str(x)]["p95"] for x in xs], linestyle="--", color=line.get_color())
+        for name, sizes in summary.metrics_ms[metric].items():
+            xs = sorted(sizes)
+            (line,) = ax.plot(xs, [sizes[x].p50 for x in xs], marker="o", label=name)
+            ax.plot(xs, [sizes[x].p95 for x in xs], linestyle="--", color=line.get_color())
         if metric in SEED_MS:
             ax.axhline(SEED_MS[metric], color="grey", linestyle=":", label="seed")
         ax.set_xscale("log")

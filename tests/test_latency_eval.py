@@ -14,7 +14,7 @@ from tests.fakes import DeterministicEmbeddings
 def test_tiny_run_writes_json_and_reports(tmp_path: Path) -> None:
     out = tmp_path / "out.json"
     reports = tmp_path / "reports"
-    data = run_latency(
+    summary = run_latency(
         sizes=[50],
         backends=["faiss", "inmemory"],
         queries=5,
@@ -22,22 +22,34 @@ def test_tiny_run_writes_json_and_reports(tmp_path: Path) -> None:
         reports=reports,
         embeddings=DeterministicEmbeddings(),
     )
-    assert json.loads(out.read_text()) == json.loads((reports / "latency.json").read_text())
+    written = json.loads(out.read_text())
+    assert written == json.loads((reports / "latency.json").read_text())
     assert (reports / "latency.md").read_text().startswith("# Latency")
-    assert (reports / "latency.png").stat().st_size > 0
+    png = (reports / "latency.png").read_bytes()
+    assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 1000
     for metric in METRICS:
         for backend in ("faiss", "inmemory"):
-            series = data["metrics_ms"][metric][backend]["50"]
-            assert 0 < series["p50"] <= series["p95"]
-            assert series["runs"] == 5
-        ratio = data["ratios"][metric]["inmemory_over_faiss"]["50"]
+            series = summary.metrics_ms[metric][backend][50]
+            assert 0 < series.p50 <= series.p95
+            assert series.runs == 5
+            assert written["metrics_ms"][metric][backend]["50"] == {
+                "p50": series.p50,
+                "p95": series.p95,
+                "runs": 5,
+            }
+        ratio = summary.ratios[metric]["inmemory_over_faiss"][50]
         expected = (
-            data["metrics_ms"][metric]["inmemory"]["50"]["p50"]
-            / data["metrics_ms"][metric]["faiss"]["50"]["p50"]
+            summary.metrics_ms[metric]["inmemory"][50].p50
+            / summary.metrics_ms[metric]["faiss"][50].p50
         )
         assert ratio == pytest.approx(expected)
-    assert data["settings"]["embeddings"] == "test-hash-embeddings"
-    assert data["settings"]["pool_sentences"] == 50
+        assert written["ratios"][metric]["inmemory_over_faiss"]["50"] == ratio
+    assert (
+        summary.settings.embeddings == written["settings"]["embeddings"] == "test-hash-embeddings"
+    )
+    assert summary.settings.pool_sentences == 50
+    assert written["seed_ms"] == {"lookup": 50.0, "context": 150.0, "sync_per_message": 30.0}
+    assert written["machine"]["cpus"] == summary.machine.cpus
 
 
 def test_pool_embeddings_call_the_model_only_for_unseen_texts() -> None:
