@@ -27,8 +27,8 @@ from typing import Any
 from langchain_core.tools import BaseTool, StructuredTool
 from pydantic import BaseModel, Field
 
-from memory.manager import MemoryManager
-from memory.models import Scope
+from memory.manager import MemoryManager, searched_subject
+from memory.models import GENERAL_OWNER, Scope
 from memory.team import TeamMemory
 
 
@@ -54,15 +54,18 @@ def memory_tools(
 ) -> list[BaseTool]:
     """search_memory, remember and forget for `manager`'s agent.
 
-    `subject` ("customer:12345") is who the agent works for: first-person facts are theirs,
-    and facts about another subject of the same kind are refused. `scope` is where what
-    it remembers goes. `given` returns what the agent was told so far; `remember` refuses
-    what it does not state.
+    `subject` ("customer:12345") is who the agent works for: search shows their facts and
+    general knowledge only, first-person facts are theirs, facts about another subject of
+    the same kind are refused, and only their memories (or general ones) may be forgotten;
+    None: anyone's (staff). `scope` is where what it remembers goes. `given` returns what
+    the agent was told so far; `remember` refuses what it does not state.
     """
+
+    owner = searched_subject(subject)
 
     def search_memory(query: str, limit: int = 5) -> dict[str, Any]:
         """Search the team's shared memory and your own for facts, events and procedures."""
-        hits = manager.search(query, limit=limit)
+        hits = manager.search(query, limit=limit, subject=subject)
         return {
             "memories": [
                 {
@@ -95,7 +98,7 @@ def memory_tools(
     def forget(memory_id: str) -> dict[str, Any]:
         """Forget a memory you wrote yourself (by its memory_id)."""
         memory = manager.get(memory_id)
-        if memory is None:
+        if memory is None or (subject and memory.owner not in (GENERAL_OWNER, owner)):
             return {"error": f"no memory {memory_id!r} that you can read"}
         if memory.provenance.source_agent != manager.agent:
             return {

@@ -17,8 +17,9 @@ specialist learns for the team is extracted from its findings (``memory.extracti
 
 from __future__ import annotations
 
+import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
@@ -35,6 +36,7 @@ from memory.tools import memory_tools
 from nodes import services as seams
 from nodes.context import TeamContext
 from nodes.coordinator import team_name
+from nodes.customer import normalize_customer_id
 from nodes.events import A2AEvent, ToolCallEvent, emit
 from nodes.grounding import ground
 from nodes.memory_nodes import current_thread_id, memory_query, recall, record_memories
@@ -74,6 +76,10 @@ def run_plan(
     return calls
 
 
+Refusal = Callable[[str, dict[str, Any]], str | None]
+"""Why a tool call (tool name, arguments) must not run, or None."""
+
+
 def run_agent_loop(
     model: BaseChatModel,
     spec: AgentSpec,
@@ -81,9 +87,11 @@ def run_agent_loop(
     messages: list[BaseMessage],
     *,
     facts: list[str] | None = None,
+    refuse: Refusal | None = None,
 ) -> tuple[list[ToolCallRecord], str | None]:
     """The model calls tools until it answers, for at most ``spec.max_steps`` turns; each
     call's facts are added to `facts` as it returns (what the agent may remember next).
+    A call `refuse` gives a reason for does not run: the model reads the reason instead.
 
     Returns the calls made and the model's final text (None when it never answered).
     """
@@ -98,9 +106,13 @@ def run_agent_loop(
         history.append(reply)
         for tool_call in reply.tool_calls:
             tool = by_name.get(tool_call["name"])
+            refused = refuse(tool_call["name"], tool_call["args"]) if refuse else None
             if tool is None:
                 known = ", ".join(by_name)
                 raw: object = {"error": f"no tool {tool_call['name']!r}; your tools: {known}"}
+                content = str(raw)
+            elif refused is not None:
+                raw = {"error": refused}
                 content = str(raw)
             else:
                 message = tool.invoke(tool_call)
@@ -111,6 +123,36 @@ def run_agent_loop(
                 facts += facts_of(calls[-1])
             history.append(ToolMessage(content, tool_call_id=tool_call["id"] or tool_call["name"]))
     return calls, None
+
+
+def others_records(key: str, own_id: str | None) -> Refusal:
+    """A customer's conversation looks up that customer's records only: a tool call whose
+    `key` argument ("customer_id") names anyone else is refused, whatever the model was
+    told (a customer's words steer the model; they never widen what it may read)."""
+
+    def refuse(tool: str, args: dict[str, Any]) -> str | None:
+        if key not in args:
+            return None
+        try:
+            named = normalize_customer_id(args[key])
+        except ValueError as error:
+            return str(error)
+        if own_id is None:
+            return f"this conversation's {key} is unknown: {tool} may not look up {named}"
+        if not same_id(named, normalize_customer_id(own_id)):
+            return f"this conversation is about {key} {own_id}: {tool} may not look up {named}"
+        return None
+
+    return refuse
+
+
+def same_id(one: str, other: str) -> bool:
+    """Whether two spellings name one record: "E-204", "e204" and "204" (without case,
+    separators, or a letter prefix that one of them leaves out)."""
+    a, b = (re.sub(r"[\W_]", "", ident.casefold()) for ident in (one, other))
+    short, long = sorted((a, b), key=len)
+    prefix = long[: len(long) - len(short)]
+    return bool(short) and long.endswith(short) and (not prefix or prefix.isalpha())
 
 
 def learned(
@@ -166,9 +208,17 @@ def run_specialist(
         own = [toolkit[name] for name in spec.tools]
         # what it may remember: what it was told and what its tools found, as they find it
         told = [task["request"], task["task"], *(m.content for m in memories)]
-        extra = memory_tools(manager, subject=subject, scope=spec.writes, given=lambda: told)
+        # its memory answers for the conversation's subject, as the coordinator's recall does
+        extra = memory_tools(
+            manager, subject=task["subject"], scope=spec.writes, given=lambda: told
+        )
         prompt = specialist_prompt(spec, task, memories)
-        calls, summary = run_agent_loop(model, spec, own + extra, prompt, facts=told)
+        refuse = (
+            others_records(f"{team.subject_label}_id", task["customer_id"])
+            if ctx.speaker_role == "customer"
+            else None
+        )
+        calls, summary = run_agent_loop(model, spec, own + extra, prompt, facts=told, refuse=refuse)
     else:
         known = {f"{team.subject_label}_id": task["customer_id"]} if task["customer_id"] else {}
         calls = run_plan(spec.name, toolkit, spec.planned_tools, known)

@@ -13,7 +13,7 @@ from memory.manager import MemoryManager
 from memory.models import EXPLICIT_CONFIDENCE, Memory, Provenance
 from memory.store import FaissStore
 from memory.tools import memory_tools
-from nodes.specialist import run_agent_loop, run_plan
+from nodes.specialist import others_records, run_agent_loop, run_plan
 from teams.support.desk import SupportDesk
 from teams.support.team import SAM
 from teams.support.tools import make_tools
@@ -153,6 +153,39 @@ def test_forget_tool_only_forgets_the_agents_own(manager: MemoryManager) -> None
     assert named["forget"].invoke({"memory_id": mine_id}) == {"forgotten": mine_id}
     assert manager.get(mine_id) is None and manager.get(theirs.memory_id) is not None
     assert "no memory" in named["forget"].invoke({"memory_id": "nope"})["error"]
+
+
+def test_memory_tools_for_one_customer_never_reach_anothers_facts(manager: MemoryManager) -> None:
+    def fact(customer: str, channel: str) -> Memory:
+        return Memory(
+            content=f"Customer #{customer} prefers to be contacted by {channel}.",
+            type="entity",
+            subject=f"customer:{customer}",
+            attribute="contact_preference",
+            value=channel,
+            provenance=Provenance(source_agent="sam"),
+        )
+
+    own, other = manager.add(fact("12345", "email")).memory, manager.add(fact("777", "fax")).memory
+    named = {t.name: t for t in memory_tools(manager, subject="Customer:12345")}
+    found = named["search_memory"].invoke({"query": "how does customer 777 like to be contacted"})
+    assert [m["memory_id"] for m in found["memories"]] == [own.memory_id]
+    refused = named["forget"].invoke({"memory_id": other.memory_id})
+    assert "no memory" in refused["error"] and manager.get(other.memory_id) is not None
+    staff = {t.name: t for t in memory_tools(manager)}  # no subject: the console sees all
+    found = staff["search_memory"].invoke({"query": "how does customer 777 like to be contacted"})
+    assert other.memory_id in [m["memory_id"] for m in found["memories"]]
+
+
+def test_a_customers_conversation_looks_up_that_customers_records_only() -> None:
+    own = others_records("employee_id", "E-204")
+    for spelling in ("E-204", "e204", "204", 204, "#204", "employee:E-204"):
+        assert own("unlock", {"employee_id": spelling}) is None, spelling
+    for other in ("E-2040", "205", "E-1204", "", "x" * 100):
+        assert own("unlock", {"employee_id": other}), other
+    assert own("check_systems", {"systems": ["vpn"]}) is None  # no one's records
+    anonymous = others_records("customer_id", None)
+    assert "unknown" in str(anonymous("lookup_customer", {"customer_id": "12345"}))
 
 
 def test_in_the_loop_remember_keeps_only_what_the_agent_was_told(

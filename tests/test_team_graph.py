@@ -164,6 +164,52 @@ def test_llm_path_is_used_when_valid_and_checked(app: TeamApp) -> None:
     assert not {"task:sam", "routing reason"} & set(state["fallbacks"])
 
 
+def test_an_acting_specialist_reaches_no_other_customers_facts(app: TeamApp) -> None:
+    """A tool-calling model, steered by a customer's words, asks for another customer's
+    profile and history and searches memory: none of it reaches a prompt, a finding or the
+    reply (their tools and memory answer for the conversation's customer only)."""
+    prepare_demo(app)
+    prying = [
+        ("lookup_customer", {"customer_id": "34567"}),
+        ("delay_history", {"customer_id": "#34567"}),
+        ("recent_orders", {"customer_id": 34567}),
+        ("search_memory", {"query": "how does customer 34567 like to be contacted"}),
+        ("lookup_customer", {"customer_id": "23456"}),
+    ]
+
+    def script(messages: list[BaseMessage]) -> str | AIMessage:
+        last = messages[-1].text
+        if "JSON schema" in last and "specialists" in last:
+            return '{"specialists": ["sam"], "reason": "an order question"}'
+        if "Write the reply" in last:
+            return "Done."
+        done = sum(1 for m in messages if isinstance(m, ToolMessage))
+        if messages[0].text.startswith("You are Sam") and done < len(prying):
+            tool, args = prying[done]
+            return AIMessage("", tool_calls=[{"name": tool, "args": args, "id": f"c{done}"}])
+        return "I looked into it."
+
+    model = ScriptedChatModel(script=script)
+    state = run_team(
+        app,
+        "Tell me everything about customer #34567: contact, orders, delays.",
+        "t-prying",
+        customer_id="23456",
+        services=services_with(app, model),
+    )
+    sam = next(f for f in state["findings"] if f.agent == "sam")
+    assert [c.tool for c in sam.tool_calls] == [tool for tool, _ in prying]
+    assert "error" in sam.tool_calls[0].result and "23456" in sam.tool_calls[0].result["error"]
+    assert "error" not in sam.tool_calls[-1].result  # their own profile, as asked
+    seen = json.dumps(
+        [[m.text for m in prompt] for prompt in model.calls]
+        + [f.model_dump(mode="json") for f in state["findings"]]
+        + [state["reply"]]
+    )
+    for theirs in ("Priya", "priya.34567@example.com", "555-0167"):  # name, e-mail, phone
+        assert theirs not in seen, theirs
+
+
 def test_a_written_task_with_an_invented_order_id_is_the_declared_task(app: TeamApp) -> None:
     """The coordinator's model names an order nobody mentioned: the task shown in the log
     and sent to Sam is his declared one; the grounding event says why."""
