@@ -14,14 +14,20 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Union
 
 from pydantic import BaseModel
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
 DEFAULT_REPORTS_DIR = Path(os.environ.get("A2A_REPORTS_DIR", "reports"))
 
+
+TypedSummary = Union[BaseModel, "DataclassInstance"]
+"""What a suite measured, as a dataclass or a pydantic model."""
 
 Plot = Callable[[Path], object]
 """Draws one figure into the PNG file it is given."""
@@ -33,9 +39,9 @@ class Report:
 
     name: str
     """File stem: reports/<name>.json and reports/<name>.md."""
-    summary: Any
-    """The typed summary (a dataclass or a pydantic model; a JSON-able dict where the
-    suite's results are free-form)."""
+    summary: TypedSummary
+    """The typed summary (a dataclass or a pydantic model): the JSON is made from it, and
+    so are the markdown and the plots."""
     markdown: str
     plots: Mapping[str, Plot] = field(default_factory=dict)
     """PNG file name -> the function drawing it."""
@@ -46,15 +52,23 @@ class Report:
         bad = [n for n in self.plots if not n.endswith(".png") or "/" in n]
         if bad:
             raise ValueError(f"plot file names must be plain .png names, got {bad}")
+        if not _is_typed(self.summary):
+            raise TypeError(
+                f"the summary of report {self.name!r} must be a dataclass or a pydantic "
+                f"model, got {type(self.summary).__name__}"
+            )
 
 
-def summary_json(summary: Any) -> Any:
-    """The summary as JSON-able data (dataclasses and pydantic models converted)."""
+def _is_typed(summary: object) -> bool:
+    is_dataclass = dataclasses.is_dataclass(summary) and not isinstance(summary, type)
+    return is_dataclass or isinstance(summary, BaseModel)
+
+
+def summary_json(summary: TypedSummary) -> Any:
+    """The summary as JSON-able data (pydantic fields under their serialization aliases)."""
     if isinstance(summary, BaseModel):
         return summary.model_dump(mode="json", by_alias=True)
-    if dataclasses.is_dataclass(summary) and not isinstance(summary, type):
-        return dataclasses.asdict(summary)
-    return summary
+    return dataclasses.asdict(summary)
 
 
 def write_report(

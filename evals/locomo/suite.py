@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from langchain_core.embeddings import Embeddings
 
@@ -22,19 +19,6 @@ from evals.locomo_data import (
     load_locomo,
 )
 from memory.embeddings import embedding_model_name
-
-if TYPE_CHECKING:
-    from rich.progress import Progress
-
-
-@contextmanager
-def _progress() -> Iterator[Progress]:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    with Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()
-    ) as progress:
-        yield progress
 
 
 def run_locomo(
@@ -96,7 +80,11 @@ def _run_all(
 ) -> list[ScoredRun]:
     questions = sum(len(c.questions) for c in conversations)
     runs: list[ScoredRun] = []
-    with _progress() as progress:
+    from rich.console import Console
+
+    from evals.report import progress_bar
+
+    with progress_bar(Console()) as progress:
         for name, build in builds:
             tracker = Tracker(progress, progress.add_task(name, total=questions))
             runs.append(evaluate(conversations, build, tracker=tracker))
