@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import (
     AbstractAsyncContextManager,
@@ -31,6 +32,7 @@ from contextlib import (
     AsyncExitStack,
     ExitStack,
     asynccontextmanager,
+    closing,
     contextmanager,
 )
 from dataclasses import dataclass
@@ -47,6 +49,7 @@ if TYPE_CHECKING:
 STORE_DIR = "store"
 """Sub-directory of a local location that holds the FaissStore."""
 CHECKPOINTS_FILE = "checkpoints.sqlite"
+CHECKPOINTS_WHAT = "the conversations' checkpoint file"
 """File of a local location that holds the per-thread checkpoints."""
 POSTGRES_SCHEMES = ("postgresql", "postgres")
 CONNECT_TIMEOUT_S = 10
@@ -329,8 +332,15 @@ async def _aopen_local_store(
 def _open_local_checkpointer(where: Location) -> Iterator[BaseCheckpointSaver[Any]]:
     from langgraph.checkpoint.sqlite import SqliteSaver
 
-    with SqliteSaver.from_conn_string(str(_checkpoints_file(where))) as saver:
-        saver.setup()  # sets WAL; done now so a bad directory fails here, not mid-run
+    from memory.store_db import named_file_errors
+
+    path = _checkpoints_file(where)
+    with named_file_errors(path, CHECKPOINTS_WHAT):
+        conn = sqlite3.connect(str(path), check_same_thread=False)  # as from_conn_string
+    with closing(conn):
+        saver = SqliteSaver(conn)
+        with named_file_errors(path, CHECKPOINTS_WHAT):
+            saver.setup()  # sets WAL; done now so a bad file fails here, not mid-run
         # Deleted conversation state (a forget's redaction) is zeroed in the file.
         saver.conn.execute("PRAGMA secure_delete=ON")
         yield saver
@@ -340,8 +350,12 @@ def _open_local_checkpointer(where: Location) -> Iterator[BaseCheckpointSaver[An
 async def _aopen_local_checkpointer(where: Location) -> AsyncIterator[BaseCheckpointSaver[Any]]:
     from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
-    async with AsyncSqliteSaver.from_conn_string(str(_checkpoints_file(where))) as saver:
-        await saver.setup()
+    from memory.store_db import named_file_errors
+
+    path = _checkpoints_file(where)
+    async with AsyncSqliteSaver.from_conn_string(str(path)) as saver:
+        with named_file_errors(path, CHECKPOINTS_WHAT):
+            await saver.setup()
         await saver.conn.execute("PRAGMA secure_delete=ON")
         yield saver
 

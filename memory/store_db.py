@@ -17,7 +17,8 @@ import hashlib
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -112,6 +113,31 @@ class StoreBusyError(RuntimeError):
     """Another process holds the store's SQLite write lock for longer than we wait."""
 
 
+class StoreFileError(ValueError):
+    """A data directory's SQLite file cannot be opened: damaged, not SQLite, a directory."""
+
+
+_UNOPENABLE = ("unable to open", "disk i/o error", "not a database", "malformed")
+
+
+@contextmanager
+def named_file_errors(path: Path, what: str) -> Iterator[None]:
+    """SQLite's "file is not a database" or "disk I/O error" names no file: raise a
+    StoreFileError naming `path` (`what` it holds) and what to do instead. A busy or
+    locked database is left to its own handling."""
+    if path.is_dir():
+        raise StoreFileError(f"{what} {path} is a directory, not a SQLite file")
+    try:
+        yield
+    except sqlite3.DatabaseError as exc:
+        if not any(words in str(exc).lower() for words in _UNOPENABLE):
+            raise
+        raise StoreFileError(
+            f"{what} {path} cannot be read ({exc}): it is damaged or not a SQLite file; "
+            "restore it from a backup, or choose another data directory"
+        ) from exc
+
+
 class StoreDB:
     """One SQLite connection to a store's database, with the lock that serialises it.
 
@@ -132,6 +158,10 @@ class StoreDB:
         store checks before each search), so a count is never read from older data."""
         if read_only and not self.path.exists():
             raise FileNotFoundError(f"no memory store at {directory} ({DB_FILE} is missing)")
+        with named_file_errors(self.path, "the memory store's database"):
+            self._open(read_only)
+
+    def _open(self, read_only: bool) -> None:
         target = f"file:{self.path}?mode=ro" if read_only else str(self.path)
         self.conn = sqlite3.connect(
             target,
@@ -141,6 +171,7 @@ class StoreDB:
             timeout=BUSY_TIMEOUT_S,
         )
         self.conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
+        self.conn.execute("PRAGMA schema_version")  # reads the header: a foreign file fails now
         if read_only:
             return
         # Deleted and overwritten content is zeroed, not left in free pages: a forgotten

@@ -12,6 +12,7 @@ import logging
 import math
 import sqlite3
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -451,6 +452,38 @@ def test_cli_refuses(
     assert fragment.lower() in text.lower(), text
     if data_dir is not None and data_dir.endswith("mistyped"):
         assert not Path(data_dir).exists()  # a read never creates the directory
+
+
+@pytest.mark.parametrize("damage", ["garbage", "directory", "empty-header"])
+@pytest.mark.parametrize(
+    ("part", "args"),
+    [
+        ("store/store.sqlite", ("memories", "list")),
+        ("store/store.sqlite", ("memories", "search", "refund")),
+        ("store/store.sqlite", ("memories", "add", "Refunds take 5 days.", "--type", "semantic")),
+        ("checkpoints.sqlite", ("chat", "--agent", "sam", "--thread", "t1")),
+    ],
+)
+def test_a_damaged_store_file_is_named_in_a_clear_error(
+    run_cli: Callable[..., Any], tmp_path: Path, part: str, args: tuple[str, ...], damage: str
+) -> None:
+    made = run_cli("memories", "add", "Refunds take 5 days.", "--type", "semantic")
+    assert made.exit_code == 0, made.output
+    with closing(sqlite3.connect(tmp_path / "data" / "checkpoints.sqlite")):
+        pass  # the chat's checkpointer file, as a chat would have left it
+    damaged = tmp_path / "data" / part
+    for leftover in damaged.parent.glob(damaged.name + "-*"):  # WAL and shared memory
+        leftover.unlink()
+    damaged.unlink()
+    if damage == "directory":
+        damaged.mkdir()
+    else:
+        damaged.write_bytes(b"SQLite format 3\x00" if damage == "empty-header" else b"\x93" * 5000)
+    result = run_cli("--llm", "none", *args)
+    assert result.exit_code != 0, result.output
+    assert "Traceback" not in result.output and "unexpected" not in result.output
+    text = " ".join(result.output.replace("│", " ").split())
+    assert damaged.name in text, text
 
 
 def test_cli_output_neutralizes_control_characters(
