@@ -42,7 +42,14 @@ from langchain_core.embeddings import Embeddings
 from langchain_core.outputs import LLMResult
 from rich.console import Console
 
-from evals.extraction import LabeledUtterance, evaluate, load_labeled, summarize
+from evals.extraction import (
+    LabeledUtterance,
+    Scores,
+    UtteranceResult,
+    evaluate,
+    load_labeled,
+    summarize,
+)
 from evals.grounding import CHAT_TURNS, ChatTurn, TextCheck, _chat, _team
 from evals.report import Report, markdown_table, write_report
 from graphs.app import TeamApp, open_team_app
@@ -180,6 +187,30 @@ class CallTimer(BaseCallbackHandler):
         self.tokens.append(int(meta.get("output_tokens", 0)))
 
 
+@dataclass(frozen=True)
+class RoutedRequest:
+    """One labeled request as one model routed it, beside the routers."""
+
+    team: str
+    kind: RoutingKind
+    request: str
+    expected: list[str]
+    proposed: list[str] | None
+    """The model's own proposal (None: it gave no valid one)."""
+    right: bool
+    keyword: list[str]
+    """The keyword router's hits."""
+    keyword_right: bool
+    routers: list[str]
+    """What the routers pick with no model (keyword, then semantic)."""
+    routers_right: bool
+    with_keywords_right: bool
+    """The proposal joined with the keyword hits."""
+    graph_right: bool
+    """As the graph routes with this model."""
+    seconds: float
+
+
 @dataclass
 class ModelRun:
     name: EmbeddedModelName
@@ -187,16 +218,16 @@ class ModelRun:
     app: TeamApp
     timer: CallTimer
     load_s: float
-    routing: list[dict[str, Any]] = field(default_factory=list)
-    extraction_alone: list[Any] = field(default_factory=list)
-    extraction_graph: list[Any] = field(default_factory=list)
+    routing: list[RoutedRequest] = field(default_factory=list)
+    extraction_alone: list[UtteranceResult] = field(default_factory=list)
+    extraction_graph: list[UtteranceResult] = field(default_factory=list)
     demo_texts: list[TextCheck] = field(default_factory=list)
     chat_texts: list[TextCheck] = field(default_factory=list)
     demo_s: float | None = None
     """The demo's wall time (team request + follow-up); None until it ran."""
 
 
-def _route(run: ModelRun, case: RoutingCase, routers: Sequence[str]) -> dict[str, Any]:
+def _route(run: ModelRun, case: RoutingCase, routers: Sequence[str]) -> RoutedRequest:
     """The model's own proposal (the prompt and schema ``route_request`` sends), the
     keyword router's hits, their union, and what the graph runs with this model: the
     union when the model routes and its proposal is valid, else `routers` (the keyword
@@ -211,21 +242,21 @@ def _route(run: ModelRun, case: RoutingCase, routers: Sequence[str]) -> dict[str
     keyword = keyword_route(case.request, members)
     union = set(with_keywords(chosen or (), keyword, members))
     graph = union if run.model.routes and chosen is not None else set(routers)
-    return {
-        "team": case.team.name,
-        "kind": case.kind,
-        "request": case.request,
-        "expected": sorted(case.expected),
-        "proposed": chosen,
-        "right": chosen is not None and set(chosen) == case.expected,
-        "keyword": keyword,
-        "keyword_right": set(keyword) == case.expected,
-        "routers": sorted(routers),
-        "routers_right": set(routers) == case.expected,
-        "with_keywords_right": union == case.expected,
-        "graph_right": graph == case.expected,
-        "seconds": round(seconds, 2),
-    }
+    return RoutedRequest(
+        team=case.team.name,
+        kind=case.kind,
+        request=case.request,
+        expected=sorted(case.expected),
+        proposed=chosen,
+        right=chosen is not None and set(chosen) == case.expected,
+        keyword=keyword,
+        keyword_right=set(keyword) == case.expected,
+        routers=sorted(routers),
+        routers_right=set(routers) == case.expected,
+        with_keywords_right=union == case.expected,
+        graph_right=graph == case.expected,
+        seconds=round(seconds, 2),
+    )
 
 
 def route_without_model(case: RoutingCase, embeddings: Embeddings) -> list[str]:
@@ -271,11 +302,6 @@ def extraction_sample(count: int) -> list[LabeledUtterance]:
     )
 
 
-ExtractionScores = dict[str, float | int]
-"""Precision, recall, F1 and the counts behind them (evals.extraction's `Scores`, as JSON
-data: the models summary is a dataclass, written by `dataclasses.asdict`)."""
-
-
 @dataclass(frozen=True)
 class ModelFigures:
     """One model's results across every part of the suite."""
@@ -294,8 +320,8 @@ class ModelFigures:
     """Right as the graph routes with this model: the proposal plus the keyword hits when
     the model routes (memory.packaged_models.PackagedModel.routes), else the routers."""
     routing_s_median: float | None
-    extraction_alone: ExtractionScores
-    extraction_graph: ExtractionScores
+    extraction_alone: Scores
+    extraction_graph: Scores
     texts: int
     drafted: int
     """Texts the model wrote a draft for (the rest were composed without it)."""
@@ -315,9 +341,8 @@ class ModelFigures:
     s_per_call_median_x: float | None
     """The median seconds per call over the first model's."""
     tokens_per_s: float | None
-    routing: list[dict[str, Any]]
-    """Each routing request: team, kind, expected and proposed specialists, seconds."""
-    checks: list[dict[str, Any]]
+    routing: list[RoutedRequest]
+    checks: list[TextCheck]
     """Each grounded text as nodes.grounding checked it."""
 
 
@@ -334,7 +359,7 @@ class ModelsSummary:
     utterances: int
     labeled_facts: int
     chat_turns: int
-    extraction_rules_alone: ExtractionScores
+    extraction_rules_alone: Scores
     total_s: float
     load_average_1min: dict[str, float]
     """The machine's 1-minute load average: min and max of the samples taken after
@@ -417,7 +442,7 @@ def run_models_eval(
     for model_name, m in summary.models.items():
         console.print(
             f"{model_name}: routing {m.routing_right}/{m.routing_total}, extraction F1 "
-            f"{m.extraction_alone['f1']:.2f} alone / {m.extraction_graph['f1']:.2f} "
+            f"{m.extraction_alone.f1:.2f} alone / {m.extraction_graph.f1:.2f} "
             f"graph, kept {m.kept}/{m.drafted}, invented {m.invented_shown}, "
             f"{m.s_per_call_median} s/call, demo {m.demo_s} s"
         )
@@ -435,14 +460,12 @@ def _summary(
     return ModelsSummary(
         baseline=first.name if first else None,
         routing_requests=len(first.routing) if first else 0,
-        routing_keyword_router_right=sum(r["keyword_right"] for r in first.routing) if first else 0,
-        routing_routers_right=sum(r["routers_right"] for r in first.routing) if first else 0,
+        routing_keyword_router_right=sum(r.keyword_right for r in first.routing) if first else 0,
+        routing_routers_right=sum(r.routers_right for r in first.routing) if first else 0,
         utterances=len(utterances),
         labeled_facts=sum(len(u.expected) for u in utterances),
         chat_turns=len(turns),
-        extraction_rules_alone=summarize(
-            evaluate(utterances, RuleExtractor().extract)
-        ).overall.model_dump(),
+        extraction_rules_alone=summarize(evaluate(utterances, RuleExtractor().extract)).overall,
         total_s=round(total, 1),
         load_average_1min={"min": min(load), "max": max(load), "samples": len(load)},
         models={run.name: _figures(run, first) for run in runs},
@@ -459,15 +482,15 @@ def _figures(run: ModelRun, first: ModelRun | None) -> ModelFigures:
     return ModelFigures(
         label=PACKAGED_MODELS[run.name].label,
         load_s=run.load_s,
-        routing_right=sum(r["right"] for r in run.routing),
-        routing_valid=sum(r["proposed"] is not None for r in run.routing),
+        routing_right=sum(r.right for r in run.routing),
+        routing_valid=sum(r.proposed is not None for r in run.routing),
         routing_total=len(run.routing),
-        routing_right_by_kind=_by_kind(run.routing, "right"),
-        routing_with_keywords_right=sum(r["with_keywords_right"] for r in run.routing),
-        routing_graph_right=sum(r["graph_right"] for r in run.routing),
-        routing_s_median=_median([r["seconds"] for r in run.routing]),
-        extraction_alone=summarize(run.extraction_alone).overall.model_dump(),
-        extraction_graph=summarize(run.extraction_graph).overall.model_dump(),
+        routing_right_by_kind=_right_by_kind(run.routing),
+        routing_with_keywords_right=sum(r.with_keywords_right for r in run.routing),
+        routing_graph_right=sum(r.graph_right for r in run.routing),
+        routing_s_median=_median([r.seconds for r in run.routing]),
+        extraction_alone=summarize(run.extraction_alone).overall,
+        extraction_graph=summarize(run.extraction_graph).overall,
         texts=len(texts),
         drafted=len(drafted),
         kept=sum(t.kept for t in drafted),
@@ -482,14 +505,14 @@ def _figures(run: ModelRun, first: ModelRun | None) -> ModelFigures:
         s_per_call_median_x=_ratio(median, _median(first.timer.seconds) if first else None),
         tokens_per_s=round(tokens / sum(calls), 1) if calls and sum(calls) else None,
         routing=run.routing,
-        checks=[t.model_dump() for t in texts],
+        checks=texts,
     )
 
 
-def _by_kind(routing: Sequence[dict[str, Any]], key: str) -> dict[str, str]:
+def _right_by_kind(routing: Sequence[RoutedRequest]) -> dict[str, str]:
     kinds: dict[str, list[bool]] = {}
     for r in routing:
-        kinds.setdefault(r["kind"], []).append(bool(r[key]))
+        kinds.setdefault(r.kind, []).append(r.right)
     return {kind: f"{sum(hits)}/{len(hits)}" for kind, hits in kinds.items()}
 
 
@@ -523,10 +546,10 @@ def render_markdown(summary: ModelsSummary) -> str:
                 ", ".join(f"{k} {v}" for k, v in m.routing_right_by_kind.items()) or "-",
                 f"{m.routing_with_keywords_right}/{m.routing_total}",
                 f"{m.routing_graph_right}/{m.routing_total}",
-                f"{alone['f1']:.2f} (P {alone['precision']:.2f} R {alone['recall']:.2f})"
+                f"{alone.f1:.2f} (P {alone.precision:.2f} R {alone.recall:.2f})"
                 if extracted
                 else "not run",
-                f"{graph['f1']:.2f}" if extracted else "not run",
+                f"{graph.f1:.2f}" if extracted else "not run",
                 f"{m.kept}/{m.drafted}",
                 f"{m.chat_replies_kept}/{m.chat_replies_drafted}",
                 m.invented_shown,
@@ -569,8 +592,8 @@ def render_markdown(summary: ModelsSummary) -> str:
         f"keyword matched: {summary.routing_routers_right}). "
         + (
             f"Extraction on {summary.utterances} labeled utterances holding "
-            f"{summary.labeled_facts} facts (rules alone: F1 {rules['f1']:.2f}, "
-            f"P {rules['precision']:.2f} R {rules['recall']:.2f}). "
+            f"{summary.labeled_facts} facts (rules alone: F1 {rules.f1:.2f}, "
+            f"P {rules.precision:.2f} R {rules.recall:.2f}). "
             if extracted
             else "Extraction not run. "
         )
@@ -594,7 +617,7 @@ def _plot(summary: ModelsSummary, path: Path) -> None:
         "routing right": [
             m.routing_right / m.routing_total if m.routing_total else 0.0 for m in figures
         ],
-        "extraction F1 (alone)": [float(m.extraction_alone["f1"]) for m in figures],
+        "extraction F1 (alone)": [m.extraction_alone.f1 for m in figures],
         "drafts kept": [m.grounded_rate or 0.0 for m in figures],
     }
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))

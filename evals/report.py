@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Union
 
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -65,10 +65,9 @@ def _is_typed(summary: object) -> bool:
 
 
 def summary_json(summary: TypedSummary) -> Any:
-    """The summary as JSON-able data (pydantic fields under their serialization aliases)."""
-    if isinstance(summary, BaseModel):
-        return summary.model_dump(mode="json", by_alias=True)
-    return dataclasses.asdict(summary)
+    """The summary as JSON-able data, by pydantic: a dataclass summary may hold pydantic
+    models, and fields are written under their serialization aliases."""
+    return TypeAdapter(type(summary)).dump_python(summary, mode="json", by_alias=True)
 
 
 def write_report(

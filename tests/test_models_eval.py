@@ -15,6 +15,8 @@ from evals.models import (
     ROUTING_SET,
     CallTimer,
     ModelRun,
+    RoutedRequest,
+    RoutingKind,
     _route,
     _summary,
     _write,
@@ -93,22 +95,24 @@ def _check(kind: str, *, drafted: bool, kept: bool, invented: list[str]) -> Text
     )
 
 
-def _routed(kind: str, right: bool, proposed: list[str] | None, seconds: float) -> dict:
-    return {
-        "team": "support",
-        "kind": kind,
-        "request": f"r-{kind}",
-        "expected": ["sam"],
-        "proposed": proposed,
-        "right": right,
-        "keyword": ["sam"] if kind != "neither" else [],
-        "keyword_right": kind != "neither",
-        "routers": ["sam"],
-        "routers_right": True,
-        "with_keywords_right": kind != "neither",
-        "graph_right": True,
-        "seconds": seconds,
-    }
+def _routed(
+    kind: RoutingKind, right: bool, proposed: list[str] | None, seconds: float
+) -> RoutedRequest:
+    return RoutedRequest(
+        team="support",
+        kind=kind,
+        request=f"r-{kind}",
+        expected=["sam"],
+        proposed=proposed,
+        right=right,
+        keyword=["sam"] if kind != "neither" else [],
+        keyword_right=kind != "neither",
+        routers=["sam"],
+        routers_right=True,
+        with_keywords_right=kind != "neither",
+        graph_right=True,
+        seconds=seconds,
+    )
 
 
 def test_a_run_is_summarised_and_written_as_every_suite_writes_its_report(
@@ -156,6 +160,14 @@ def test_a_run_is_summarised_and_written_as_every_suite_writes_its_report(
     written = json.loads((tmp_path / "reports" / "models.json").read_text())
     assert written == json.loads((tmp_path / "out.json").read_text())
     assert written["suite"] == "models" and written["models"]["smollm2"]["routing_right"] == 1
+    first = written["models"]["smollm2"]["routing"][0]
+    assert first["kind"] == "one" and first["proposed"] == ["sam"] and first["seconds"] == 1
+    assert [c["kind"] for c in written["models"]["smollm2"]["checks"]][:2] == [
+        "synthesis",
+        "findings:sam",
+    ]
+    assert written["models"]["smollm2"]["checks"][2]["invented"] == ["ORD-9"]
+    assert set(written["extraction_rules_alone"]) == {"precision", "recall", "f1", "tp", "fp", "fn"}
     markdown = (tmp_path / "reports" / "models.md").read_text()
     assert "| smollm2 | 1/2 (1 valid) | one 1/1, neither 0/1 | 1/2 | 2/2 | not run |" in markdown
     assert "| 6.0 (3.0x) |" in markdown and "| 35.0 (3.5x) |" in markdown
@@ -168,7 +180,7 @@ def test_a_routing_request_is_scored_as_sets_and_as_the_graph_routes() -> None:
     keyword = keyword_route(both.request, both.team.by_name)
     assert keyword != sorted(both.expected)  # the router's order is the team's, not sorted
 
-    def scored(routes: bool, proposal: str) -> dict[str, Any]:
+    def scored(routes: bool, proposal: str) -> RoutedRequest:
         model = ScriptedChatModel(script=lambda messages: proposal, routes=routes)
         run = ModelRun("smollm2", cast(Any, model), cast(Any, None), CallTimer(), 0.0)
         return _route(run, both, routers=["jordan"])
@@ -176,6 +188,6 @@ def test_a_routing_request_is_scored_as_sets_and_as_the_graph_routes() -> None:
     # a wrong proposal: the keyword hits are right in any order; the graph runs the union
     # for a model that routes, the routers for one that does not
     routing = scored(True, '{"reason": "a fault", "specialists": ["jordan"]}')
-    assert routing["keyword_right"] and routing["with_keywords_right"] and routing["graph_right"]
-    assert not routing["right"] and not routing["routers_right"]
-    assert not scored(False, '{"reason": "a fault", "specialists": ["jordan"]}')["graph_right"]
+    assert routing.keyword_right and routing.with_keywords_right and routing.graph_right
+    assert not routing.right and not routing.routers_right
+    assert not scored(False, '{"reason": "a fault", "specialists": ["jordan"]}').graph_right
