@@ -241,7 +241,10 @@ def run_specialist(
     )
     summary = verdict.shown
     fallbacks = [step] if verdict.replaced else []
-    lessons = learned(spec, facts, subject, current_thread_id())
+    # Only its own tools speak for the systems of record: what its memory tools returned
+    # is memory already, at its own trust (relearned, a customer's 0.70 became 0.95).
+    stated = [fact for call in calls if call.tool in spec.tools for fact in facts_of(call)]
+    lessons = learned(spec, stated, subject, current_thread_id())
     finding = Finding(
         agent=spec.name,
         summary=summary,

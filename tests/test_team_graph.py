@@ -210,6 +210,49 @@ def test_an_acting_specialist_reaches_no_other_customers_facts(app: TeamApp) -> 
         assert theirs not in seen, theirs
 
 
+def test_what_a_specialist_reads_in_memory_is_never_relearned_as_a_system_record(
+    app: TeamApp,
+) -> None:
+    """Only its own tools speak for the systems of record: a memory its search_memory
+    returned (here a customer's own statement, 0.70) is not extracted again as a tool's
+    finding at the systems' 0.95."""
+    prepare_demo(app)
+    run_team(app, "I prefer to be contacted by WhatsApp.", "t-said", customer_id="23456")
+    said = [m for m in app.manager("alex").list(limit=500) if "WhatsApp" in m.content]
+    assert said and all(m.asserted_by == "customer" for m in said)
+
+    def script(messages: list[BaseMessage]) -> str | AIMessage:
+        last = messages[-1].text
+        if "JSON schema" in last and "specialists" in last:
+            return '{"specialists": ["sam"], "reason": "a contact question"}'
+        if "Write the reply" in last:
+            return "Done."
+        if messages[0].text.startswith("You are Sam") and not any(
+            isinstance(m, ToolMessage) for m in messages
+        ):
+            args = {"query": "how does the customer like to be contacted"}
+            return AIMessage("", tool_calls=[{"name": "search_memory", "args": args, "id": "c0"}])
+        return "I read the customer's contact preference."
+
+    model = ScriptedChatModel(script=script)
+    state = run_team(
+        app,
+        "How will you contact me?",
+        "t-read",
+        customer_id="23456",
+        services=services_with(app, model),
+    )
+    sam = next(f for f in state["findings"] if f.agent == "sam")
+    assert any("WhatsApp" in fact for fact in sam.facts)  # it read the memory
+    everyone = [m for a in ("alex", "sam", "jordan") for m in app.manager(a).list(limit=500)]
+    laundered = [m for m in everyone if "WhatsApp" in m.content and m.asserted_by != "customer"]
+    assert laundered == [], [(m.content, m.asserted_by, m.confidence) for m in laundered]
+    after = {m.memory_id: m for m in everyone}
+    for before in said:  # nor counted as one more statement of it
+        now = after[before.memory_id]
+        assert (now.confidence, now.mention_count) == (before.confidence, before.mention_count)
+
+
 def test_a_written_task_with_an_invented_order_id_is_the_declared_task(app: TeamApp) -> None:
     """The coordinator's model names an order nobody mentioned: the task shown in the log
     and sent to Sam is his declared one; the grounding event says why."""
