@@ -30,7 +30,7 @@ import logging
 import math
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -64,6 +64,7 @@ from memory.lexical import (
     namespace_token,
     scoped_match,
 )
+from memory.row_cache import RowCache
 from memory.store_db import (
     DB_FILE,
     ItemRow,
@@ -77,7 +78,7 @@ from memory.store_db import (
 )
 from memory.store_filters import (
     AnyOf,
-    matches_any,
+    compile_any,
     sql_prefilter_any,
     validate_filter,
 )
@@ -109,19 +110,53 @@ Found = tuple[ItemRow, dict[str, Any], float | None]
 
 
 class Reads:
-    """The rows one search has read from SQLite, each parsed at most once, so that its two
-    rankings (dense and BM25), which mostly find the same items, read them once."""
+    """The rows one search has read, each parsed at most once, so that its two rankings
+    (dense and BM25), which mostly find the same items, read them once; with `cache`,
+    rows earlier searches read (memory/row_cache.py) are taken from there, not SQLite."""
 
-    def __init__(self) -> None:
+    def __init__(self, cache: RowCache | None = None) -> None:
         self.rows: dict[int, ItemRow | None] = {}
         """item_id -> its row (None: expired, deleted or failing the SQL prefilter)."""
         self._found: dict[int, tuple[ItemRow, dict[str, Any]] | None] = {}
+        self.cache = cache
+        self._filters = ""
+        """The repr of the search's filters: the cache keeps its verdicts by it."""
+        self._matches: Callable[[dict[str, Any]], bool] | None = None
+
+    def filtered_by(self, any_of: AnyOf) -> None:
+        """The filters of the search (the same for all its rankings)."""
+        if self._matches is None:
+            self._matches = compile_any(any_of)
+            self._filters = repr(list(any_of)) if self.cache is not None else ""
+
+    def unread(self, item_ids: list[int]) -> list[int]:
+        """Those of `item_ids` this search has not read yet, nor the cache holds (those
+        it holds are read from it)."""
+        unread = [i for i in item_ids if i not in self.rows]
+        cache = self.cache
+        if cache is None or not unread:
+            return unread
+        missing = []
+        for item_id in unread:
+            row = cache.row(item_id)
+            if row is None:
+                missing.append(item_id)
+            else:
+                self.rows[item_id] = row
+        return missing
+
+    def read(self, item_ids: list[int], rows: dict[int, ItemRow]) -> None:
+        """What SQLite answered for `item_ids` (absent: no live row passing the filter)."""
+        self.rows.update((i, rows.get(i)) for i in item_ids)
+        if self.cache is not None:
+            self.cache.put(rows)
 
     def matching(
-        self, item_id: int, scopes: tuple[str, ...], any_of: AnyOf
+        self, item_id: int, scopes: tuple[str, ...]
     ) -> tuple[ItemRow, dict[str, Any]] | None:
         """A row read before and its parsed value, if it is under one of `scopes` and
-        matches one of `any_of` (always the same ones within a search), else None."""
+        matches the search's filters (`filtered_by`), else None."""
+        assert self._matches is not None, "filtered_by first"
         if item_id in self._found:
             return self._found[item_id]
         row = self.rows.get(item_id)
@@ -129,8 +164,18 @@ class Reads:
         # SQLite has the last word on namespace and filter: a damaged index may cost
         # speed, never isolation.
         if row is not None and row[1].startswith(scopes):
-            value = parse_value(row[3])  # parsed once: filtered, then returned
-            found = (row, value) if matches_any(value, any_of) else None
+            cache = self.cache
+            if cache is None:
+                value = parse_value(row[3])  # parsed once: filtered, then returned
+                found = (row, value) if self._matches(value) else None
+            else:  # parsed and judged once while the row stays cached
+                value = cache.value(item_id, row)
+                verdict = cache.verdict(self._filters, item_id)
+                if verdict is None:
+                    verdict = self._matches(value)
+                    if cache.row(item_id) is row:
+                        cache.judged(self._filters, item_id, verdict)
+                found = (row, value) if verdict else None
         self._found[item_id] = found
         return found
 
@@ -246,6 +291,8 @@ class FaissStore(BaseStore):
             self._configure_index(index, embedding_model)
         self._data_version = self._db.data_version()
         self._vectors: VectorIndex | None = None
+        self._rows = RowCache()
+        """Rows searches read, kept parsed for later searches (memory/row_cache.py)."""
         self._saved_marks: tuple[int, int] | None = None
         """The index's (max vec_id, max deletion seq) when it matched the saved file: a
         store that took in nothing since then does not save again on close (a 100k index
@@ -366,12 +413,8 @@ class FaissStore(BaseStore):
     def _refresh_from_other_processes(self) -> None:
         if self._db.depth:
             return  # inside `atomic()`: caught up when it began, nobody else can write
-        version = self._db.data_version()
-        if version != self._data_version:
-            self._data_version = version
-            self._db.term_docs.clear()
-            if self._vectors is not None:
-                self._catch_up(self._vectors)
+        if self._others_wrote() and self._vectors is not None:
+            self._catch_up(self._vectors)
 
     def _after_write(self) -> None:
         if self._db.depth:
@@ -379,9 +422,20 @@ class FaissStore(BaseStore):
             # after the commit, never ones a rollback would take back (and reuse the ids of).
             return
         with self._lock:
-            self._data_version = self._db.data_version()
+            self._others_wrote()
             if self._vectors is not None:
                 self._catch_up(self._vectors)
+
+    def _others_wrote(self) -> bool:
+        """Whether another connection (any process) committed since this one last looked;
+        if so, what was read from SQLite before is forgotten."""
+        version = self._db.data_version()
+        if version == self._data_version:
+            return False
+        self._data_version = version
+        self._db.term_docs.clear()
+        self._rows.clear()
+        return True
 
     # ---- transactions ----------------------------------------------------------------
     @contextmanager
@@ -550,6 +604,13 @@ class FaissStore(BaseStore):
             return now().timestamp()
         return None
 
+    def _reads(self) -> Reads:
+        """A search's reads, from the row cache where it may be used: not inside a write
+        transaction (a rollback would leave it holding what never was; a read-modify-write
+        reads SQLite), nor where expired items are hidden (a cached row may expire)."""
+        usable = self._db.depth == 0 and self._live_after() is None
+        return Reads(self._rows if usable else None)
+
     def _get(self, op: GetOp) -> Item | None:
         row = self._db.get_row(encode_namespace(op.namespace), op.key, self._live_after())
         if row is None:
@@ -634,7 +695,8 @@ class FaissStore(BaseStore):
         """
         live_after = self._live_after()
         pre_sql, pre_args = sql_prefilter_any(any_of)  # rows that cannot match stay in SQLite
-        reads = Reads() if reads is None else reads
+        reads = self._reads() if reads is None else reads
+        reads.filtered_by(any_of)
         ranked: list[Found] = []
         read = 0
         for candidates in batches:
@@ -647,14 +709,18 @@ class FaissStore(BaseStore):
                 part = candidates[start : start + size]
                 start += len(part)
                 read += len(part)
-                unread = [i for i, _ in part if i not in reads.rows]
-                if unread:
-                    rows = self._db.rows(unread, live_after, pre_sql, pre_args)
-                    reads.rows.update((i, rows.get(i)) for i in unread)
+                unread = reads.unread([i for i, _ in part])
+                if unread and reads.cache is not None:
+                    # Whole rows, whatever this search's filters: the cache keeps them for
+                    # every later search (SQLite parses a row's JSON again for each
+                    # json_extract of the prefilter, which cost more than it saved here).
+                    reads.read(unread, self._db.rows(unread, live_after))
+                elif unread:
+                    reads.read(unread, self._db.rows(unread, live_after, pre_sql, pre_args))
                 for item_id, score in part:
                     if len(ranked) >= need:
                         break  # the rest of the slice is not parsed
-                    found = reads.matching(item_id, scopes, any_of)
+                    found = reads.matching(item_id, scopes)
                     if found is not None:
                         ranked.append((*found, score))
             if len(ranked) >= (need if enough is None else enough):
@@ -674,9 +740,10 @@ class FaissStore(BaseStore):
         rows = self._db.scan(prefix, pre_sql, pre_args, self._live_after(), vectorless=vectorless)
         out: list[tuple[ItemRow, dict[str, Any]]] = []
         skipped = 0
+        matches = compile_any(any_of)
         for row in rows:
             value = parse_value(row[3])
-            if not matches_any(value, any_of):
+            if not matches(value):
                 continue
             if skipped < offset:
                 skipped += 1
@@ -707,6 +774,8 @@ class FaissStore(BaseStore):
                 row = conn.execute(
                     "SELECT item_id FROM items WHERE ns = ? AND key = ?", (ns, key)
                 ).fetchone()
+                if row is not None:
+                    self._rows.discard([row[0]])
                 if op.value is None:
                     if row is not None:
                         self._db.delete_item(conn, row[0])
@@ -739,6 +808,7 @@ class FaissStore(BaseStore):
                 (value, moment.isoformat(), expires, ttl, item_id),
             )
         assert item_id is not None
+        self._rows.discard([item_id])  # a new row may take a deleted row's id
         pairs = self._index_texts(op)
         conn.execute("DELETE FROM items_fts WHERE rowid = ?", (item_id,))
         if pairs:
@@ -907,7 +977,7 @@ class FaissStore(BaseStore):
         with self._lock:
             self._ensure_open()
             self._refresh_from_other_processes()
-            reads = Reads()  # both rankings mostly find the same items: each read once
+            reads = self._reads()  # both rankings mostly find the same items: each read once
             dense = (
                 self._dense_ranked(vector, scopes, any_of, dense_limit, reads)
                 if vector is not None
@@ -998,7 +1068,10 @@ class FaissStore(BaseStore):
     # ---- TTL -------------------------------------------------------------------------
     def sweep_ttl(self) -> int:
         """Delete expired items; returns how many."""
-        swept = self._db.sweep_expired()
+        with self._lock:  # no search runs between the deletes and the cache's clearing
+            swept = self._db.sweep_expired()
+            if swept:
+                self._rows.clear()
         if swept:
             self._after_write()
         return swept
@@ -1122,7 +1195,10 @@ def _search_item(row: ItemRow, value: dict[str, Any], score: float | None) -> Se
     return SearchItem(
         namespace=decode_namespace(row[1]),
         key=row[2],
-        value=value,
+        # A copy: the value may be the row cache's, which later searches hand out too.
+        # Nested lists and dicts stay shared (LangGraph's InMemoryStore shares the whole
+        # value): a caller changing a result's nested values changes the cached row.
+        value=dict(value),
         created_at=datetime.fromisoformat(row[4]),
         updated_at=datetime.fromisoformat(row[5]),
         score=score,

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from operator import ge, gt, le, lt
 from typing import Any
 
 VALUE_INDEXES = {"items_content_key": "content_key", "items_subject": "subject"}
@@ -30,9 +31,7 @@ OPERATORS = frozenset({"$eq", "$ne", "$gt", "$gte", "$lt", "$lte"})
 
 
 def matches_filter(value: dict[str, Any], filter: dict[str, Any] | None) -> bool:
-    if not filter:
-        return True
-    return all(_compare(value.get(key), expected) for key, expected in filter.items())
+    return compile_any([filter])(value)
 
 
 AnyOf = Sequence[dict[str, Any] | None]
@@ -41,45 +40,90 @@ matches everything)."""
 
 
 def matches_any(value: dict[str, Any], any_of: AnyOf) -> bool:
-    return not any_of or any(matches_filter(value, f) for f in any_of)
+    return compile_any(any_of)(value)
 
 
-def _compare(actual: Any, expected: Any) -> bool:
+Check = Callable[[Any], bool]
+"""Whether a value (of one key) satisfies what a filter expects of it."""
+
+
+def compile_any(any_of: AnyOf) -> Callable[[dict[str, Any]], bool]:
+    """`any_of` as one predicate on item values, built once for a search that tests
+    hundreds of rows (interpreting the filter per row cost more than reading the row).
+    Unknown operators are refused here, before any row is tested."""
+    if not any_of:
+        return _always
+    alternatives = [[(key, _check(want)) for key, want in (f or {}).items()] for f in any_of]
+    if any(not checks for checks in alternatives):
+        return _always  # an empty alternative matches everything
+
+    def matches(value: dict[str, Any]) -> bool:
+        get = value.get
+        for checks in alternatives:
+            for key, check in checks:
+                if not check(get(key)):
+                    break
+            else:
+                return True
+        return False
+
+    return matches
+
+
+def _always(value: dict[str, Any]) -> bool:
+    return True
+
+
+def _check(expected: Any) -> Check:
     if isinstance(expected, dict):
         if any(k.startswith("$") for k in expected):
-            return all(_apply(actual, op, operand) for op, operand in expected.items())
-        if not isinstance(actual, dict):
-            return False
-        return all(_compare(actual.get(k), v) for k, v in expected.items())
+            operators = [_operator(op, operand) for op, operand in expected.items()]
+            if len(operators) == 1:
+                return operators[0]
+            return lambda actual: all(check(actual) for check in operators)
+        fields = [(k, _check(v)) for k, v in expected.items()]
+        return lambda actual: (
+            isinstance(actual, dict) and all(check(actual.get(k)) for k, check in fields)
+        )
     if isinstance(expected, list | tuple):
-        return (
+        items = [_check(e) for e in expected]
+        return lambda actual: (
             isinstance(actual, list | tuple)
-            and len(actual) == len(expected)
-            and all(_compare(a, e) for a, e in zip(actual, expected, strict=True))
+            and len(actual) == len(items)
+            and all(check(a) for check, a in zip(items, actual, strict=True))
         )
-    return bool(actual == expected)
+    return lambda actual: bool(actual == expected)
 
 
-def _apply(actual: Any, operator: str, operand: Any) -> bool:
-    if operator not in OPERATORS:
-        raise ValueError(
-            f"unsupported filter operator {operator!r}; use one of {sorted(OPERATORS)}"
-        )
-    if operator == "$eq":
-        return bool(actual == operand)
-    if operator == "$ne":
-        return bool(actual != operand)
+def _operator(op: str, operand: Any) -> Check:
+    if op not in OPERATORS:
+        raise ValueError(f"unsupported filter operator {op!r}; use one of {sorted(OPERATORS)}")
+    if op == "$eq":
+        return lambda actual: bool(actual == operand)
+    if op == "$ne":
+        return lambda actual: bool(actual != operand)
     try:
-        left, right = float(actual), float(operand)
+        right = float(operand)
     except (TypeError, ValueError):
-        return False
-    if operator == "$gt":
-        return left > right
-    if operator == "$gte":
-        return left >= right
-    if operator == "$lt":
-        return left < right
-    return left <= right
+        return lambda actual: False
+    compare = _NUMERIC[op]
+
+    def check(actual: Any) -> bool:
+        try:
+            left = float(actual)
+        except (TypeError, ValueError):
+            return False
+        return compare(left, right)
+
+    return check
+
+
+_NUMERIC: dict[str, Callable[[float, float], bool]] = {
+    "$gt": gt,
+    "$gte": ge,
+    "$lt": lt,
+    "$lte": le,
+}
 
 
 def validate_filter(filter: dict[str, Any] | None) -> None:

@@ -1,0 +1,101 @@
+"""Item rows a store has read and parsed, kept for later searches until they change.
+
+A search reads its candidates' rows from SQLite, parses their JSON and tests them against
+its filters (the costs that put it above a bare vector scan); consecutive searches over
+the same memories mostly find the same rows. The cache holds each row by item_id, its
+value parsed once and its verdict for a set of filters judged once while it stays
+cached. It is exact, not approximate: every write of this store's connection discards
+the rows it touches (`discard`), and a write by any other connection or process
+(SQLite's ``data_version``) empties it (`clear`). Rows read inside a write transaction are neither
+taken from it nor put into it (a rollback would leave a value that never was).
+
+Values are shared: a caller handing one out copies it first (`FaissStore` gives every
+`SearchItem` a copy of the top-level dict), so that no caller can change another's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from memory.store_db import ItemRow, parse_value
+
+DEFAULT_CAPACITY = 20_000
+"""Rows kept at most (a parsed memory is ~2-3 KB: ~50 MB when full); the oldest fifth
+goes when full. A 10k store fits whole; a larger one keeps what its searches touch."""
+MAX_FILTERS = 32
+"""Filter sets whose verdicts are kept (a search's filters differ by its subject and
+threshold); past this many, all verdicts are dropped and judged again."""
+
+
+class RowCache:
+    """item_id -> (row, its parsed value), for one store connection."""
+
+    def __init__(self, capacity: int = DEFAULT_CAPACITY) -> None:
+        if capacity < 1:
+            raise ValueError(f"capacity must be at least 1, got {capacity}")
+        self.capacity = capacity
+        self._rows: dict[int, ItemRow] = {}
+        self._values: dict[int, dict[str, Any]] = {}
+        self._verdicts: dict[str, dict[int, bool]] = {}
+        """filters (their repr) -> item_id -> whether the row matches them."""
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def row(self, item_id: int) -> ItemRow | None:
+        return self._rows.get(item_id)
+
+    def put(self, rows: dict[int, ItemRow]) -> None:
+        for item_id, row in rows.items():
+            if self._rows.get(item_id) != row:
+                self._forget(item_id)
+            self._rows[item_id] = row
+        if len(self._rows) > self.capacity:
+            self._evict(len(self._rows) - self.capacity)
+
+    def value(self, item_id: int, row: ItemRow) -> dict[str, Any]:
+        """`row`'s parsed value: parsed once while the row stays cached (the caller must
+        not change it)."""
+        value = self._values.get(item_id)
+        if value is None:
+            value = parse_value(row[3])
+            if self._rows.get(item_id) is row:
+                self._values[item_id] = value
+        return value
+
+    def verdict(self, filters: str, item_id: int) -> bool | None:
+        """Whether the row matches `filters` (a search's filter alternatives, by repr), as
+        judged before while nothing changed it; None: not judged."""
+        verdicts = self._verdicts.get(filters)
+        return None if verdicts is None else verdicts.get(item_id)
+
+    def judged(self, filters: str, item_id: int, verdict: bool) -> None:
+        """Remember `verdict` for the cached row (the caller checks it is still cached)."""
+        verdicts = self._verdicts.get(filters)
+        if verdicts is None:
+            if len(self._verdicts) >= MAX_FILTERS:
+                self._verdicts.clear()
+            verdicts = self._verdicts[filters] = {}
+        elif len(verdicts) >= self.capacity:
+            verdicts.clear()
+        verdicts[item_id] = verdict
+
+    def discard(self, item_ids: list[int] | tuple[int, ...]) -> None:
+        for item_id in item_ids:
+            self._forget(item_id)
+
+    def clear(self) -> None:
+        self._rows.clear()
+        self._values.clear()
+        self._verdicts.clear()
+
+    def _forget(self, item_id: int) -> None:
+        self._rows.pop(item_id, None)
+        self._values.pop(item_id, None)
+        for verdicts in self._verdicts.values():
+            verdicts.pop(item_id, None)
+
+    def _evict(self, at_least: int) -> None:
+        count = min(len(self._rows), max(at_least, self.capacity // 5))
+        for item_id in list(self._rows)[:count]:  # dicts keep insertion order: oldest first
+            self._forget(item_id)
