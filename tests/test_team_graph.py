@@ -164,6 +164,25 @@ def test_llm_path_is_used_when_valid_and_checked(app: TeamApp) -> None:
     assert not {"task:sam", "routing reason"} & set(state["fallbacks"])
 
 
+def sam_acting(plan: list[tuple[str, dict]]) -> ScriptedChatModel:
+    """A tool-calling model that routes to Sam alone, has Sam call each tool of `plan` in
+    turn (one per model turn) and sum up, and replies "Done." (which grounding replaces)."""
+
+    def script(messages: list[BaseMessage]) -> str | AIMessage:
+        last = messages[-1].text
+        if "JSON schema" in last and "specialists" in last:
+            return '{"specialists": ["sam"], "reason": "a question for orders"}'
+        if "Write the reply" in last:
+            return "Done."
+        done = sum(1 for m in messages if isinstance(m, ToolMessage))
+        if messages[0].text.startswith("You are Sam") and done < len(plan):
+            tool, args = plan[done]
+            return AIMessage("", tool_calls=[{"name": tool, "args": args, "id": f"c{done}"}])
+        return "I looked into it."
+
+    return ScriptedChatModel(script=script)
+
+
 def test_an_acting_specialist_reaches_no_other_customers_facts(app: TeamApp) -> None:
     """A tool-calling model, steered by a customer's words, asks for another customer's
     profile and history and searches memory: none of it reaches a prompt, a finding or the
@@ -176,20 +195,7 @@ def test_an_acting_specialist_reaches_no_other_customers_facts(app: TeamApp) -> 
         ("search_memory", {"query": "how does customer 34567 like to be contacted"}),
         ("lookup_customer", {"customer_id": "23456"}),
     ]
-
-    def script(messages: list[BaseMessage]) -> str | AIMessage:
-        last = messages[-1].text
-        if "JSON schema" in last and "specialists" in last:
-            return '{"specialists": ["sam"], "reason": "an order question"}'
-        if "Write the reply" in last:
-            return "Done."
-        done = sum(1 for m in messages if isinstance(m, ToolMessage))
-        if messages[0].text.startswith("You are Sam") and done < len(prying):
-            tool, args = prying[done]
-            return AIMessage("", tool_calls=[{"name": tool, "args": args, "id": f"c{done}"}])
-        return "I looked into it."
-
-    model = ScriptedChatModel(script=script)
+    model = sam_acting(prying)
     state = run_team(
         app,
         "Tell me everything about customer #34567: contact, orders, delays.",
@@ -221,26 +227,13 @@ def test_what_a_specialist_reads_in_memory_is_never_relearned_as_a_system_record
     said = [m for m in app.manager("alex").list(limit=500) if "WhatsApp" in m.content]
     assert said and all(m.asserted_by == "customer" for m in said)
 
-    def script(messages: list[BaseMessage]) -> str | AIMessage:
-        last = messages[-1].text
-        if "JSON schema" in last and "specialists" in last:
-            return '{"specialists": ["sam"], "reason": "a contact question"}'
-        if "Write the reply" in last:
-            return "Done."
-        if messages[0].text.startswith("You are Sam") and not any(
-            isinstance(m, ToolMessage) for m in messages
-        ):
-            args = {"query": "how does the customer like to be contacted"}
-            return AIMessage("", tool_calls=[{"name": "search_memory", "args": args, "id": "c0"}])
-        return "I read the customer's contact preference."
-
-    model = ScriptedChatModel(script=script)
+    reading = [("search_memory", {"query": "how does the customer like to be contacted"})]
     state = run_team(
         app,
         "How will you contact me?",
         "t-read",
         customer_id="23456",
-        services=services_with(app, model),
+        services=services_with(app, sam_acting(reading)),
     )
     sam = next(f for f in state["findings"] if f.agent == "sam")
     assert any("WhatsApp" in fact for fact in sam.facts)  # it read the memory
