@@ -677,7 +677,12 @@ class A2ABridge:
         self, memory: Memory, message: A2AMessage, payload: MemorySyncPayload
     ) -> SyncOutcome:
         target = message.target_agent
-        reason = self._delivery_refusal(memory, message, payload)
+        held = self.manager(message.source_agent).get(memory.memory_id)
+        reason = self._delivery_refusal(memory, message, payload, held)
+        if reason is None and held is not None:
+            # The copy is made of what the sender holds: a message that kept its content,
+            # confidence and hops could still say another speaker, role, slot or label.
+            memory = held
         if reason is not None:
             logger.warning(
                 "A2A sync %s from %s to %s refused (%s): memory %s",
@@ -708,7 +713,11 @@ class A2ABridge:
         )
 
     def _delivery_refusal(
-        self, memory: Memory, message: A2AMessage, payload: MemorySyncPayload
+        self,
+        memory: Memory,
+        message: A2AMessage,
+        payload: MemorySyncPayload,
+        held: Memory | None,
     ) -> SkipReason | None:
         provenance = memory.provenance
         if message.hops != provenance.hops + 1:
@@ -719,7 +728,6 @@ class A2ABridge:
             provenance.origin_memory_id or "", message.source_agent
         ):
             return "hops mismatch"
-        held = self.manager(message.source_agent).get(memory.memory_id)
         if held is None:
             return "unknown memory"
         if (
