@@ -576,16 +576,28 @@ def _sensitive_terms(memories: builtins.list[Memory]) -> builtins.list[str]:
     return sorted(t for t in terms if len(t) >= 3)
 
 
+MIN_BARE_ID_DIGITS = 5
+"""A number this long names its subject alone ("12345"); a shorter one ("1", "7") is in
+every log (a workflow's "1)", "12 hours") and names them only after their kind."""
+
+
 def _subject_mentions(subject: str) -> builtins.list[str]:
-    """How a subject is named in free text: "customer:12345" -> "customer:12345", "12345"."""
-    _kind, _, name = subject.partition(":")
-    return [subject, name] if name and (name.isdigit() or len(name) >= 3) else [subject]
+    """How a subject is named in free text: "customer:12345" -> "customer:12345",
+    "customer #12345", "customer 12345", "12345"; "customer:7" -> the first three only."""
+    kind, _, name = subject.partition(":")
+    if not name:
+        return [subject]
+    named = [subject, f"{kind} #{name}", f"{kind} {name}"]
+    distinctive = len(name) >= MIN_BARE_ID_DIGITS if name.isdigit() else len(name) >= 3
+    return [*named, name] if distinctive else named
 
 
 def _mentions(text: str, term: str) -> bool:
-    if term.isalnum():  # a bare number or name: whole words only ("12345", not "112345")
-        return re.search(rf"(?<![\w]){re.escape(term)}(?![\w])", text, re.IGNORECASE) is not None
-    return term.lower() in text.lower()
+    """Whether `text` quotes `term` as a whole: "customer #1" is not in "customer #12345",
+    nor "12345" in "112345" (case aside)."""
+    before = r"(?<!\w)" if term[:1].isalnum() or term[:1] == "_" else ""
+    after = r"(?!\w)" if term[-1:].isalnum() or term[-1:] == "_" else ""
+    return re.search(before + re.escape(term) + after, text, re.IGNORECASE) is not None
 
 
 def _redact_log(

@@ -214,6 +214,41 @@ def test_forgetting_a_whole_subject_removes_what_they_own_about_their_records(
     assert [m.owner for m in left] == ["customer:999"], [m.content for m in left]
 
 
+@pytest.mark.parametrize("short_id", ["1", "7", "12"])
+def test_forgetting_a_short_id_redacts_only_the_log_messages_about_them(
+    store: BaseStore, short_id: str
+) -> None:
+    """Customer #1's name in free text is "customer #1", not every "1" of the log: the
+    team's other messages (a workflow's "1)", customer #12345's order) stay readable."""
+    sam = MemoryManager(store, team=TEAM, agent="sam")
+    sam.add(fact(f"Customer #{short_id} prefers fax", f"customer:{short_id}", "contact", "fax"))
+    bridge = A2ABridge(store, TEAM)
+    about_them = [
+        f"Customer #{short_id} asked for a callback.",
+        f"Called customer {short_id} back.",
+        f"customer:{short_id} is waiting.",
+    ]
+    unrelated = [
+        "Refund workflow: 1) verify the order 2) check eligibility 7) refund within 12 hours.",
+        f"Customer #{short_id}2345 and customer:{short_id}0 asked about order 1, 7 and 12.",
+    ]
+    for text in about_them + unrelated:
+        bridge.send(
+            A2AMessage(
+                source_agent="sam",
+                target_agent="alex",
+                content_type=RESULT,
+                payload={"summary": text},
+            )
+        )
+
+    TeamMemory(store, TEAM).forget_subject(f"customer:{short_id}", requested_by=STAFF)
+
+    summaries = [m.payload.get("summary") for m in bridge.log.read(content_type=RESULT)]
+    assert [s for s in summaries if s in about_them] == []
+    assert sorted(s for s in summaries if s in unrelated) == sorted(unrelated)
+
+
 def test_only_the_subject_or_staff_may_forget_a_subject(store: BaseStore) -> None:
     seeded(store)
     team = TeamMemory(store, TEAM)
