@@ -139,7 +139,9 @@ def bar_panels(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 5), squeeze=False)
+    widest = max((len(bars) for bars in panels.values()), default=1)
+    width = max(6.0, 0.7 * widest)  # many groups (scenario families) need the room
+    fig, axes = plt.subplots(1, len(panels), figsize=(width * len(panels), 5), squeeze=False)
     for ax, (panel, bars) in zip(axes[0], panels.items(), strict=True):
         groups = list(bars)
         series = list(dict.fromkeys(s for values in bars.values() for s in values))
@@ -149,13 +151,16 @@ def bar_panels(
             ax.bar(xs, [bars[g].get(name, 0.0) for g in groups], width, label=name)
         for n, (label, value) in enumerate((lines or {}).items()):
             ax.axhline(value, color="grey", linestyle=("--", ":", "-.")[n % 3], label=label)
-        ax.set_xticks(range(len(groups)), groups, rotation=15)
+        slant = 15 if len(groups) <= 8 else 35
+        ax.set_xticks(
+            range(len(groups)), groups, rotation=slant, ha="right" if slant > 15 else "center"
+        )
         ax.set_ylim(*ylim)
         ax.set_title(panel)
         ax.set_ylabel(ylabel)
         ax.grid(True, axis="y", alpha=0.3)
-        # below the panel: bars reach 1.0, where a legend inside would hide them
-        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=3)
+        # beside the panel: bars reach 1.0, where a legend inside would hide them
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.suptitle(title)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)

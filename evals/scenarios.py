@@ -16,6 +16,7 @@ code is 0 even when a case fails: evals report scores; the tests gate behaviour.
 from __future__ import annotations
 
 import math
+import re
 import tempfile
 import time
 import traceback
@@ -35,7 +36,7 @@ from rich.table import Table
 
 from evals.evaluators import EvaluatorResult
 from evals.grounding import chat_sources, invented
-from evals.report import Report, markdown_table, write_report
+from evals.report import Report, bar_panels, markdown_table, write_report
 from graphs.app import TeamApp, open_team_app
 from memory.bridge import A2ABridge
 from memory.models import EXPLICIT_CONFIDENCE, SYNC_DECAY, Memory, Provenance
@@ -626,26 +627,27 @@ def _markdown(summary: ScenariosSummary) -> str:
     )
 
 
+def case_family(name: str) -> str:
+    """A red-team case's family (``poison_policy_3`` -> ``poison_policy``); a team case is
+    its own."""
+    return re.sub(r"_\d+$", "", name)
+
+
 def _plot(summary: ScenariosSummary, path: Path) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    cases = summary.cases
-    fig, ax = plt.subplots(figsize=(9, 4))
-    colors = ["tab:green" if c.passed else "tab:red" for c in cases]
-    ax.bar([c.name for c in cases], [c.score for c in cases], color=colors)
-    ax.set_ylim(0, 1.05)
-    ax.set_ylabel("score (share of checks holding)")
+    """Cases passed and failed per family: 69 cases side by side are unreadable."""
+    bars: dict[str, dict[str, float]] = {}
+    for case in summary.cases:
+        counts = bars.setdefault(case_family(case.name), {"passed": 0.0, "failed": 0.0})
+        counts["passed" if case.passed else "failed"] += 1
+    most = max((v for counts in bars.values() for v in counts.values()), default=1.0)
     totals = summary.totals
-    ax.set_title(f"Multi-agent scenarios: {totals.passed}/{totals.cases} pass")
-    ax.tick_params(axis="x", rotation=25)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return bar_panels(
+        path,
+        {"cases per family": bars},
+        title=f"Multi-agent scenarios: {totals.passed}/{totals.cases} pass",
+        ylabel="cases",
+        ylim=(0.0, most + 0.5),
+    )
 
 
 def _print(summary: ScenariosSummary, console: Console) -> None:

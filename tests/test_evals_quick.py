@@ -500,3 +500,10 @@ def test_the_scenarios_summary_counts_what_its_cases_scored(tmp_path: Path) -> N
     assert "1/3 cases pass (mean score 0.50)" in markdown and "| half | FAIL | 0.50 |" in markdown
     png = (tmp_path / "scenarios.png").read_bytes()
     assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 1000
+
+
+def test_the_scenarios_plot_counts_cases_per_family() -> None:
+    from evals.scenarios import case_family
+
+    assert case_family("poison_policy_10") == case_family("poison_policy_3") == "poison_policy"
+    assert case_family("sync_loop") == "sync_loop" and case_family("small_talk_2") == "small_talk"
