@@ -14,7 +14,13 @@ import pytest
 from typer.testing import CliRunner
 
 from evals.cli import app
-from evals.locomo.ablation import AblationStep, ablation_section, command_for
+from evals.locomo.ablation import (
+    AblationStep,
+    ablation_section,
+    command_for,
+    measured,
+    plot_ablation,
+)
 from evals.locomo.cache import CachedEmbeddings
 from evals.locomo.memory_mode import MemoryIndex, MemoryModeConfig
 from evals.locomo.scoring import ScoredRun, evaluate, select
@@ -368,14 +374,42 @@ def _run(r10: float) -> ScoredRun:
     return ScoredRun(table=table, results=[], seconds=0.0)
 
 
-def test_the_ablation_tables_measure_steps_against_the_row_above_and_variants_the_default() -> None:
+def test_the_ablation_tables_measure_steps_against_the_row_above_and_variants_the_default(
+    tmp_path: Path,
+) -> None:
     start = AblationStep("hybrid", "plain", TurnsConfig(window=0), kept=True)
     best = AblationStep("+window=2", "window", TurnsConfig(), kept=True)
     variant = AblationStep("rrf_k=60", "usual k", TurnsConfig(rrf_k=60), kept=False)
-    text = "\n".join(
-        ablation_section([(start, _run(60.0)), (best, _run(75.0)), (variant, _run(72.5))])
-    )
+    measured_steps = [
+        measured(start, _run(60.0)),
+        measured(best, _run(75.0)),
+        measured(variant, _run(72.5)),
+    ]
+    text = "\n".join(ablation_section(measured_steps))
     assert "| +window=2 | window | 65.00 | 75.00 | 80.00 | 83.00 | +15.0 |" in text
     assert "| rrf_k=60 | usual k | 62.50 | 72.50 | 77.50 | 80.50 | -2.5 |" in text
     assert "`python -m evals locomo --mode turns --rrf-k 60`" in text
     assert "largest first: +window=2 +15.0." in text
+    png = plot_ablation(tmp_path / "ablation.png", measured_steps).read_bytes()
+    assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 1000
+
+
+def test_an_ablation_run_reports_every_step_and_plots_them(data_file: Path, tmp_path: Path) -> None:
+    from evals.locomo.ablation import ABLATION, DEFAULT_COMMAND
+
+    reports = tmp_path / "reports"
+    result = run_locomo(
+        data=data_file,
+        ablation=True,
+        embeddings=DeterministicEmbeddings(),
+        cache_dir=tmp_path / "cache",
+        reports=reports,
+    )
+    steps = result["ablation"]
+    assert isinstance(steps, list) and [s["step"] for s in steps] == [s.name for s in ABLATION]
+    default = next(s for s in steps if s["command"] == DEFAULT_COMMAND)
+    assert default["recall_at"] == result["recall_at"]  # the default step is the main run
+    markdown = (reports / "locomo_turns.md").read_text()
+    assert "## Ablation: what helped" in markdown and "(locomo_turns_ablation.png)" in markdown
+    png = (reports / "locomo_turns_ablation.png").read_bytes()
+    assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 1000

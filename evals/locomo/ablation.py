@@ -3,7 +3,9 @@ variants measured against it, and the command that reproduces each step."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from evals.locomo.turns import TurnsConfig
@@ -144,32 +146,59 @@ def command_for(config: TurnsConfig) -> str:
     return " ".join(parts)
 
 
-def ablation_section(ablation: list[tuple[AblationStep, ScoredRun]]) -> list[str]:
+@dataclass(frozen=True)
+class AblationResult:
+    """One ablation step as measured."""
+
+    step: str
+    what: str
+    kept: bool
+    command: str
+    recall_at: dict[str, float]
+    by_category: dict[str, dict[str, float]]
+
+
+DEFAULT_COMMAND: Final = command_for(TurnsConfig())
+"""The command of the default configuration (it names no option)."""
+
+
+def measured(step: AblationStep, run: ScoredRun) -> AblationResult:
+    return AblationResult(
+        step=step.name,
+        what=step.what,
+        kept=step.kept,
+        command=command_for(step.config),
+        recall_at=run.table.recall_at,
+        by_category=run.table.by_category,
+    )
+
+
+def ablation_section(ablation: Sequence[AblationResult]) -> list[str]:
     """Two tables: the cumulative path to the default, and variants measured against it."""
     from evals.report import markdown_table
 
     headers = ["step", "what", *(f"R@{k}" for k in KS), "ΔR@10", "command"]
-    default = next((run for step, run in ablation if step.config == TurnsConfig()), None)
+    default = next((r for r in ablation if r.command == DEFAULT_COMMAND), None)
     path: list[list[object]] = []
     variants: list[list[object]] = []
     gains: list[tuple[str, float]] = []
     previous: float | None = None
-    for step, run in ablation:
-        r10 = run.table.recall_at["10"]
-        against = previous if step.kept else (default.table.recall_at["10"] if default else None)
+    for result in ablation:
+        r10 = result.recall_at["10"]
+        against = previous if result.kept else (default.recall_at["10"] if default else None)
         delta = None if against is None else r10 - against
         row = [
-            step.name,
-            step.what,
-            *(run.table.recall_at[str(k)] for k in KS),
+            result.step,
+            result.what,
+            *(result.recall_at[str(k)] for k in KS),
             "" if delta is None else f"{delta:+.1f}",
-            f"`{command_for(step.config)}`",
+            f"`{result.command}`",
         ]
-        if step.kept:
+        if result.kept:
             path.append(row)
             previous = r10
-            if delta is not None and step.name != "bm25":  # bm25 is a baseline, not a step
-                gains.append((step.name, delta))
+            if delta is not None and result.step != "bm25":  # bm25 is a baseline, not a step
+                gains.append((result.step, delta))
         else:
             variants.append(row)
     gains.sort(key=lambda gain: -gain[1])
@@ -193,3 +222,39 @@ def ablation_section(ablation: list[tuple[AblationStep, ScoredRun]]) -> list[str
             markdown_table(headers, variants),
         ]
     return lines
+
+
+def plot_ablation(path: Path, ablation: Sequence[AblationResult]) -> Path:
+    """R@10 of each step: the path to the default, then the variants of it."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 0.3 * len(ablation) + 1.5), dpi=110)
+    names = [r.step for r in ablation][::-1]
+    values = [r.recall_at["10"] for r in ablation][::-1]
+    colors = ["tab:blue" if r.kept else "tab:gray" for r in ablation][::-1]
+    ax.barh(names, values, color=colors)
+    default = next((r for r in ablation if r.command == DEFAULT_COMMAND), None)
+    if default is not None:
+        ax.axvline(default.recall_at["10"], color="black", linestyle="--", linewidth=0.8)
+    for y, value in enumerate(values):
+        ax.annotate(
+            f"{value:.1f}",
+            (value, y),
+            xytext=(3, 0),
+            textcoords="offset points",
+            va="center",
+            fontsize=7,
+        )
+    ax.set_xlabel("R@10 (%); blue: the path to the default (dashed), grey: its variants")
+    # steps differ by a few points: the axis starts near the lowest, not at 0
+    ax.set_xlim(max(0.0, min(values, default=0.0) - 10), min(100.0, max(values, default=100.0) + 5))
+    ax.set_title("LoCoMo turns mode: ablation")
+    ax.grid(True, axis="x", alpha=0.3)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    return path

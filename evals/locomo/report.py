@@ -3,12 +3,11 @@ evidence repairs), the recall plot and the console table."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Final, Literal
 
-from evals.locomo.ablation import AblationStep, ablation_section, command_for
+from evals.locomo.ablation import AblationResult, AblationStep, ablation_section, measured
 from evals.locomo_data import (
     CATEGORY_NAMES,
     KS,
@@ -31,31 +30,24 @@ def recall_row(label: str, recall: dict[str, float]) -> list[object]:
     return [label, *(recall[str(k)] for k in KS)]
 
 
-def markdown_report(
-    mode: Mode,
-    run: ScoredRun,
-    *,
-    data: Path,
-    conversations: Sequence[Conversation],
-    settings: dict[str, object],
-    ablation: list[tuple[AblationStep, ScoredRun]],
-    model: str,
-) -> str:
+def markdown_report(summary: LocomoSummary) -> str:
     from evals.report import markdown_table
 
     headers = ["", *(f"R@{k}" for k in KS)]
+    conversations = summary.conversations
     lines = [
-        f"# LoCoMo retrieval: {mode} mode",
+        f"# LoCoMo retrieval: {summary.mode} mode",
         "",
-        f"Turn-level evidence recall at k (percent), {run.table.questions} questions of "
-        f"{len(conversations)} conversations ({', '.join(c.sample_id for c in conversations)}) "
-        f"from `{data.name}`; embedder {model}; {run.seconds:.0f} s.",
+        f"Turn-level evidence recall at k (percent), {summary.questions} questions of "
+        f"{len(conversations)} conversations ({', '.join(conversations)}) "
+        f"from `{Path(summary.data).name}`; embedder {summary.embedding_model}; "
+        f"{summary.seconds:.0f} s.",
         "",
         "## Overall",
         "",
         markdown_table(
             headers,
-            [recall_row("ours", run.table.recall_at), recall_row("DRAGON (paper)", DRAGON_ANCHOR)],
+            [recall_row("ours", summary.recall_at), recall_row("DRAGON (paper)", DRAGON_ANCHOR)],
         ),
         "",
         "DRAGON is the LoCoMo paper's figure on all 10 conversations; ours is on the split above.",
@@ -65,21 +57,24 @@ def markdown_report(
         markdown_table(
             ["category", "questions", *headers[1:]],
             [
-                [name, run.table.questions_by_category[name], *(r[str(k)] for k in KS)]
-                for name, r in run.table.by_category.items()
+                [name, summary.questions_by_category[name], *(r[str(k)] for k in KS)]
+                for name, r in summary.by_category.items()
             ],
         ),
         "",
         "## Configuration",
         "",
-        *(f"- `{key}`: {value}" for key, value in settings.items()),
-        *(f"- {key.replace('_', ' ')}: {value}" for key, value in run.notes.items()),
+        *(f"- `{key}`: {value}" for key, value in summary.settings.items()),
+        *(f"- {key.replace('_', ' ')}: {value}" for key, value in summary.notes.items()),
     ]
-    if mode == "memory":
+    if summary.mode == "memory":
         lines += ["", *MEMORY_MODE_NOTES]
-    if ablation:
-        lines += ["", *ablation_section(ablation)]
-    repairs = [f"{c.sample_id} {r}" for c in conversations for r in c.evidence_repairs]
+    if summary.ablation:
+        lines += ["", *ablation_section(summary.ablation)]
+        lines += ["", f"![R@10 per ablation step]({ablation_plot_name(summary.mode)})"]
+    repairs = [
+        f"{sample_id} {r}" for sample_id, found in summary.evidence_repairs.items() for r in found
+    ]
     lines += [
         "",
         "## Evidence normalisation",
@@ -90,6 +85,10 @@ def markdown_report(
         *(f"- {r}" for r in repairs or ["none in this data"]),
     ]
     return "\n".join(lines)
+
+
+def ablation_plot_name(mode: Mode) -> str:
+    return f"locomo_{mode}_ablation.png"
 
 
 MEMORY_MODE_NOTES: Final = [
@@ -152,18 +151,6 @@ def plot(path: Path, recall: dict[str, float], label: str) -> Path:
 
 
 @dataclass(frozen=True)
-class AblationResult:
-    """One ablation step as measured."""
-
-    step: str
-    what: str
-    kept: bool
-    command: str
-    recall_at: dict[str, float]
-    by_category: dict[str, dict[str, float]]
-
-
-@dataclass(frozen=True)
 class LocomoSummary:
     """What one run of the eval measured: the JSON report, and what `run_locomo` returns."""
 
@@ -210,32 +197,23 @@ def summarize(
         seconds=round(run.seconds, 1),
         dragon_anchor=DRAGON_ANCHOR,
         evidence_repairs={c.sample_id: list(c.evidence_repairs) for c in conversations},
-        ablation=[
-            AblationResult(
-                step=step.name,
-                what=step.what,
-                kept=step.kept,
-                command=command_for(step.config),
-                recall_at=scored.table.recall_at,
-                by_category=scored.table.by_category,
-            )
-            for step, scored in steps
-        ],
+        ablation=[measured(step, scored) for step, scored in steps],
     )
 
 
-def print_summary(mode: Mode, run: ScoredRun, out_dir: Path) -> None:
+def print_summary(summary: LocomoSummary, out_dir: Path) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"LoCoMo evidence recall ({mode} mode, {run.table.questions} questions)")
+    mode = summary.mode
+    table = Table(title=f"LoCoMo evidence recall ({mode} mode, {summary.questions} questions)")
     table.add_column("")
     for k in KS:
         table.add_column(f"R@{k}", justify="right")
-    table.add_row("overall", *(f"{run.table.recall_at[str(k)]:.1f}" for k in KS))
+    table.add_row("overall", *(f"{summary.recall_at[str(k)]:.1f}" for k in KS))
     for name in CATEGORY_NAMES.values():
-        if name in run.table.by_category:
-            table.add_row(name, *(f"{run.table.by_category[name][str(k)]:.1f}" for k in KS))
+        if name in summary.by_category:
+            table.add_row(name, *(f"{summary.by_category[name][str(k)]:.1f}" for k in KS))
     table.add_row("DRAGON (paper)", *(f"{DRAGON_ANCHOR[str(k)]:.1f}" for k in KS))
     console = Console()
     console.print(table)

@@ -7,10 +7,17 @@ from pathlib import Path
 
 from langchain_core.embeddings import Embeddings
 
-from evals.locomo.ablation import ABLATION, command_for
+from evals.locomo.ablation import ABLATION, command_for, plot_ablation
 from evals.locomo.cache import DEFAULT_CACHE_DIR, cached_embeddings
 from evals.locomo.memory_mode import MemoryModeConfig, extraction_llm, memory_builder
-from evals.locomo.report import Mode, markdown_report, plot, print_summary, summarize
+from evals.locomo.report import (
+    Mode,
+    ablation_plot_name,
+    markdown_report,
+    plot,
+    print_summary,
+    summarize,
+)
 from evals.locomo.scoring import BuildRanker, ScoredRun, Tracker, evaluate, select
 from evals.locomo.turns import TurnsConfig, turns_builder
 from evals.locomo_data import (
@@ -34,9 +41,9 @@ def run_locomo(
     json_out: Path | None = None,
     reports: Path | None = None,
 ) -> dict[str, object]:
-    """Run the eval, write reports/locomo_<mode>.{json,md,png} (and the JSON at `json_out`),
-    return the summary as JSON data."""
-    from evals.report import Report, summary_json, write_report
+    """Run the eval, write reports/locomo_<mode>.{json,md,png} (with `ablation`, also
+    locomo_<mode>_ablation.png; and the JSON at `json_out`), return the summary as JSON data."""
+    from evals.report import Plot, Report, summary_json, write_report
 
     data = data or DEFAULT_DATA
     conversations = select(load_locomo(data), quick)
@@ -56,21 +63,15 @@ def run_locomo(
     run, steps = runs[0], list(zip(ABLATION, runs[1:], strict=False))
     model = embedding_model_name(embeddings)
     summary = summarize(mode, run, data, quick, conversations, model, settings, steps)
-    markdown = markdown_report(
-        mode,
-        run,
-        data=data,
-        conversations=conversations,
-        settings=settings,
-        ablation=steps,
-        model=model,
-    )
     name = f"locomo_{mode}"
-    plots = {f"{name}.png": lambda path: plot(path, run.table.recall_at, f"ours ({mode} mode)")}
-    out_dir = write_report(
-        Report(name, summary, markdown, plots), reports=reports, json_out=json_out
-    )
-    print_summary(mode, run, out_dir)
+    plots: dict[str, Plot] = {
+        f"{name}.png": lambda path: plot(path, summary.recall_at, f"ours ({mode} mode)")
+    }
+    if summary.ablation:
+        plots[ablation_plot_name(mode)] = lambda path: plot_ablation(path, summary.ablation)
+    report = Report(name, summary, markdown_report(summary), plots)
+    out_dir = write_report(report, reports=reports, json_out=json_out)
+    print_summary(summary, out_dir)
     result: dict[str, object] = summary_json(summary)
     return result
 
@@ -78,12 +79,12 @@ def run_locomo(
 def _run_all(
     conversations: list[Conversation], builds: list[tuple[str, BuildRanker]]
 ) -> list[ScoredRun]:
-    questions = sum(len(c.questions) for c in conversations)
-    runs: list[ScoredRun] = []
     from rich.console import Console
 
     from evals.report import progress_bar
 
+    questions = sum(len(c.questions) for c in conversations)
+    runs: list[ScoredRun] = []
     with progress_bar(Console()) as progress:
         for name, build in builds:
             tracker = Tracker(progress, progress.add_task(name, total=questions))
