@@ -90,6 +90,17 @@ class SizeResult:
     """Embedder runs per `MemoryManager.search` on the FAISS store."""
 
 
+@dataclass(frozen=True)
+class HotpathSettings:
+    queries: int
+    budget_s: float
+    search_limit: int
+    pool_sentences: int
+    embeddings: str
+    systems: list[str]
+    adds: int
+
+
 @dataclass
 class HotpathSummary:
     """Everything one run measured: what the JSON, the markdown and the plot show."""
@@ -98,7 +109,7 @@ class HotpathSummary:
     adds_per_s: float | None
     embeds_per_add: float | None
     add_size: int | None
-    settings: dict[str, Any]
+    settings: HotpathSettings
     notes: list[str]
 
     def ratio(self, size: SizeResult, system: str, over: str) -> float | None:
@@ -247,15 +258,15 @@ def run_hotpath(
         adds_per_s=adds_per_s,
         embeds_per_add=embeds_per_add,
         add_size=sizes[-1] if adds_per_s is not None else None,
-        settings={
-            "queries": queries,
-            "budget_s": budget_s,
-            "search_limit": SEARCH_LIMIT,
-            "pool_sentences": pool_size,
-            "embeddings": embedding_model_name(seed),
-            "systems": systems,
-            "adds": adds,
-        },
+        settings=HotpathSettings(
+            queries=queries,
+            budget_s=budget_s,
+            search_limit=SEARCH_LIMIT,
+            pool_sentences=pool_size,
+            embeddings=embedding_model_name(seed),
+            systems=systems,
+            adds=adds,
+        ),
         notes=notes,
     )
     _write(summary, json_out, reports, console)
@@ -491,10 +502,10 @@ def render_markdown(summary: HotpathSummary) -> str:
         "# Hot path: search end to end against its floor and its peers",
         "",
         f"`MemoryManager.search(q, limit={SEARCH_LIMIT})`, interleaved query by query, same "
-        f"memories, vectors and live embedder (`{settings['embeddings']}`); up to "
-        f"{settings['queries']} queries per system and size, each system capped at "
-        f"{settings['budget_s']:.0f} s per size (runs in brackets). Memories: "
-        f"{settings['pool_sentences']} distinct support-desk sentences reused with their own "
+        f"memories, vectors and live embedder (`{settings.embeddings}`); up to "
+        f"{settings.queries} queries per system and size, each system capped at "
+        f"{settings.budget_s:.0f} s per size (runs in brackets). Memories: "
+        f"{settings.pool_sentences} distinct support-desk sentences reused with their own "
         "subjects and ids.",
         "",
         "## Latency",
