@@ -14,6 +14,7 @@ the CLI, the graphs' maintenance steps and the evals also need the whole team at
 from __future__ import annotations
 
 import builtins
+import dataclasses
 import json
 import logging
 import re
@@ -368,18 +369,20 @@ class TeamMemory:
         terms = _sensitive_terms(gone) + [t for t in log_terms if t]
         report.log_redacted = _redact_log(bridge, set(doomed) | origins, terms, reason)
         _announce(bridge, report, requested_by, reason)
-        # Not `log_terms` (how the subject is named): the thread keeps whose it is. Short
-        # values are left out: redacting every "100" would wipe other people's threads.
-        quoted = [t for t in _sensitive_terms(gone) if len(t) >= MIN_TRANSCRIPT_TERM]
-        report.redaction = _redaction(gone, quoted, speaker)
+        # The log's terms, but not `log_terms` (how the subject is named): the thread keeps
+        # whose it is.
+        report.redaction = _redaction(gone, _sensitive_terms(gone), speaker)
         if self.checkpointer is not None:
-            from memory.transcripts import TranscriptReport, redact_threads
+            from memory.transcripts import TranscriptReport, every_thread, redact_threads
 
             try:
+                carried = self._threads_that_carried(gone) | set(threads)
+                report.redaction = dataclasses.replace(
+                    report.redaction, near_threads=report.redaction.near_threads | carried
+                )
+                every = every_thread(self.checkpointer) if requested_by == STAFF else set()
                 report.transcripts = redact_threads(
-                    self.checkpointer,
-                    self._threads_to_redact(gone, requested_by) | set(threads),
-                    report.redaction,
+                    self.checkpointer, carried | every, report.redaction
                 )
             except Exception as exc:  # the memory is forgotten; say what was not
                 logger.exception("forget: transcripts not redacted")
@@ -400,15 +403,13 @@ class TeamMemory:
         )
         return report
 
-    def _threads_to_redact(self, gone: builtins.list[Memory], requested_by: str) -> set[str]:
-        """Staff: every thread (a fact is quoted wherever it was read). A subject asking
-        for themself: the threads that told or read what is forgotten, so their request
-        can never rewrite a conversation that never touched their facts."""
-        from memory.transcripts import every_thread, threads_that_read
+    def _threads_that_carried(self, gone: builtins.list[Memory]) -> set[str]:
+        """The threads that told or read what is forgotten: all a subject asking for
+        themself may rewrite (never a conversation that never touched their facts); staff
+        rewrite every thread that quotes it (a fact is quoted wherever it was read)."""
+        from memory.transcripts import threads_that_read
 
         assert self.checkpointer is not None
-        if requested_by == STAFF:
-            return every_thread(self.checkpointer)
         told = {m.provenance.thread_id for m in gone if m.provenance.thread_id}
         return told | threads_that_read(self.checkpointer, {m.memory_id for m in gone})
 
@@ -515,12 +516,17 @@ def _redaction(
     gone: builtins.list[Memory], terms: builtins.list[str], speaker: str | None
 ) -> Redaction:
     """What the transcripts lose with `gone`: the messages that stated them, text quoting
-    `terms`, and (a whole subject forgotten) what `speaker` said in threads of theirs."""
+    `terms`, and (a whole subject forgotten) what `speaker` said in threads of theirs.
+    A short term names the fact only where the fact was told or read (`near_threads`:
+    those that told it here, the checkpointer's readers added by the caller); elsewhere
+    "B12" or "4711" is someone else's locker or order."""
     from memory.transcripts import Redaction
 
     return Redaction(
         message_ids=frozenset(m.provenance.message_id for m in gone if m.provenance.message_id),
-        terms=tuple(terms),
+        terms=tuple(t for t in terms if len(t) >= MIN_WIDE_TERM),
+        near_terms=tuple(t for t in terms if len(t) < MIN_WIDE_TERM),
+        near_threads=frozenset(m.provenance.thread_id for m in gone if m.provenance.thread_id),
         speaker_threads=frozenset(
             m.provenance.thread_id
             for m in gone
@@ -563,17 +569,23 @@ def _closure(
 
 
 _DISTINCTIVE = re.compile(r"[\d@]")
-MIN_TRANSCRIPT_TERM = 6
-"""The shortest text a forget redacts wherever a transcript quotes it (a phone number or
-an e-mail address is longer; "100" would match other people's orders and prices)."""
 
 
 def _sensitive_terms(memories: builtins.list[Memory]) -> builtins.list[str]:
-    """Text that identifies the removed memories inside a free-text log payload: their
-    contents, and their slot values when distinctive (a digit or an '@')."""
+    """Text that identifies the removed memories in free text (A2A log payloads, the
+    transcripts of the threads that carried them): their contents, and their slot values
+    when distinctive (a digit or an '@') and of `MIN_TERM` characters or more, each
+    matched as a whole (`memory.transcripts.quotes`)."""
     terms = {m.content for m in memories}
     terms |= {m.value for m in memories if m.value and _DISTINCTIVE.search(m.value)}
-    return sorted(t for t in terms if len(t) >= 3)
+    return sorted(t for t in terms if len(t) >= MIN_TERM)
+
+
+MIN_TERM = 3
+"""A shorter value ("4B", "12") names nothing by itself, even matched as a whole word."""
+MIN_WIDE_TERM = 6
+"""A value this long (a phone number, an e-mail address) is redacted in every transcript
+a forget rewrites; a shorter one only in the threads that told or read the fact."""
 
 
 MIN_BARE_ID_DIGITS = 5
@@ -592,17 +604,11 @@ def _subject_mentions(subject: str) -> builtins.list[str]:
     return [*named, name] if distinctive else named
 
 
-def _mentions(text: str, term: str) -> bool:
-    """Whether `text` quotes `term` as a whole: "customer #1" is not in "customer #12345",
-    nor "12345" in "112345" (case aside)."""
-    before = r"(?<!\w)" if term[:1].isalnum() or term[:1] == "_" else ""
-    after = r"(?!\w)" if term[-1:].isalnum() or term[-1:] == "_" else ""
-    return re.search(before + re.escape(term) + after, text, re.IGNORECASE) is not None
-
-
 def _redact_log(
     bridge: A2ABridge, ids: set[str], terms: builtins.list[str], reason: str
 ) -> builtins.list[str]:
+    from memory.transcripts import quotes  # the transcripts' rule of what a term quotes
+
     redacted: builtins.list[str] = []
     for message in bridge.log.read(limit=sys.maxsize):
         if message.content_type == MEMORY_FORGET or message.payload.get("redacted") is True:
@@ -618,7 +624,7 @@ def _redact_log(
                     )
                     hit_ids |= {str(carried.get("memory_id")), str(origin)} & ids
         text = json.dumps(message.payload, ensure_ascii=False)
-        if hit_ids or any(_mentions(text, term) for term in terms):
+        if hit_ids or any(quotes(text, term) for term in terms):
             bridge.log.redact(message, hit_ids or ids, reason)
             redacted.append(message.message_id)
     return redacted

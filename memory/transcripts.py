@@ -30,6 +30,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import re
 import sqlite3
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
@@ -56,9 +57,19 @@ class Redaction:
     """Text that identifies a forgotten fact: a string quoting one of them goes."""
     speaker_threads: frozenset[str] = frozenset()
     """Threads where the forgotten subject was the speaker: all their own messages go."""
+    near_terms: tuple[str, ...] = ()
+    """Short distinctive values ("B12", "4711"): they go only in `near_threads`."""
+    near_threads: frozenset[str] = frozenset()
+    """Threads that told or read a forgotten fact."""
 
     def __bool__(self) -> bool:
-        return bool(self.message_ids or self.terms or self.speaker_threads)
+        return bool(self.message_ids or self.terms or self.near_terms or self.speaker_threads)
+
+    def in_thread(self, thread_id: str | None) -> Redaction:
+        """What goes in `thread_id`: the near terms too where it carried the facts."""
+        if thread_id not in self.near_threads or not self.near_terms:
+            return self
+        return dataclasses.replace(self, terms=(*self.terms, *self.near_terms))
 
 
 @dataclass
@@ -102,6 +113,7 @@ def _redact_thread(
     saver: BaseCheckpointSaver[Any], thread_id: str, redaction: Redaction, report: TranscriptReport
 ) -> None:
     tuples = list(saver.list(_thread(thread_id)))
+    redaction = redaction.in_thread(thread_id)
     speaker = thread_id in redaction.speaker_threads
     redacted = [_redact_tuple(t, redaction, speaker) for t in tuples]
     if all(new is None for new in redacted):
@@ -292,8 +304,16 @@ def _text(message: BaseMessage) -> str:
 
 
 def _quotes(text: str, terms: Collection[str]) -> bool:
-    folded = text.casefold()
-    return any(term.casefold() in folded for term in terms)
+    return any(quotes(text, term) for term in terms)
+
+
+def quotes(text: str, term: str) -> bool:
+    """Whether `text` quotes `term` as a whole, case aside: "B12" is in "locker B12." but
+    not in "B123", "customer #1" not in "customer #12345". The one rule of what a forget
+    redacts, in transcripts and in the A2A log alike."""
+    before = r"(?<!\w)" if term[:1].isalnum() or term[:1] == "_" else ""
+    after = r"(?!\w)" if term[-1:].isalnum() or term[-1:] == "_" else ""
+    return re.search(before + re.escape(term) + after, text, re.IGNORECASE) is not None
 
 
 def _put_back(saver: BaseCheckpointSaver[Any], found: CheckpointTuple) -> None:

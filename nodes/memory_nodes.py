@@ -193,6 +193,7 @@ def memory_request(
     )
     logger.info("memory request (%s) from %s: %s", request.kind, speaker, done.notice)
     redaction = done.report.redaction if done.report else None
+    redaction = redaction.in_thread(thread_id) if redaction else None
     own = redaction is not None and thread_id in redaction.speaker_threads
     answer = state.get("reply", "")
     if redaction and redact_value(answer, redaction, speaker=own) != answer:

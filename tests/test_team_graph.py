@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
+from langgraph.checkpoint.base import BaseCheckpointSaver
 
 from graphs.app import TeamApp, open_team_app
 from memory.bridge import MEMORY_SYNC, RESULT, TASK
@@ -578,6 +580,50 @@ def test_forgetting_redacts_the_transcripts_and_leaves_nothing_in_the_files(
         assert everything["messages"][-1].text == everything["reply"]
     for text in ("555-0199", "555-0123", "jo.forget@example.com"):
         assert raw_files_holding(tmp_path, text) == [], text
+
+
+@pytest.mark.parametrize("value", ["4711", "B12", "10115"])
+def test_a_forgotten_short_value_leaves_the_replies_that_quoted_it_too(
+    app: TeamApp, value: str
+) -> None:
+    """The log and the transcripts follow one rule: a forgotten slot's distinctive value
+    (a digit or an '@', 3 characters or more) goes wherever the conversation quoted it,
+    in the agent's words as well as the customer's."""
+    ctx = ChatContext(agent="sam", llm="none", speaker_role="customer", customer_id="4242")
+    reply = f"Thank you. Your parcel locker number is {value}, noted."
+    model = ScriptedChatModel(script=lambda messages: reply)
+    services = services_with(app, model)
+    config = {"configurable": {"thread_id": "t-locker"}}
+    told = f"My parcel locker number is {value}."
+    state = app.chat_graph.invoke(
+        {"messages": [("user", told)]}, config, context=replace(ctx, services=services)
+    )
+    assert state["reply"] == reply  # grounded: the customer said it
+    assert transcript_holds_chat(app, "t-locker", reply)
+    [fact] = [m for m in app.manager("sam").list() if m.value == value]
+
+    saver = app.chat_graph.checkpointer
+    assert isinstance(saver, BaseCheckpointSaver)
+    elsewhere = {"configurable": {"thread_id": "t-elsewhere"}}
+    question = f"Is parcel locker {value} at the north station?"  # nobody's fact
+    someone_else = replace(ctx, customer_id="999")
+    app.chat_graph.invoke({"messages": [("user", question)]}, elsewhere, context=someone_else)
+
+    TeamMemory(app.store, "support", checkpointer=saver).forget(fact.memory_id)  # staff
+
+    assert transcript_holds_chat(app, "t-locker", value) == []
+    # a thread that never told or read the fact keeps its text: the value there is not it
+    assert transcript_holds_chat(app, "t-elsewhere", question)
+
+
+def transcript_holds_chat(app: TeamApp, thread: str, text: str) -> list[str]:
+    config = {"configurable": {"thread_id": thread}}
+    return [
+        str(message.id)
+        for snapshot in app.chat_graph.get_state_history(config)
+        for message in snapshot.values.get("messages", [])
+        if text in str(message.content)
+    ]
 
 
 def test_a_customers_forget_never_rewrites_a_thread_that_never_touched_their_facts(
