@@ -16,10 +16,13 @@ name any customer; so may Python callers, which have no server caller.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-_SUBJECT_ID = re.compile(r"^(?:[a-z]+\s*[:#]\s*|#)?([A-Za-z0-9][A-Za-z0-9_-]{0,63})$")
+_SUBJECT_ID = re.compile(
+    r"^(?:[a-z]+\s*[:#]\s*#?|#)?([A-Za-z0-9][A-Za-z0-9_-]{0,63})$", re.IGNORECASE
+)
 """An id as people write it: "12345", "#12345", "customer:12345", "customer #12345"."""
 
 
@@ -27,7 +30,7 @@ def normalize_customer_id(raw: object) -> str:
     """The canonical id of whom a turn is about ("12345" for "#12345" or "customer:12345")."""
     if isinstance(raw, bool) or not isinstance(raw, str | int):
         raise ValueError(f"customer_id must be a string or an integer, got {type(raw).__name__}")
-    match = _SUBJECT_ID.match(str(raw).strip())
+    match = _SUBJECT_ID.match(unicodedata.normalize("NFKC", str(raw)).strip())
     if match is None:
         raise ValueError(
             f'malformed customer_id {raw!r}: expected an id like "12345" or "#12345" '

@@ -206,6 +206,9 @@ def test_the_customer_comes_from_the_input_or_the_context() -> None:
     assert resolve_customer("12345", "12345") == "12345"
     assert resolve_customer(None, None) is None
     assert resolve_customer("", None) is None
+    # as people and clients write it: any case, full-width digits, '#' after the colon
+    for written in ("Customer #12345", "CUSTOMER:12345", "customer: #12345", "#\uff11\uff12345"):
+        assert resolve_customer(written, "12345") == "12345", written
 
 
 def test_conflicting_or_malformed_customers_are_refused() -> None:
