@@ -483,6 +483,17 @@ def searched_subject(subject: str | None) -> str | None:
     return canonical_subject(subject) if subject else None
 
 
+def only_theirs(
+    hits: builtins.list[ScoredMemory], subject: str | None
+) -> builtins.list[ScoredMemory]:
+    """`hits` without another person's memories. The store filter on the stored owner
+    already keeps records to `subject`'s and general ones; a plain ``{"content": ...}``
+    item has no stored owner, so it is judged here by the one its text gives it."""
+    if subject is None:
+        return hits
+    return [h for h in hits if h.memory.owner in (GENERAL_OWNER, subject)]
+
+
 def check_search_args(
     query: object,
     *,
@@ -947,11 +958,14 @@ class MemoryManager:
         """
         check_search_args(query, limit=limit, min_confidence=min_confidence, types=types)
         subject = searched_subject(subject)
-        return steps.run(
-            self.store,
-            self._search_steps(
-                query, limit, min_confidence, include_invalid, types, follow_links, subject
+        return only_theirs(
+            steps.run(
+                self.store,
+                self._search_steps(
+                    query, limit, min_confidence, include_invalid, types, follow_links, subject
+                ),
             ),
+            subject,
         )
 
     def _search_steps(
@@ -1170,11 +1184,14 @@ class MemoryManager:
         """`search`, on the store's `abatch`."""
         check_search_args(query, limit=limit, min_confidence=min_confidence, types=types)
         subject = searched_subject(subject)
-        return await steps.arun(
-            self.store,
-            self._search_steps(
-                query, limit, min_confidence, include_invalid, types, follow_links, subject
+        return only_theirs(
+            await steps.arun(
+                self.store,
+                self._search_steps(
+                    query, limit, min_confidence, include_invalid, types, follow_links, subject
+                ),
             ),
+            subject,
         )
 
     async def aget(self, memory_id: str) -> Memory | None:

@@ -318,7 +318,8 @@ class Memory(BaseModel):
     def from_item(cls, item: Item) -> Memory:
         """The memory a store item holds: a record this layer wrote, or a plain
         ``{"content": ...}`` item written by standard LangGraph means (LangMem's memory
-        tools, the store API, Studio's memory panel), read with ``PLAIN_ITEM_DEFAULTS``.
+        tools, the store API, Studio's memory panel), read with ``PLAIN_ITEM_DEFAULTS``
+        and the subject its text names first ("customer #12345": theirs, see `owner`).
         Anything else is a ValueError naming the item."""
         if is_memory_record(item.value):
             return cls.from_store_value(item.value)
@@ -331,9 +332,13 @@ class Memory(BaseModel):
                 "it needs a non-empty 'content' text (or a full memory record)"
             )
         private = len(item.namespace) > 3 and item.namespace[2] == "agent"
+        from memory.extraction.subjects import normalize_subject  # imports this module
+
         return cls(
             memory_id=item.key,
             content=content,
+            # a note naming a customer or their order is theirs, never general knowledge
+            subject=normalize_subject(content),
             scope="private" if private else "shared",
             provenance=Provenance(source_agent=item.namespace[3] if private else PLAIN_ITEM_SOURCE),
             created_at=item.created_at,

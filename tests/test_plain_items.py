@@ -59,6 +59,30 @@ def test_store_api_items_are_searched_listed_got_and_forgotten(store: FaissStore
     assert jordan.forget("note-1") and jordan.get("note-1") is None
 
 
+@pytest.mark.parametrize(
+    "note",
+    [
+        "Customer #12345's phone number is 555-0101.",
+        "client 12345 asked us to call after 6pm on 555-0101",
+        "Order #4455 of this customer goes to 1 Quiet Lane, phone 555-0101.",
+    ],
+)
+def test_a_plain_note_about_someone_is_theirs_not_general_knowledge(
+    store: FaissStore, note: str
+) -> None:
+    """A note staff type in Studio's memory panel about a customer (or their order) is
+    read as about them: never shown in another customer's conversation."""
+    store.put(SHARED, "studio-note", {"content": note})
+    store.put(SHARED, "studio-policy", {"content": "Phone support is open 9am to 5pm."})
+    sam = MemoryManager(store, team="support", agent="sam")
+    [read] = [m for m in sam.list() if m.memory_id == "studio-note"]
+    assert read.owner != ""
+    other = [h.memory.memory_id for h in sam.search("phone number", subject="customer:999")]
+    assert "studio-note" not in other and "studio-policy" in other
+    staff = [h.memory.memory_id for h in sam.search("phone number")]
+    assert "studio-note" in staff
+
+
 def test_a_plain_item_below_the_threshold_is_not_returned(store: FaissStore) -> None:
     store.put(SHARED, "n", {"content": "The Lisbon warehouse ships parcels on Saturdays."})
     manager = MemoryManager(store, team="support", agent="sam")
