@@ -775,17 +775,20 @@ class A2ABridge:
 
     def _followed(self, copy: Memory, source: Memory, owner: str) -> Memory:
         """`copy` brought in line with its source: same content and slot value, the source's
-        confidence x decay, invalidated when the source is (never re-validated: the target
-        may have retired it for its own reasons)."""
+        confidence x decay, invalidated or disputed when the source is (never re-validated:
+        the target may have retired it for its own reasons)."""
         update: dict[str, Any] = {
             "content": source.content,
             "value": source.value,
             "confidence": round(source.confidence * self.decay, 6),
         }
         if not source.is_valid and copy.is_valid:
-            update["invalidated_at"] = source.invalidated_at
-            if source.superseded_by and source.provenance.hops == 0:
-                update["superseded_by"] = synced_copy_id(source.superseded_by, owner)
+            if source.invalidated_at is not None:
+                update["invalidated_at"] = source.invalidated_at
+                if source.superseded_by and source.provenance.hops == 0:
+                    update["superseded_by"] = synced_copy_id(source.superseded_by, owner)
+            else:  # disputed: a more trusted value holds the slot; the copy is not believed
+                update["disputed_by"] = source.disputed_by
         if all(getattr(copy, k) == v for k, v in update.items()):
             return copy
         return copy.model_copy(update={**update, "updated_at": utcnow()})

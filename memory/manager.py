@@ -748,6 +748,15 @@ class MemoryManager:
         if _replayed(old, new):
             return AddResult("unchanged", old)
         if trust.may_change(old, new) == "dispute":
+            if trust.outranks(new, old):
+                # More trusted, though stated earlier: it is shown, the held value disputed
+                # (consolidation's order, memory/trust.py `settle`, decided at once).
+                stored, retired = yield from self._store_new(
+                    new, namespace, retire=old, retire_as="disputed"
+                )
+                return AddResult(
+                    action, stored, previous=retired, reason="more trusted than the value held"
+                )
             disputed = new.model_copy(update={"disputed_by": old.memory_id})
             stored, _ = yield from self._store_new(disputed, namespace)
             logger.info("memory disputed: %r kept over %r", old.content, new.content)
@@ -758,10 +767,15 @@ class MemoryManager:
         return (yield from self._settle(AddResult(action, stored, previous=retired), namespace))
 
     def _store_new(
-        self, memory: Memory, namespace: Namespace, retire: Memory | None = None
+        self,
+        memory: Memory,
+        namespace: Namespace,
+        retire: Memory | None = None,
+        retire_as: Literal["superseded", "disputed"] = "superseded",
     ) -> Steps[tuple[Memory, Memory | None]]:
         """Write `memory`, the back-links of its related memories and the invalidation of
-        `retire` (same namespace), as one transaction; returns what was written.
+        `retire` (same namespace: superseded by `memory`, or disputed by it), as one
+        transaction; returns what was written.
 
         The related memories and `retire` are read again inside the transaction (the FAISS
         store's `atomic()`), so a link or reinforcement another process wrote since they
@@ -793,10 +807,14 @@ class MemoryManager:
             if held is not None:
                 memory = memory.model_copy(update={"links": _links(memory.links, held.memory_id)})
                 now = utcnow()
+                hidden: dict[str, object] = (
+                    {"invalidated_at": now, "superseded_by": memory.memory_id}
+                    if retire_as == "superseded"
+                    else {"disputed_by": memory.memory_id}
+                )
                 retired = held.model_copy(
                     update={
-                        "invalidated_at": now,
-                        "superseded_by": memory.memory_id,
+                        **hidden,
                         "updated_at": now,
                         "links": _links(held.links, memory.memory_id),
                     }
@@ -918,10 +936,12 @@ class MemoryManager:
         return found[0] if found else None
 
     def superseded_by(self, memory_id: str) -> builtins.list[Memory]:
-        """The memories (readable by this agent) that `memory_id` superseded."""
+        """The memories (readable by this agent) that `memory_id` replaced: superseded,
+        or disputed by it (a more trusted value, stated earlier)."""
         out: builtins.list[Memory] = []
         for namespace in self.namespaces:
             out += self._all(namespace, {"superseded_by": memory_id})
+            out += self._all(namespace, {"disputed_by": memory_id})
         return out
 
     def list(

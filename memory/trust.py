@@ -26,7 +26,8 @@ Changing a memory (a new value for a slot, a contradiction, a retraction):
 - a lower level never supersedes a higher one: the newcomer is stored as disputed (kept,
   visible to staff, hidden from retrieval) and the trusted value stays shown;
 - a synced copy never supersedes the receiver's own first-hand memory;
-- an older statement never supersedes a newer one;
+- an older statement never supersedes a newer one, but an older one of a higher level
+  still wins the conflict: the held value is disputed instead (`outranks`, as `settle`);
 - otherwise the newer value supersedes (the old one is kept, invalidated).
 A customer cannot create, reinforce, supersede or merge into policies, skills, workflows
 or another person's facts: what they say about those is kept as a labeled claim
@@ -266,6 +267,15 @@ def may_change(held: Memory, incoming: Memory) -> Change:
     if incoming.valid_from < held.valid_from:
         return "dispute"  # a stale statement never overrules a newer one
     return "supersede"
+
+
+def outranks(incoming: Memory, held: Memory) -> bool:
+    """Whether `incoming`, which may not change `held` (`may_change`), still wins the
+    conflict: a higher trust level, first-hand, though stated earlier. Then `held` is the
+    one disputed, as `settle` would decide: in a conflict the trusted value is shown."""
+    return trust_level(incoming) > trust_level(held) and not (
+        incoming.mechanism == "synced" and held.mechanism != "synced"
+    )
 
 
 def precedence(memory: Memory) -> tuple[int, bool, bool, float, float]:

@@ -683,6 +683,43 @@ def test_copies_follow_their_source(store: BaseStore) -> None:
     assert MemoryManager(store, team=TEAM, agent="jordan").search("contact customer 12345") == []
 
 
+def test_copies_of_a_value_a_more_trusted_record_disputes_are_hidden_too(
+    store: BaseStore,
+) -> None:
+    """Staff's value is synced to Jordan; then the system of record's, stated earlier but
+    more trusted, arrives: Sam's value is disputed, and Jordan's copy follows it."""
+    sam = MemoryManager(store, team=TEAM, agent="sam")
+    bridge = A2ABridge(store, TEAM)
+    now = datetime.now(UTC)
+
+    def tier(value: str, role: str, hours_ago: int) -> Memory:
+        return Memory(
+            content=f"Customer #12345 is a {value} member",
+            type="entity",
+            mechanism="explicit",
+            confidence=0.95,
+            subject="customer:12345",
+            attribute="membership_tier",
+            value=value,
+            asserted_by=role,  # type: ignore[arg-type]
+            valid_from=now - timedelta(hours=hours_ago),
+            provenance=Provenance(source_agent="sam", message_id=f"m-{value}"),
+        )
+
+    staff = sam.add(tier("standard", "staff", 1)).memory
+    bridge.sync(staff, ["jordan"], source_agent="sam")
+    record = sam.add(tier("premium", "system", 5))
+    assert record.memory.is_valid and record.previous is not None
+    assert record.previous.disputed_by == record.memory.memory_id
+    assert [m.memory_id for m in sam.superseded_by(record.memory.memory_id)] == [staff.memory_id]
+    for previous in sam.superseded_by(record.memory.memory_id):  # as the graph's sync step
+        bridge.follow(previous, source_agent="sam")
+    [copy] = private(store, "jordan")
+    assert copy.is_valid is False
+    shown = MemoryManager(store, team=TEAM, agent="jordan").search("customer 12345 member")
+    assert [h.memory.value for h in shown] == ["premium"]
+
+
 def test_copies_follow_what_consolidation_changes(store: BaseStore) -> None:
     old = datetime.now(UTC) - timedelta(days=65)
     guess = Memory(

@@ -3,6 +3,7 @@ public API: extraction from what a customer says, MemoryManager, the bridge, con
 
 from __future__ import annotations
 
+import random
 from datetime import timedelta
 from pathlib import Path
 
@@ -432,6 +433,61 @@ def test_a_subject_however_spelled_is_one_customers_and_never_general(
 def test_a_blank_subject_is_a_clear_error(blank: str) -> None:
     with pytest.raises(ValueError, match="subject"):
         staff("The home address is 1 Quiet Lane.", "entity", subject=blank)
+
+
+STATED_BY: dict[SourceRole, tuple[str, float]] = {
+    "system": ("explicit", 0.95),
+    "staff": ("explicit", 0.95),
+    "customer": ("implicit", 0.70),
+    "agent": ("inferred", 0.60),
+}
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_the_most_trusted_value_of_a_slot_is_shown_whatever_the_order_it_came_in(
+    seed: int,
+) -> None:
+    """Statements of one slot arrive in any order, each dated: the value shown is the most
+    trusted, the newest among equals (memory/trust.py's precedence), and consolidation,
+    which settles by that precedence, finds nothing to change."""
+    rng = random.Random(seed)
+    store = InMemoryStore(index=memory_index())  # type: ignore[arg-type]
+    sam = MemoryManager(store, team=TEAM, agent="sam")
+    attribute = rng.choice(["membership_tier", "contact_preference"])
+    start = utcnow() - timedelta(days=10)
+    said: list[tuple[int, float, int, str]] = []
+    for n in range(rng.randint(2, 5)):
+        role = rng.choice(list(STATED_BY))
+        value = rng.choice(["gold", "silver", "email", "sms", "fax"])
+        when = start + timedelta(hours=rng.randint(0, 200))
+        mechanism, confidence = STATED_BY[role]
+        result = sam.add(
+            Memory(
+                content=f"Customer #5's {attribute.replace('_', ' ')} is {value}.",
+                type="entity",
+                subject="customer:5",
+                attribute=attribute,
+                value=value,
+                asserted_by=role,
+                mechanism=mechanism,  # type: ignore[arg-type]
+                confidence=confidence,
+                valid_from=when,
+                provenance=Provenance(
+                    source_agent="sam",
+                    message_id=f"m-{n}",
+                    speaker="customer:5" if role == "customer" else None,
+                ),
+            )
+        )
+        said.append((trust.trust_level(result.memory), when.timestamp(), n, value))
+
+    def shown_values() -> list[str | None]:
+        return [m.value for m in sam.list(include_invalid=True) if m.is_valid]
+
+    best = max(said)[3]
+    assert shown_values() == [best], said
+    TeamMemory(store, TEAM).consolidate()
+    assert shown_values() == [best], said
 
 
 def staff_says(manager: MemoryManager, about: str, text: str) -> list[AddResult]:
