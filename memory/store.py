@@ -58,12 +58,14 @@ from langgraph.store.base import (
 
 from memory.lexical import (
     MAX_SCOPED_NAMESPACES,
-    bounded_fts_query,
+    bounded_match,
     fts_candidates,
     fts_query,
     namespace_token,
     scoped_match,
+    worth_scoping,
 )
+from memory.row_cache import DEFAULT_CAPACITY as DEFAULT_ROW_CACHE
 from memory.row_cache import RowCache
 from memory.store_db import (
     DB_FILE,
@@ -254,6 +256,8 @@ class FaissStore(BaseStore):
         exact_limit: restricted searches over at most this many vectors are exact.
         read_only: open without writing anything (no schema, no index save): a reader
             never waits for a writer; the directory must hold a store already.
+        row_cache: item rows kept parsed in memory for searches (memory/row_cache.py;
+            ~3 KB each); 0 reads every candidate from SQLite.
     """
 
     supports_ttl = True
@@ -269,6 +273,7 @@ class FaissStore(BaseStore):
         quantize_threshold: int = 50_000,
         exact_limit: int = 20_000,
         read_only: bool = False,
+        row_cache: int = DEFAULT_ROW_CACHE,
     ) -> None:
         self.path = Path(path)
         self.read_only = read_only
@@ -291,7 +296,7 @@ class FaissStore(BaseStore):
             self._configure_index(index, embedding_model)
         self._data_version = self._db.data_version()
         self._vectors: VectorIndex | None = None
-        self._rows = RowCache()
+        self._rows = RowCache(row_cache)
         """Rows searches read, kept parsed for later searches (memory/row_cache.py)."""
         self._saved_marks: tuple[int, int] | None = None
         """The index's (max vec_id, max deletion seq) when it matched the saved file: a
@@ -608,8 +613,11 @@ class FaissStore(BaseStore):
         """A search's reads, from the row cache where it may be used: not inside a write
         transaction (a rollback would leave it holding what never was; a read-modify-write
         reads SQLite), nor where expired items are hidden (a cached row may expire)."""
-        usable = self._db.depth == 0 and self._live_after() is None
-        return Reads(self._rows if usable else None)
+        if self._db.depth or self._live_after() is not None or not self._rows.capacity:
+            return Reads(None)
+        if self._rows.due_to_warm():
+            self._rows.warm(self._db.newest_rows(self._rows.capacity))
+        return Reads(self._rows)
 
     def _get(self, op: GetOp) -> Item | None:
         row = self._db.get_row(encode_namespace(op.namespace), op.key, self._live_after())
@@ -655,24 +663,12 @@ class FaissStore(BaseStore):
         matching one of the filters `any_of`, by cosine similarity (max over an item's
         vectors), in one walk of the index's ranking."""
         assert self._vectors is not None
-        seen: set[int] = set()
-
-        def batches() -> Iterator[list[tuple[int, float]]]:
-            assert self._vectors is not None
-            # A first batch of 4x what is needed: filters keep part of it, and each wider
-            # batch is another scan.
-            ranking = self._vectors.ranked(
-                query_vector, scopes[0] if len(scopes) == 1 else scopes, first=4 * need
-            )
-            for hits in ranking:
-                fresh = []
-                for hit in hits:  # best vector of an item comes first: max pooling
-                    if hit.item_id not in seen:
-                        seen.add(hit.item_id)
-                        fresh.append((hit.item_id, hit.score))
-                yield fresh
-
-        return self._first_matching(batches(), scopes, any_of, need, reads=reads)
+        # A first batch of 4x what is needed: filters keep part of it, and each wider
+        # batch is another scan.
+        batches = self._vectors.ranked_items(
+            query_vector, scopes[0] if len(scopes) == 1 else scopes, first=4 * need
+        )
+        return self._first_matching(batches, scopes, any_of, need, reads=reads)
 
     def _first_matching(
         self,
@@ -921,12 +917,17 @@ class FaissStore(BaseStore):
         """The first `need` items under one of `scopes` matching one of `any_of`, by BM25
         (score = -bm25), from the best `first` x `need` matches of the whole index, and
         from all of them when those held fewer than `enough` (0: never)."""
-        match = bounded_fts_query(self._db.conn, query, self._db.term_docs) if scopes else ""
+        if not scopes:
+            return []
+        match, matching = bounded_match(self._db.conn, query, self._db.term_docs)
         if not match:
             return []
-        namespaces = self._fts_namespaces(scopes)
+        namespaces = self._fts_namespaces(scopes, matching)
         if namespaces == []:
             return []  # no indexed text under the scopes
+        if namespaces is None and enough == 0:
+            # Ranked everywhere: the namespaces' matches may lie past the first batch.
+            enough = need
         match = scoped_match(match, namespaces)
         batches = (
             [(item_id, -float(rank)) for item_id, rank in candidates]
@@ -937,15 +938,24 @@ class FaissStore(BaseStore):
         )
         return self._first_matching(batches, scopes, any_of, need, enough=enough, reads=reads)
 
-    def _fts_namespaces(self, scopes: tuple[str, ...]) -> list[str] | None:
-        """The namespaces under `scopes` for BM25 to rank alone (None: rank every document).
+    def _fts_namespaces(self, scopes: tuple[str, ...], matching: int) -> list[str] | None:
+        """The namespaces under `scopes` for BM25 to rank alone (None: rank every document),
+        for a query matching about `matching` documents.
 
         Items with indexed text are the items with vectors, so the vector index (caught up
-        with SQLite before every search) knows their namespaces."""
-        if not self._db.fts_namespaces or self._vectors is None or "" in scopes:
+        with SQLite before every search) knows their namespaces and how many each holds."""
+        vectors = self._vectors
+        if not self._db.fts_namespaces or vectors is None or "" in scopes:
             return None
-        names = [ns for ns in self._vectors.namespaces if ns.startswith(scopes)]
-        return names if len(names) <= MAX_SCOPED_NAMESPACES else None
+        names = [ns for ns in vectors.namespaces if ns.startswith(scopes)]
+        if len(names) > MAX_SCOPED_NAMESPACES:
+            return None
+        if names:
+            mask = vectors.allowed_mask(scopes[0] if len(scopes) == 1 else scopes)
+            in_names = int(mask.sum()) if mask is not None else 0
+            if not worth_scoping(matching, in_names, vectors.size):
+                return None
+        return names
 
     def hybrid_candidates(
         self,

@@ -286,6 +286,13 @@ class StoreDB:
             found.update((row[0], row) for row in rows)
         return found
 
+    def newest_rows(self, limit: int) -> list[ItemRow]:
+        """The `limit` most recently inserted item rows, newest first."""
+        rows: list[ItemRow] = self.conn.execute(
+            f"SELECT {ITEM_COLUMNS} FROM items ORDER BY item_id DESC LIMIT ?", (limit,)
+        ).fetchall()
+        return rows
+
     def scan(
         self,
         prefix: str,

@@ -148,3 +148,32 @@ def test_word_counts_follow_the_data(tmp_path: Path, monkeypatch: pytest.MonkeyP
         other.delete(SHARED, "c")
         other.delete(SHARED, "d")
         assert {h.key for h in store.lexical_search(SHARED, "refund 881")} == {"a", "b"}
+
+
+@pytest.mark.parametrize("query", ["refund", "refund order 3", "order 7 refund note"])
+def test_ranking_everywhere_or_in_the_namespaces_finds_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, query: str
+) -> None:
+    """Whether FTS5 is kept to the namespaces (worth it or not: lexical.worth_scoping) only
+    changes the cost: the same items in the same order, even when the namespaces' matches
+    lie past the first batch of an unkept ranking."""
+    import memory.store as store_module
+
+    results = {}
+    with faiss_store(tmp_path) as store:
+        _fill_two_namespaces(store)
+        for kept in (True, False):
+            monkeypatch.setattr(store_module, "worth_scoping", lambda *_, k=kept: k)
+            _, lexical = store.hybrid_candidates([SHARED], query, dense_limit=0, lexical_limit=10)
+            results[kept] = [(h.key, h.score) for h in lexical]
+    assert results[True] and results[True] == results[False]
+
+
+def test_scoping_is_worth_it_when_it_leaves_out_many_matches() -> None:
+    # measured cases (lexical.SCOPE_GAIN): 1k memories, 400 of them searched
+    assert lexical.worth_scoping(matching=400, in_namespaces=400, everywhere=1000)
+    # 10k memories, 4,000 searched, a rare word in 5 documents
+    assert not lexical.worth_scoping(matching=5, in_namespaces=4000, everywhere=10000)
+    # everything searched: nothing to leave out
+    assert not lexical.worth_scoping(matching=500, in_namespaces=1000, everywhere=1000)
+    assert not lexical.worth_scoping(matching=5, in_namespaces=0, everywhere=0)

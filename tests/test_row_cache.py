@@ -138,6 +138,27 @@ def test_a_store_hiding_expired_items_reads_them_each_time(tmp_path: Path) -> No
         assert len(store._rows) == 0  # a cached row could outlive its expiry
 
 
-def test_the_cache_refuses_a_nonsense_capacity() -> None:
-    with pytest.raises(ValueError, match="capacity"):
-        RowCache(capacity=0)
+@pytest.mark.parametrize("capacity", [-1, 2.5, True, "many"])
+def test_the_cache_refuses_a_nonsense_capacity(tmp_path: Path, capacity: Any) -> None:
+    with pytest.raises(ValueError, match="row cache capacity"):
+        open_store(tmp_path, row_cache=capacity)
+
+
+def test_a_store_without_a_cache_reads_sqlite_each_time(tmp_path: Path) -> None:
+    with open_store(tmp_path, row_cache=0) as store:
+        fill(store)
+        assert found(store) == found(store) == uncached(tmp_path)
+        assert len(store._rows) == 0
+
+
+def test_the_second_search_fills_the_cache_with_the_newest_rows(tmp_path: Path) -> None:
+    with open_store(tmp_path, row_cache=25) as store:
+        fill(store, 40)
+        found(store)
+        touched = len(store._rows)
+        assert touched < 25
+        found(store)
+        assert len(store._rows) == 25
+        newest = store._db.conn.execute("SELECT max(item_id) FROM items").fetchone()[0]
+        assert store._rows.row(newest) is not None
+        assert found(store) == uncached(tmp_path)

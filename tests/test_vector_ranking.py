@@ -1,0 +1,57 @@
+"""The vector index ranks the allowed positions exactly, whichever way it scores them
+(copied out, or by FAISS's filtered scan), and its later batches continue the
+same ranking: every allowed position once, best first, none of another namespace."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from memory.vector_index import VectorIndex, VectorRows, normalize_rows
+
+DIMS = 16
+
+
+def index_of(count: int, namespaces: list[str], seed: int = 7) -> tuple[VectorIndex, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    vectors = normalize_rows(rng.normal(size=(count, DIMS)).astype(np.float32))
+    rows = VectorRows(
+        vec_ids=np.arange(1, count + 1, dtype=np.int64),
+        item_ids=np.arange(1, count + 1, dtype=np.int64) * 10,
+        namespaces=[namespaces[i % len(namespaces)] for i in range(count)],
+        vectors=vectors,
+    )
+    return VectorIndex.build(DIMS, rows, hnsw_threshold=10**9, exact_limit=10**9), vectors
+
+
+@pytest.mark.parametrize(
+    ("count", "namespaces", "prefix"),
+    [
+        (300, ["a.", "b."], ""),  # the whole index: FAISS's scan
+        (300, ["a.", "b."], "a."),  # half of it: FAISS's filtered scan
+        (3000, ["a."] * 19 + ["b."], "b."),  # a twentieth, few: copied out
+        (30000, ["a."] * 9 + ["b."], "b."),  # a tenth, many: FAISS's filtered scan
+    ],
+    ids=["whole", "half", "tiny", "many"],
+)
+def test_the_ranking_is_exact_across_batches(
+    count: int, namespaces: list[str], prefix: str
+) -> None:
+    index, vectors = index_of(count, namespaces)
+    query = normalize_rows(np.random.default_rng(1).normal(size=(1, DIMS)).astype(np.float32))
+    hits = [hit for batch in index.ranked(query[0], prefix, first=8) for hit in batch]
+    allowed = [i for i in range(count) if namespaces[i % len(namespaces)].startswith(prefix)]
+    assert sorted(h.position for h in hits) == allowed  # each allowed position once
+    scores = [h.score for h in hits]
+    assert scores == sorted(scores, reverse=True)
+    expected = vectors[[h.position for h in hits]] @ query[0]
+    np.testing.assert_allclose(scores, expected, rtol=1e-5, atol=1e-6)
+    assert all(h.item_id == (h.position + 1) * 10 for h in hits)
+
+
+def test_deleted_vectors_are_never_ranked() -> None:
+    index, _ = index_of(300, ["a."])
+    index.remove(range(1, 301, 2))  # odd vec_ids: positions 0, 2, 4, ...
+    query = np.ones(DIMS, dtype=np.float32)
+    hits = [hit for batch in index.ranked(query, "", first=8) for hit in batch]
+    assert sorted(h.position for h in hits) == list(range(1, 300, 2))
