@@ -65,6 +65,11 @@ MAX_CONFIDENCE = 0.99
 SHOWN_CONFIDENCE = 0.7
 """Retrieval's default floor: below it a memory is kept but not shown as fact."""
 CLAIM_TAG = "claim"
+GENERAL_TYPES = frozenset({"semantic", "skill", "workflow"})
+"""Policies, general facts and procedures: the team's knowledge, not anyone's slot."""
+AGENT_GENERAL_CEILING = 0.6
+"""An agent's inference about them: kept for staff to see, never shown as fact (ten
+repetitions of "VIP customers get free shipping" by another agent lifted it to 0.9)."""
 
 Change = Literal["supersede", "dispute"]
 
@@ -132,7 +137,11 @@ def trust_level(memory: Memory) -> TrustLevel:
 
 
 def ceiling(memory: Memory) -> float:
-    """The most confidence a memory of its level can ever reach, reinforced or not."""
+    """The most confidence a memory of its level can ever reach, reinforced or not. An
+    agent's word on a policy, skill or workflow stays below `SHOWN_CONFIDENCE` however
+    often it is repeated: those change only through trusted sources."""
+    if memory.asserted_by == "agent" and memory.type in GENERAL_TYPES:
+        return AGENT_GENERAL_CEILING
     return round(MAX_CONFIDENCE * LEVEL_FACTOR[trust_level(memory)], 4)
 
 

@@ -33,7 +33,7 @@ from memory.extraction.text import (
     split_sentences,
     strip_fillers,
 )
-from memory.models import Mechanism, Memory, MemoryType, Provenance
+from memory.models import Mechanism, Memory, MemoryType, Provenance, SourceRole
 from memory.notes import annotate
 
 
@@ -138,7 +138,7 @@ def to_memory(
         subject=found.subject,
         attribute=found.attribute if found.subject else None,
         value=found.value if found.subject and found.attribute else None,
-        asserted_by="agent" if mechanism == "inferred" else ctx.speaker_role,
+        asserted_by=asserter(mechanism, ctx.speaker_role),
         provenance=Provenance(
             source_agent=ctx.source_agent,
             thread_id=ctx.thread_id,
@@ -151,6 +151,15 @@ def to_memory(
     )
     memory.confidence = trust.initial_confidence(memory)
     return annotate(memory)
+
+
+def asserter(mechanism: Mechanism, speaker_role: SourceRole) -> SourceRole:
+    """Who asserts a memory found in a speaker's words: the speaker; what a model inferred
+    from staff's or a system's words is the agent's inference (less sure than what they
+    said), but from a customer's it stays the customer's (their rules, never more)."""
+    if mechanism == "inferred" and speaker_role != "customer":
+        return "agent"
+    return speaker_role
 
 
 def deduplicate(memories: list[Memory]) -> list[Memory]:
