@@ -210,16 +210,20 @@ class TeamMemory:
 
         Raises `MemoryNotFound` or `AmbiguousMemoryId`, with a message naming the problem.
         """
-        wanted = id_or_prefix.strip().lower()
-        if not wanted:
+        asked = id_or_prefix.strip()
+        if not asked:
             raise MemoryNotFound("a memory id must not be empty")
+        # ids are hex here, but a store item's key is whatever its writer chose ("VIP-Note")
+        wanted = asked.casefold()
         matches = [
             row
             for row in self.rows(agent=agent, include_invalid=True)
-            if row.memory.memory_id.startswith(wanted)
+            if row.memory.memory_id.casefold().startswith(wanted)
         ]
-        exact = [row for row in matches if row.memory.memory_id == wanted]
-        if exact:
+        exact = [row for row in matches if row.memory.memory_id == asked] or [
+            row for row in matches if row.memory.memory_id.casefold() == wanted
+        ]
+        if len(exact) == 1 or (exact and exact[0].memory.memory_id == asked):
             return exact[0]
         if not matches:
             seen_by = f"readable by {agent}" if agent else f"in team {self.team}"

@@ -24,6 +24,7 @@ from memory.store_db import DB_FILE
 from memory.team import STAFF, MemoryNotFound, TeamMemory
 
 TEAM = "support"
+SHARED = ("team", TEAM, "shared")
 OLD_PHONE = "555-0100"
 PHONE = "555-0199"
 
@@ -247,6 +248,18 @@ def test_forgetting_a_short_id_redacts_only_the_log_messages_about_them(
     summaries = [m.payload.get("summary") for m in bridge.log.read(content_type=RESULT)]
     assert [s for s in summaries if s in about_them] == []
     assert sorted(s for s in summaries if s in unrelated) == sorted(unrelated)
+
+
+@pytest.mark.parametrize("asked", ["VIP-Note", "vip-note", "VIP", "vip-n"])
+def test_a_memory_id_with_capitals_is_found_by_its_id_or_a_prefix(
+    store: BaseStore, asked: str
+) -> None:
+    """Studio's memory panel and LangMem name items as they like ("VIP-Note"): the CLI's
+    `memories forget ID` finds them by their id or a prefix, in any case."""
+    store.put(SHARED, "VIP-Note", {"content": "Customer #5 is a VIP"})
+    team = TeamMemory(store, TEAM)
+    assert team.resolve(asked).memory.memory_id == "VIP-Note"
+    assert team.forget(team.resolve(asked).memory.memory_id).removed_ids == ["VIP-Note"]
 
 
 def test_only_the_subject_or_staff_may_forget_a_subject(store: BaseStore) -> None:
