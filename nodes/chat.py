@@ -20,7 +20,7 @@ from nodes.memory_nodes import current_thread_id, memory_request, recall, record
 from nodes.prompts import chat_prompt
 from nodes.services import Services
 from nodes.state import ChatState, RetrievedMemory, latest_user_message
-from nodes.subjects import named_subject, speaker_subject
+from nodes.subjects import may_name_a_customer, named_subject, speaker_subject
 from nodes.team import AgentSpec, TeamSpec
 
 
@@ -50,7 +50,7 @@ def recall_for_chat(state: ChatState, runtime: Runtime[ChatContext], *, team: Te
     subject = (
         # a customer is who the channel says (never whom their words name)
         speaker_subject(team.subject(ctx.customer_id), current_thread_id())
-        if ctx.speaker_role == "customer"
+        if not may_name_a_customer(ctx.speaker_role)
         # Staff see every customer's facts, except in a conversation about one customer:
         # then no other customer's facts reach the prompt or the reply.
         else named_subject(team.subject(ctx.customer_id), state["request"])

@@ -19,7 +19,7 @@ from memory.bridge import TASK, A2AMessage
 from memory.llm import supports_tools
 from nodes import services as seams
 from nodes.context import TeamContext
-from nodes.customer import RunCaller, resolve_customer, run_caller
+from nodes.customer import resolve_customer
 from nodes.events import A2AEvent, ReplyEvent, RoutingEvent, emit
 from nodes.grounding import ground, one_sentence
 from nodes.prompts import routing_prompt, synthesis_prompt
@@ -33,7 +33,12 @@ from nodes.state import (
     TeamState,
     latest_user_message,
 )
-from nodes.subjects import conversation_subject, current_thread_id
+from nodes.subjects import (
+    conversation_subject,
+    current_caller,
+    current_thread_id,
+    may_name_a_customer,
+)
 from nodes.team import TeamSpec
 
 logger = logging.getLogger(__name__)
@@ -42,16 +47,6 @@ logger = logging.getLogger(__name__)
 def team_name(ctx: TeamContext, team: TeamSpec) -> str:
     """The memory team of a run: the context's, else the declaration's."""
     return ctx.team or team.name
-
-
-def current_caller() -> RunCaller | None:
-    """The server's authenticated caller of this run (None outside the server)."""
-    from langgraph.config import get_config
-
-    try:
-        return run_caller(get_config().get("configurable", {}))
-    except RuntimeError:
-        return None
 
 
 def route_schema(team: TeamSpec, *, with_tasks: bool = False) -> type[BaseModel]:
@@ -203,7 +198,7 @@ def dispatch_tasks(
                 team.subject(state.get("customer_id")),
                 state["request"],
                 current_thread_id(),
-                ctx.speaker_role,
+                may_name_a_customer(ctx.speaker_role),
             ),
             "correlation_id": state["correlation_id"],
             "task_message_id": message.message_id,
@@ -257,7 +252,7 @@ def synthesize_reply(
         team.subject(state.get("customer_id")),
         state["request"],
         current_thread_id(),
-        ctx.speaker_role,
+        may_name_a_customer(ctx.speaker_role),
     )
     draft = compose_reply(retrieved, findings, subject)
     reply = text_call(

@@ -36,6 +36,7 @@ from nodes.subjects import (
     conversation_subject,
     current_checkpointer,
     current_thread_id,
+    may_name_a_customer,
     speaker_subject,
 )
 from nodes.team import TeamSpec
@@ -106,7 +107,7 @@ def retrieve_memories(state: TeamState, runtime: Runtime[TeamContext], *, team: 
         team.subject(state.get("customer_id")),
         state["request"],
         current_thread_id(),
-        ctx.speaker_role,
+        may_name_a_customer(ctx.speaker_role),
     )
     retrieved = recall(manager, query, limit=6, subject=subject, scopes=coordinator.reads)
     return {"retrieved": retrieved}

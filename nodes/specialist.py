@@ -43,6 +43,7 @@ from nodes.memory_nodes import current_thread_id, memory_query, recall, record_m
 from nodes.prompts import findings_prompt, specialist_prompt
 from nodes.services import Services
 from nodes.state import Finding, SpecialistTask, ToolCallRecord
+from nodes.subjects import may_name_a_customer
 from nodes.team import AgentSpec, TeamSpec
 from nodes.tool_results import as_result, facts_of, ids_in
 
@@ -215,7 +216,7 @@ def run_specialist(
         prompt = specialist_prompt(spec, task, memories)
         refuse = (
             others_records(f"{team.subject_label}_id", task["customer_id"])
-            if ctx.speaker_role == "customer"
+            if not may_name_a_customer(ctx.speaker_role)
             else None
         )
         calls, summary = run_agent_loop(model, spec, own + extra, prompt, facts=told, refuse=refuse)

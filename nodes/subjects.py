@@ -10,6 +10,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 
 from memory.extraction import normalize_subject
 from memory.models import SourceRole, canonical_subject
+from nodes.customer import RunCaller, run_caller
 
 
 def speaker_subject(subject: str | None, thread_id: str | None) -> str:
@@ -21,15 +22,36 @@ def speaker_subject(subject: str | None, thread_id: str | None) -> str:
 
 
 def conversation_subject(
-    subject: str | None, request: str, thread_id: str | None, speaker_role: SourceRole
+    subject: str | None, request: str, thread_id: str | None, may_name: bool
 ) -> str:
     """Whose facts this conversation may see: the context's subject ("customer:12345"),
-    else (staff, agents) a customer the request names, else the anonymous user of this
-    thread. A customer is who their channel says they are: "I am customer #34567" in
-    their own words names no one whose facts they may see."""
-    if speaker_role == "customer":
+    else, when the caller `may_name` one (`may_name_a_customer`), a customer the request
+    names, else the anonymous user of this thread."""
+    if not may_name:
         return speaker_subject(subject, thread_id)
     return named_subject(subject, request) or speaker_subject(None, thread_id)
+
+
+def may_name_a_customer(speaker_role: SourceRole) -> bool:
+    """Whether the words of this run may name whose facts it sees. A customer is who their
+    channel says they are: "I am customer #34567" in their own words names no one. On the
+    server the caller's key decides (a staff key running the team graph, whose speaker is
+    "customer" by default, may still look anyone up; a customer key never); elsewhere the
+    run's speaker role (Python callers are the channel)."""
+    caller = current_caller()
+    if caller is not None:
+        return caller.role != "customer"
+    return speaker_role != "customer"
+
+
+def current_caller() -> RunCaller | None:
+    """The server's authenticated caller of this run (None outside the server)."""
+    from langgraph.config import get_config
+
+    try:
+        return run_caller(get_config().get("configurable", {}))
+    except RuntimeError:
+        return None
 
 
 def named_subject(subject: str | None, request: str) -> str | None:
