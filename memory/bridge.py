@@ -569,6 +569,8 @@ class A2ABridge:
         applied through `receive` and logged. A target that holds an older state of the
         copy gets the new one (see `follow`).
         """
+        if not isinstance(memory, Memory):
+            raise ValueError(f"sync sends a Memory, got {type(memory).__name__}")
         _check_agent("source_agent", source_agent)
         chosen = _distinct_targets(targets)
         self._check_members(source_agent, *chosen)

@@ -588,6 +588,11 @@ class MemoryManager:
         return steps.run(self.store, self._add_steps(memory))
 
     def _add_steps(self, memory: Memory) -> Steps[AddResult]:
+        if not isinstance(memory, Memory):
+            raise ValueError(
+                f"add takes a Memory (memory.models.Memory), got {type(memory).__name__}; "
+                "for text, use remember(text)"
+            )
         admission = trust.admit(memory)
         if admission.memory is None:
             logger.info("memory refused: %s", admission.reason)
@@ -1155,6 +1160,8 @@ class MemoryManager:
     ) -> Steps[builtins.list[AddResult]]:
         from memory.extraction import ExtractionContext, extract_memories
 
+        if not isinstance(text, str):
+            raise ValueError(f"the text to remember must be a string, got {type(text).__name__}")
         if source not in trust.SOURCE_ROLES:
             raise ValueError(f"source must be one of {sorted(trust.SOURCE_ROLES)}, got {source!r}")
         subject = searched_subject(subject)

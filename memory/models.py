@@ -100,6 +100,10 @@ def canonical_subject(subject: str) -> str:
     without a kind ("Caroline") keeps its case. A blank subject, or a kind without an id,
     is a ValueError.
     """
+    if not isinstance(subject, str):
+        raise ValueError(
+            f"a subject must be a string like 'customer:12345', got {type(subject).__name__}"
+        )
     text = _SPACES.sub(" ", unicodedata.normalize("NFKC", subject)).strip()
     kind, colon, ident = text.partition(":")
     if colon:

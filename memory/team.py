@@ -281,6 +281,12 @@ class TeamMemory:
         ask; anyone else gets a `PermissionError`. Forgetting a whole subject also
         redacts A2A log payloads that name the subject (e.g. "customer #12345").
         """
+        if not isinstance(requested_by, str):
+            raise ValueError(
+                f"requested_by must be 'staff' or a subject, got {type(requested_by).__name__}"
+            )
+        if not isinstance(subject, str):
+            raise ValueError(f"the subject to forget must be a string, got {subject!r}")
         if not subject.strip():
             raise ValueError("the subject to forget must not be empty, e.g. 'customer:12345'")
         subject = canonical_subject(subject)
@@ -794,6 +800,8 @@ def consolidate_team(
     decay_factor: float = 0.9,
 ) -> ConsolidationReport:
     """Run the three passes over every memory namespace of `team`; see the module doc."""
+    if now is not None and (not isinstance(now, datetime) or now.tzinfo is None):
+        raise ValueError(f"now must be a timezone-aware datetime, got {now!r}")
     now = now or utcnow()
     report = ConsolidationReport()
     namespaces = [loc.namespace for loc in TeamMemory(store, team).locations()]

@@ -28,6 +28,7 @@ from memory.manager import MemoryManager
 from memory.models import MAX_CONTENT_CHARS, Memory
 from memory.namespaces import memory_namespace, team_prefix
 from memory.store import FaissStore, StoreBusyError
+from memory.team import STAFF, TeamMemory
 from tests.fakes import DeterministicEmbeddings
 from tests.store_backends import faiss_store
 
@@ -218,7 +219,39 @@ MANAGER_CASES: list[tuple[str, Callable[[MemoryManager], object], str]] = [
     ("types bogus", lambda m: m.search("x", types=["bogus"]), "unknown memory type"),  # type: ignore[list-item]
     ("types one string", lambda m: m.search("x", types="semantic"), "collection"),  # type: ignore[arg-type]
     ("search surrogate", lambda m: m.search("\ud800 refund"), "lone surrogate"),
+    ("search subject number", lambda m: m.search("x", subject=5), "subject"),  # type: ignore[arg-type]
+    ("search subject no id", lambda m: m.search("x", subject="customer:"), "subject"),
+    ("remember number", lambda m: m.remember(123), "must be a string"),  # type: ignore[arg-type]
+    ("remember None", lambda m: m.remember(None), "must be a string"),  # type: ignore[arg-type]
+    ("remember subject number", lambda m: m.remember("I prefer SMS", subject=7), "subject"),  # type: ignore[arg-type]
+    ("add a dict", lambda m: m.add({"content": "x"}), "Memory"),  # type: ignore[arg-type]
+    ("add None", lambda m: m.add(None), "Memory"),  # type: ignore[arg-type]
 ]
+
+TEAM_CASES: list[tuple[str, Callable[[TeamMemory], object], str]] = [
+    ("forget_subject None", lambda t: t.forget_subject(None, requested_by=STAFF), "subject"),  # type: ignore[arg-type]
+    ("forget_subject number", lambda t: t.forget_subject(5, requested_by=STAFF), "subject"),  # type: ignore[arg-type]
+    (
+        "forget_subject requester None",
+        lambda t: t.forget_subject("customer:1", requested_by=None),  # type: ignore[arg-type]
+        "requested_by",
+    ),
+    ("consolidate now text", lambda t: t.consolidate(now="yesterday"), "now"),  # type: ignore[arg-type]
+    (
+        "consolidate now naive",
+        lambda t: t.consolidate(now=datetime(2025, 1, 1)),
+        "timezone",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("action", "fragment"), [c[1:] for c in TEAM_CASES], ids=[c[0] for c in TEAM_CASES]
+)
+def test_team_memory_refuses(
+    store: FaissStore, action: Callable[[TeamMemory], object], fragment: str
+) -> None:
+    assert_clear_error(lambda: action(TeamMemory(store, "support")), fragment)
 
 
 @pytest.mark.parametrize(
@@ -266,6 +299,7 @@ def _stored(manager: MemoryManager) -> Memory:
 
 BRIDGE_CASES: list[tuple[str, Callable[[A2ABridge, Memory], object], str]] = [
     ("unknown target", lambda b, m: b.sync(m, ["samm"], source_agent="alex"), "unknown agent"),
+    ("memory None", lambda b, m: b.sync(None, ["sam"], source_agent="alex"), "Memory"),  # type: ignore[arg-type]
     ("unknown source", lambda b, m: b.sync(m, ["sam"], source_agent="bob"), "unknown agent"),
     ("empty source", lambda b, m: b.sync(m, ["sam"], source_agent=""), "source_agent"),
     ("padded target", lambda b, m: b.sync(m, [" sam "], source_agent="alex"), "unknown agent"),
