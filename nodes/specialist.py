@@ -17,6 +17,7 @@ specialist learns for the team is extracted from its findings (``memory.extracti
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -47,6 +48,8 @@ from nodes.subjects import may_name_a_customer
 from nodes.team import AgentSpec, TeamSpec
 from nodes.tool_results import as_result, facts_of, ids_in
 
+logger = logging.getLogger(__name__)
+
 
 def _record(agent: str, tool: str, args: dict[str, Any], raw: object) -> ToolCallRecord:
     call = ToolCallRecord(tool=tool, args=args, result=as_result(raw))
@@ -69,6 +72,8 @@ def run_plan(
         args = {k: v for k, v in known.items() if k in tool.args}
         required = {k for k, spec in tool.args.items() if "default" not in spec}
         if not required <= set(args):
+            missing = ", ".join(sorted(required - set(args)))
+            logger.info("%s: plan skips %s (no value known for %s)", agent, name, missing)
             continue
         call = _record(agent, name, args, tool.invoke(args))
         calls.append(call)

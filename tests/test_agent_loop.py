@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import logging
 from pathlib import Path
 
 import pytest
@@ -175,6 +176,19 @@ def test_memory_tools_for_one_customer_never_reach_anothers_facts(manager: Memor
     staff = {t.name: t for t in memory_tools(manager)}  # no subject: the console sees all
     found = staff["search_memory"].invoke({"query": "how does customer 777 like to be contacted"})
     assert other.memory_id in [m["memory_id"] for m in found["memories"]]
+
+
+def test_the_plan_says_which_tool_it_skips_and_why(
+    tools: dict, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A tool whose required argument the plan cannot know is not called, and the log
+    names it and the argument (the README's own-team example has such a tool)."""
+    with caplog.at_level(logging.INFO, logger="nodes.specialist"):
+        calls = run_plan(
+            "sam", tools, ("track_shipment", "delay_history"), {"customer_id": "12345"}
+        )
+    assert [c.tool for c in calls] == ["delay_history"]
+    assert "plan skips track_shipment (no value known for order_id)" in caplog.text
 
 
 def test_a_customers_conversation_looks_up_that_customers_records_only() -> None:
