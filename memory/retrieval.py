@@ -276,6 +276,7 @@ def hybrid_search_steps(
     limit: int = 10,
     filter: dict[str, Any] | None = None,
     candidates: int | None = None,
+    lexical_candidates: int | None = None,
     dense_weight: float = 1.0,
     lexical_weight: float = 1.0,
     rrf_k: int = RRF_K,
@@ -292,17 +293,21 @@ def hybrid_search_steps(
     that lack the fields `filter` selects on). Each retriever ranks once over all of it:
     on a store with `hybrid_candidates` (the FAISS store) in one call that embeds the
     query once and filters inside the store; elsewhere with one store search per
-    filter alternative, merged. Store steps (memory/store_steps.py): ``steps.run`` or
-    ``steps.arun`` drives it.
+    filter alternative, merged. `candidates` / `lexical_candidates`: how deep the dense /
+    BM25 ranking goes before fusion (None: `limit` / as deep as dense). Store steps
+    (memory/store_steps.py): ``steps.run`` or ``steps.arun`` drives it.
     """
     if strip_questions:
         query = strip_question_words(query)
     pool = max(candidates or 0, limit, 1)
+    lexical_pool = pool if lexical_candidates is None else max(lexical_candidates, limit, 1)
     filters: list[dict[str, Any] | None] = [
         {**(filter or {}), **alternative} for alternative in any_of
     ] or [filter]
     filters += or_else
-    both = yield from steps.candidates(namespaces, query, any_of=filters, limit=pool)
+    both = yield from steps.candidates(
+        namespaces, query, any_of=filters, limit=pool, lexical=lexical_pool
+    )
     if both is not None:
         dense, lexical = both
     else:
@@ -312,9 +317,9 @@ def hybrid_search_steps(
         rankings = []
         for f in filters:
             rankings.append(
-                (yield from lexical_ranking_steps(namespaces, query, limit=pool, filter=f))
+                (yield from lexical_ranking_steps(namespaces, query, limit=lexical_pool, filter=f))
             )
-        lexical = _merged(rankings, pool)
+        lexical = _merged(rankings, lexical_pool)
     similarity = {_key(h): h.score for h in dense}
     fused = reciprocal_rank_fusion([dense, lexical], [dense_weight, lexical_weight], rrf_k=rrf_k)
     return [

@@ -690,9 +690,10 @@ class FaissStore(BaseStore):
         earlier ranking of the same search (same scopes and filters) read already.
         """
         live_after = self._live_after()
-        pre_sql, pre_args = sql_prefilter_any(any_of)  # rows that cannot match stay in SQLite
         reads = self._reads() if reads is None else reads
         reads.filtered_by(any_of)
+        # Without the cache, rows that cannot match stay in SQLite.
+        pre_sql, pre_args = sql_prefilter_any(any_of) if reads.cache is None else ([], [])
         ranked: list[Found] = []
         read = 0
         for candidates in batches:
@@ -706,12 +707,10 @@ class FaissStore(BaseStore):
                 start += len(part)
                 read += len(part)
                 unread = reads.unread([i for i, _ in part])
-                if unread and reads.cache is not None:
-                    # Whole rows, whatever this search's filters: the cache keeps them for
-                    # every later search (SQLite parses a row's JSON again for each
-                    # json_extract of the prefilter, which cost more than it saved here).
-                    reads.read(unread, self._db.rows(unread, live_after))
-                elif unread:
+                if unread:
+                    # With the cache, whole rows whatever this search's filters: it keeps
+                    # them for every later search (SQLite parses a row's JSON again for each
+                    # json_extract of a prefilter, which cost more than it saved here).
                     reads.read(unread, self._db.rows(unread, live_after, pre_sql, pre_args))
                 for item_id, score in part:
                     if len(ranked) >= need:
