@@ -1017,7 +1017,14 @@ def _stdin_lines(state: CliState, agent: str) -> Iterator[str]:
     while True:
         if interactive:
             state.out.print("[bold]you>[/bold] ", end="")
-        line = stdin.readline()
+        try:
+            line = stdin.readline()
+        except UnicodeDecodeError as exc:
+            byte = exc.object[exc.start : exc.start + 1].hex()
+            raise CliFailure(
+                f"the chat input is not UTF-8 text (byte 0x{byte} at position {exc.start}): "
+                "send UTF-8, one message per line"
+            ) from None
         if not line:
             return
         text = line.strip()

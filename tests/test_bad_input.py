@@ -520,6 +520,17 @@ def test_a_damaged_store_file_is_named_in_a_clear_error(
     assert damaged.name in text, text
 
 
+def test_a_chat_line_that_is_not_utf8_is_named(tmp_path: Path) -> None:
+    runner = CliRunner(env={"A2A_MEMORY_DIR": None, "A2A_STORE_URL": None, "A2A_LLM": None})
+    services = CliServices(embeddings=DeterministicEmbeddings(384, model_name="corpus-embeddings"))
+    args = ["--data-dir", str(tmp_path / "d"), "--llm", "none", "chat", "--agent", "sam"]
+    args += ["--thread", "t-bytes"]
+    result = runner.invoke(app, args, input=b"hello\n\xff\xfe bye\n", obj=services)
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit), repr(result.exception)
+    assert "not UTF-8" in result.output and "0xff" in result.output, result.output
+
+
 def test_cli_output_neutralizes_control_characters(
     run_cli: Callable[..., Any], tmp_path: Path
 ) -> None:
