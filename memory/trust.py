@@ -210,7 +210,10 @@ def as_claim(memory: Memory) -> Memory:
     speaker = memory.provenance.speaker or "user"
     kind, _, ident = speaker.partition(":")
     label = f"{kind.capitalize()} #{ident}" if ident else f"The {kind}"
-    said = memory.content[:1].lower() + memory.content[1:]
+    content = memory.content
+    # "Refunds are ..." reads on as "says: refunds are ..."; "SYSTEM:" or "ParcelPro" keep
+    # their capitals (an acronym or a name), never "sYSTEM"
+    said = content if content[1:2].isupper() else content[:1].lower() + content[1:]
     claim = memory.model_copy(
         update={
             "content": f"{label} says: {said}",
