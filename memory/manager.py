@@ -487,15 +487,13 @@ def searched_subject(subject: str | None) -> str | None:
     return canonical_subject(subject) if subject else None
 
 
-def only_theirs(
-    hits: builtins.list[ScoredMemory], subject: str | None
-) -> builtins.list[ScoredMemory]:
-    """`hits` without another person's memories. The store filter on the stored owner
-    already keeps records to `subject`'s and general ones; a plain ``{"content": ...}``
-    item has no stored owner, so it is judged here by the one its text gives it."""
-    if subject is None:
-        return hits
-    return [h for h in hits if h.memory.owner in (GENERAL_OWNER, subject)]
+def _theirs(candidate: _Candidate, subject: str | None) -> bool:
+    """Whether `candidate` may be shown in `subject`'s conversation. The store filter on the
+    stored owner keeps records to `subject`'s and general ones; a plain ``{"content": ...}``
+    item has no stored owner: it is read in full (`_read_fully`) and judged by the owner
+    its text gives it, before ranking, so that another person's note never takes a place."""
+    memory = candidate.memory
+    return subject is None or memory is None or memory.owner in (GENERAL_OWNER, subject)
 
 
 def check_search_args(
@@ -987,14 +985,11 @@ class MemoryManager:
         """
         check_search_args(query, limit=limit, min_confidence=min_confidence, types=types)
         subject = searched_subject(subject)
-        return only_theirs(
-            steps.run(
-                self.store,
-                self._search_steps(
-                    query, limit, min_confidence, include_invalid, types, follow_links, subject
-                ),
+        return steps.run(
+            self.store,
+            self._search_steps(
+                query, limit, min_confidence, include_invalid, types, follow_links, subject
             ),
-            subject,
         )
 
     def _search_steps(
@@ -1040,11 +1035,15 @@ class MemoryManager:
         # a tenth of a search. Anything unreadable there: rank again from full reads.
         own = self.namespace_for("private")
         rank = _Ranking(types, weights, now, window, own, limit)
-        candidates = [c for fused in pool if (c := _candidate(fused)) is not None]
+        candidates = [
+            c for fused in pool if (c := _candidate(fused)) is not None and _theirs(c, subject)
+        ]
         chosen = rank(candidates)
         checked = [_checked(c) for c in _shaping(candidates, chosen, types)]
         if any(c is None for c in checked):
-            candidates = [c for c in map(_read_fully, candidates) if c is not None]
+            candidates = [
+                c for c in map(_read_fully, candidates) if c is not None and _theirs(c, subject)
+            ]
             chosen = rank(candidates)
         else:  # _shaping lists the chosen first
             for c, k in zip(chosen, checked[: len(chosen)], strict=True):
@@ -1217,14 +1216,11 @@ class MemoryManager:
         """`search`, on the store's `abatch`."""
         check_search_args(query, limit=limit, min_confidence=min_confidence, types=types)
         subject = searched_subject(subject)
-        return only_theirs(
-            await steps.arun(
-                self.store,
-                self._search_steps(
-                    query, limit, min_confidence, include_invalid, types, follow_links, subject
-                ),
+        return await steps.arun(
+            self.store,
+            self._search_steps(
+                query, limit, min_confidence, include_invalid, types, follow_links, subject
             ),
-            subject,
         )
 
     async def aget(self, memory_id: str) -> Memory | None:

@@ -83,6 +83,24 @@ def test_a_plain_note_about_someone_is_theirs_not_general_knowledge(
     assert "studio-note" in staff
 
 
+def test_another_persons_notes_never_take_a_customers_places(store: FaissStore) -> None:
+    """Plain notes about customer 12345 that match best are left out before ranking, so a
+    search for customer 999 still returns as many memories as it asked for."""
+    for n in range(4):
+        store.put(
+            SHARED, f"note-{n}", {"content": f"Customer #12345's phone number {n} is 555-0101."}
+        )
+    for n in range(3):
+        store.put(SHARED, f"policy-{n}", {"content": f"Phone support line {n} is open 9am to 5pm."})
+    sam = MemoryManager(store, team="support", agent="sam")
+    found = [
+        h.memory.memory_id for h in sam.search("phone number", subject="customer:999", limit=3)
+    ]
+    assert sorted(found) == ["policy-0", "policy-1", "policy-2"]
+    staff = [h.memory.memory_id for h in sam.search("phone number", limit=3)]
+    assert any(key.startswith("note-") for key in staff)  # they do rank first
+
+
 def test_a_plain_item_below_the_threshold_is_not_returned(store: FaissStore) -> None:
     store.put(SHARED, "n", {"content": "The Lisbon warehouse ships parcels on Saturdays."})
     manager = MemoryManager(store, team="support", agent="sam")
