@@ -16,7 +16,9 @@ query). Per memory count:
 - ``mem0``: ``Memory.search`` of mem0 with a local FAISS vector store and the same
   embedder, when the ``mem0ai`` package is installed (skipped with a note otherwise);
 - ``store (one namespace)`` / ``store (team)``: ``FaissStore.search`` of one namespace and
-  of the whole team, the ratio the README quotes.
+  of the whole team, the ratio the README quotes;
+- ``faiss, no row cache``: the product on a handle with ``row_cache=0`` (every candidate
+  read from SQLite and parsed), what a one-shot command's single search costs.
 
 Also: embedder runs per search and per add (`MiniLMEmbeddings.model_runs`), and
 ``MemoryManager.add`` throughput on the FAISS store at the largest size, with the real
@@ -60,12 +62,16 @@ from memory.manager import MemoryManager
 from memory.models import MemoryType
 from memory.namespaces import memory_namespace, team_prefix
 from memory.retrieval import strip_question_words
+from memory.row_cache import DEFAULT_CAPACITY as DEFAULT_ROW_CACHE
 from memory.store import FaissStore
 
 SEARCH_LIMIT = 6
 """What the coordinator asks for (nodes' retrieve_memories)."""
 FLOOR, FLOOR_DENSE, PRODUCT = "floor", "floor-dense", "faiss"
 STORE_ONE, STORE_TEAM = "store (one namespace)", "store (team)"
+UNCACHED = "faiss, no row cache"
+"""The product on a handle with `row_cache=0`: every candidate read from SQLite and parsed,
+as a store searched once (a one-shot command) or just written by another process does."""
 PEERS = ("inmemory", "sqlite", "postgres", "mem0")
 SYSTEMS = (FLOOR, FLOOR_DENSE, PRODUCT, *PEERS)
 MIN_QUERIES = 5
@@ -319,16 +325,24 @@ def _systems(
                             _store_handle(store, PoolEmbeddings(make(), cached, dims))
                         )
                         live.calls[label] = _store_search(handle, where)
+                    uncached = stack.enter_context(
+                        _store_handle(store, PoolEmbeddings(make(), cached, dims), row_cache=0)
+                    )
+                    live.calls[UNCACHED] = _manager_search(
+                        MemoryManager(uncached, team=TEAM, agent=COORDINATOR_AGENT)
+                    )
             live.embedders[name] = embedder
             progress.console.print(f"{size:>7} memories: {name} ready")
         yield live
 
 
 @contextmanager
-def _store_handle(store: BaseStore, embedder: Embeddings) -> Iterator[BaseStore]:
+def _store_handle(
+    store: BaseStore, embedder: Embeddings, *, row_cache: int = DEFAULT_ROW_CACHE
+) -> Iterator[BaseStore]:
     path = cast(FaissStore, store).path
     index = cast(IndexConfig, {**cast(FaissStore, store).index_config, "embed": embedder})  # type: ignore[dict-item]
-    with FaissStore(path, index=index) as handle:
+    with FaissStore(path, index=index, row_cache=row_cache) as handle:
         yield handle
 
 
@@ -492,6 +506,8 @@ def render_markdown(summary: HotpathSummary) -> str:
     for label, system, over in (
         ("this project / floor", PRODUCT, FLOOR),
         ("this project / mem0", PRODUCT, "mem0"),
+        ("no row cache / floor", UNCACHED, FLOOR),
+        ("no row cache / mem0", UNCACHED, "mem0"),
         ("one namespace / team", STORE_ONE, STORE_TEAM),
         *((f"{peer} / this project", peer, PRODUCT) for peer in ("inmemory", "sqlite", "postgres")),
     ):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from evals.hotpath import FLOOR, PRODUCT, STORE_ONE, STORE_TEAM, run_hotpath
+from evals.hotpath import FLOOR, PRODUCT, STORE_ONE, STORE_TEAM, UNCACHED, run_hotpath
 from tests.fakes import DeterministicEmbeddings
 
 
@@ -26,7 +26,7 @@ def test_a_tiny_run_reports_every_series_it_timed(tmp_path: Path) -> None:
     )
     (size,) = summary.sizes
     assert size.size == 40
-    assert set(size.series) == {FLOOR, PRODUCT, "inmemory", STORE_ONE, STORE_TEAM}
+    assert set(size.series) == {FLOOR, PRODUCT, UNCACHED, "inmemory", STORE_ONE, STORE_TEAM}
     for series in size.series.values():
         assert series.runs == 5 and 0 < series.p50_ms <= series.p95_ms
     # the fake embedder counts no model runs: the figure is absent, not invented
@@ -41,5 +41,7 @@ def test_a_tiny_run_reports_every_series_it_timed(tmp_path: Path) -> None:
     assert written["settings"]["systems"] == [FLOOR, PRODUCT, "inmemory"]
     markdown = (reports / "hotpath.md").read_text()
     assert f"| this project / floor | {ratio:.2f} |" in markdown
+    uncached = summary.ratio(size, UNCACHED, FLOOR)
+    assert uncached is not None and f"| no row cache / floor | {uncached:.2f} |" in markdown
     png = (reports / "hotpath.png").read_bytes()
     assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 1000
