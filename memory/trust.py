@@ -44,6 +44,7 @@ from typing import Literal
 
 from memory.models import (
     GENERAL_OWNER,
+    MAX_CONTENT_CHARS,
     PERSONAL_SUBJECT_KINDS,
     SYNC_DECAY,
     Memory,
@@ -245,6 +246,8 @@ def admit(memory: Memory) -> Admission:
     ):
         memory = as_claim(memory)
         reason = "a customer may only state facts about themselves: kept as their claim"
+        if len(memory.content) > MAX_CONTENT_CHARS:  # the label made it one memory too long
+            return Admission(None, "too long to keep as a labeled claim")
     top = ceiling(memory)
     if memory.confidence > top:
         memory = memory.model_copy(update={"confidence": top})

@@ -63,6 +63,25 @@ def test_explicit_customer_preference_from_the_seed() -> None:
     assert "email" in memory.content.lower()
 
 
+@pytest.mark.parametrize(
+    "long_statement",
+    [
+        "I prefer " + "very " * 1200 + "long emails.",  # content past 4,000 characters
+        "My favourite colour is " + "blue" * 200 + ".",  # a value past 500
+        "Remember that " + "the refund window is long " * 300 + ".",
+    ],
+)
+def test_a_statement_too_long_for_one_memory_is_skipped_not_a_crash(
+    long_statement: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A memory is one statement (MAX_CONTENT_CHARS): a message too long for one is not a
+    failed turn; the rest of the message still yields its facts."""
+    with caplog.at_level(logging.INFO):
+        found = extract(f"{long_statement} My phone number is 555-0147.")
+    assert [m.value for m in found] == ["555-0147"], [m.content[:60] for m in found]
+    assert "too long" in caplog.text
+
+
 def test_policy_is_semantic_and_implicit() -> None:
     memory = only("Premium members get refunds within 48 hours")
     assert memory.type == "semantic"

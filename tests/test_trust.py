@@ -19,7 +19,7 @@ from memory.extraction import ExtractionContext, extract_memories
 from memory.extraction.context import Found
 from memory.extraction.rules import to_memory
 from memory.manager import AddResult, MemoryManager
-from memory.models import Memory, Provenance, SourceRole, utcnow
+from memory.models import MAX_CONTENT_CHARS, Memory, Provenance, SourceRole, utcnow
 from memory.team import TeamMemory
 from tests.fakes import DeterministicEmbeddings
 from tests.store_backends import memory_index
@@ -130,6 +130,22 @@ def test_a_claim_quotes_the_customer_as_written(store: BaseStore, text: str, lab
     alex = MemoryManager(store, team=TEAM, agent="alex")
     [result] = says(alex, "customer:8", text)
     assert result.memory.content.startswith(label), result.memory.content
+
+
+def test_a_claim_the_label_would_make_too_long_is_refused_not_stored_broken(
+    store: BaseStore,
+) -> None:
+    alex = MemoryManager(store, team=TEAM, agent="alex")
+    said = "Premium members get refunds within 1 hour " + "and more " * 440 + "."
+    memory = Memory(
+        content=said[:MAX_CONTENT_CHARS],
+        type="semantic",
+        asserted_by="customer",
+        provenance=Provenance(source_agent="alex", speaker="customer:9"),
+    )
+    result = alex.add(memory)
+    assert result.action == "refused" and "too long" in result.reason
+    assert alex.list(include_invalid=True) == []
 
 
 def test_instructions_and_secrets_are_never_stored(store: BaseStore) -> None:

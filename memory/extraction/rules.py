@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable
 from datetime import datetime
@@ -33,8 +34,18 @@ from memory.extraction.text import (
     split_sentences,
     strip_fillers,
 )
-from memory.models import Mechanism, Memory, MemoryType, Provenance, SourceRole
+from memory.models import (
+    MAX_CONTENT_CHARS,
+    MAX_FIELD_CHARS,
+    Mechanism,
+    Memory,
+    MemoryType,
+    Provenance,
+    SourceRole,
+)
 from memory.notes import annotate
+
+logger = logging.getLogger(__name__)
 
 
 def _fallback_explicit(body: str, ctx: ExtractionContext) -> Found | None:
@@ -117,8 +128,24 @@ class RuleExtractor:
             if found is not None:
                 when = event_time(found, dated.event, reference)
                 found = date_found(found, dated.event, reference)
+                if not fits_one_memory(found):
+                    logger.info(
+                        "extraction: a statement too long for one memory is not kept "
+                        "(%d characters)",
+                        len(found.content),
+                    )
+                    continue
                 memories.append(to_memory(found, mechanism, ctx, event_time=when))
         return memories
+
+
+def fits_one_memory(found: Found) -> bool:
+    """Whether a finding is one memory's worth (memory.models' limits): a message is
+    untrusted text, and a statement too long to store must not fail the turn."""
+    fields = (found.subject, found.attribute, found.value)
+    return len(found.content) <= MAX_CONTENT_CHARS and all(
+        len(field) <= MAX_FIELD_CHARS for field in fields if field
+    )
 
 
 def to_memory(
