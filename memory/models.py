@@ -306,6 +306,9 @@ class Memory(BaseModel):
         back.
         """
         value = self.model_dump(mode="json")
+        # A record made by `model_copy` (which skips validation) is checked before it is
+        # stored: one that could not be read back would be acknowledged, then skipped.
+        type(self).model_validate(value)
         value["family"] = self.family
         value["valid"] = self.is_valid
         value["content_key"] = content_key(self.content)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
-from memory.models import Mechanism, Memory
+from memory.models import MAX_CONTEXT_CHARS, Mechanism, Memory
 
 if TYPE_CHECKING:  # LangChain's model classes cost ~1 s of start-up; only annotations here
     from langchain_core.language_models import BaseChatModel
@@ -133,7 +133,7 @@ def keywords(content: str, limit: int = MAX_KEYWORDS) -> list[str]:
     words: list[str] = []
     for token in re.findall(r"[a-z0-9][a-z0-9_@.#:$%'-]*", content.lower()):
         token = token.rstrip(".,:;'").removesuffix("'s")
-        if len(token) < 2 or token in _STOPWORDS or token in words:
+        if not 2 <= len(token) <= MAX_NOTE_WORD or token in _STOPWORDS or token in words:
             continue
         words.append(token)
     return words[:limit]
@@ -179,8 +179,19 @@ def annotate(memory: Memory, llm: BaseChatModel | None = None) -> Memory:
     fallback = note or Note()
     return memory.model_copy(
         update={
-            "keywords": memory.keywords or fallback.keywords or keywords(memory.content),
-            "tags": memory.tags or fallback.tags or rule_tags(memory),
-            "context": memory.context or fallback.context or rule_context(memory),
+            "keywords": memory.keywords or _words(fallback.keywords) or keywords(memory.content),
+            "tags": memory.tags or _words(fallback.tags) or _words(rule_tags(memory)),
+            "context": (memory.context or fallback.context or rule_context(memory))[
+                :MAX_CONTEXT_CHARS
+            ],
         }
     )
+
+
+MAX_NOTE_WORD = 64
+"""A keyword or tag is a word or a short phrase: a longer token (a 300-character
+nickname) is not one, and a record's tags hold at most 200 characters each."""
+
+
+def _words(words: list[str]) -> list[str]:
+    return [w for w in words if 0 < len(w) <= MAX_NOTE_WORD]

@@ -126,6 +126,29 @@ def test_memory_refuses(fields: dict[str, Any], fragment: str) -> None:
     assert_clear_error(lambda: Memory.model_validate(fields), fragment)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "My nickname is " + "x" * 300 + ".",
+        "My email is " + "a" * 250 + "@example.com.",
+        "I prefer " + "supercalifragilistic" * 15 + " emails.",
+    ],
+)
+def test_a_memory_with_a_very_long_word_is_stored_readable(store: FaissStore, text: str) -> None:
+    """A word longer than a keyword may be (200 characters) is no keyword: the memory is
+    stored with a note it can be read back with, not acknowledged and then skipped."""
+    alex = MemoryManager(store, team="support", agent="alex")
+    [stored] = alex.remember(text, subject="customer:1", source="user")
+    assert [m.memory_id for m in alex.list()] == [stored.memory.memory_id]
+
+
+def test_a_record_that_could_not_be_read_back_is_refused_when_written() -> None:
+    """`model_copy` skips validation: whatever built a record, storing it checks it."""
+    memory = Memory.model_validate(good_memory())
+    broken = memory.model_copy(update={"keywords": ["k" * 300]})
+    assert_clear_error(broken.to_store_value, "keywords")
+
+
 def test_a_valid_memory_still_builds_and_assignment_is_checked_too() -> None:
     memory = Memory.model_validate(good_memory(created_at=datetime(2025, 1, 1, tzinfo=UTC)))
     assert memory.content == "Customer 12345 prefers email"
