@@ -248,6 +248,10 @@ def admit(memory: Memory) -> Admission:
         reason = "a customer may only state facts about themselves: kept as their claim"
         if len(memory.content) > MAX_CONTENT_CHARS:  # the label made it one memory too long
             return Admission(None, "too long to keep as a labeled claim")
+    if memory.asserted_by == "agent" and memory.mechanism != "synced":
+        # another agent's word is its inference, whatever "remember that" it says: as
+        # `remember(source="agent")` stores it (with_source_trust), at most 0.70
+        memory = with_source_trust(memory)
     top = ceiling(memory)
     if memory.confidence > top:
         memory = memory.model_copy(update={"confidence": top})
