@@ -234,3 +234,25 @@ def test_memory_requests_are_recognised(
 )
 def test_look_alikes_are_not_memory_requests(text: str) -> None:
     assert detect_forget_request(text) is None
+
+
+_EVERY_KIND = [
+    *(f"on {month} 5" for month in ("January", "feb", "Sept", "may", "December")),
+    *(f"last {day}" for day in ("Monday", "friday", "SUNDAY")),
+    "today", "tonight", "this morning", "this evening", "yesterday", "last night", "tomorrow",
+    "the day before yesterday", "the day after tomorrow", "3 days ago", "two weeks ago",
+    "a few months ago", "last week", "next month", "this year", "2024-05-01",
+    "in March", "early June 2024", "the 5th of January 2024",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("phrase", _EVERY_KIND)
+def test_the_quick_check_never_hides_a_date_phrase(phrase: str) -> None:
+    """find_dates skips texts holding none of its patterns' words (most questions): each
+    kind of phrase it understands still gets through, in any case."""
+    for text in (f"It happened {phrase}.", f"IT HAPPENED {phrase.upper()}"):
+        assert find_dates(text, MONDAY), text
+
+
+def test_a_question_without_a_date_word_has_no_window() -> None:
+    assert query_window("Has order 10592 shipped yet, and with which carrier?", MONDAY) is None
