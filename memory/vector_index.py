@@ -380,9 +380,10 @@ class VectorIndex:
             if len(at) < len(item_ids):  # an item with several vectors: its best one
                 at.sort()
                 item_ids, scores = item_ids[at], scores[at]
-            pairs = zip(item_ids.tolist(), scores.tolist(), strict=True)
+            ids = item_ids.tolist()
+            pairs = zip(ids, scores.tolist(), strict=True)
             fresh = [pair for pair in pairs if pair[0] not in seen] if seen else list(pairs)
-            seen.update(item_id for item_id, _ in fresh)
+            seen.update(ids)
             if fresh:
                 yield fresh
 
