@@ -66,6 +66,22 @@ def test_relative_dates_count_from_the_speakers_own_calendar_day(
     assert long_date(local_day - timedelta(days=1)) in content
 
 
+@pytest.mark.parametrize(
+    ("said", "stored"),
+    [
+        ("From January 1, 2026 refunds take 30 days", "From Thursday, January 1, 2026 refunds"),
+        ("since last month it breaks", "since February 2025 it breaks"),
+        ("until next Friday the desk is closed", "until Friday, March 7, 2025 the desk"),
+        ("starting March 10, 2025 we ship daily", "starting Monday, March 10, 2025 we ship"),
+        ("as of yesterday it works", "as of Sunday, March 2, 2025 it works"),
+        ("On Jan 5 it broke", "On Sunday, January 5, 2025 it broke"),
+    ],
+)
+def test_a_date_after_a_preposition_reads_as_written(said: str, stored: str) -> None:
+    """ "From January 1" is stored "From Thursday, January 1, 2026", never "From on ..."."""
+    assert resolve_dates(said, MONDAY).text.startswith(stored[:1].upper() + stored[1:])
+
+
 def test_no_date_is_invented() -> None:
     for text in ("May I ask something?", "My order #2025 is late", "I have 3 orders"):
         assert find_dates(text, MONDAY) == [], text

@@ -262,6 +262,13 @@ class DatedText:
     """The first date phrase: when the thing it tells happened."""
 
 
+_PREPOSITION_BEFORE = re.compile(
+    r"\b(?:from|since|until|till|by|before|after|starting|beginning|as of|through)\s+$",
+    re.IGNORECASE,
+)
+_LEADING_PREPOSITION = re.compile(r"^(?:on|in) ")
+
+
 def resolve_dates(text: str, reference: datetime) -> DatedText:
     """`text` with every date phrase rewritten as an absolute date (see the module doc)."""
     mentions = find_dates(text, reference)
@@ -269,7 +276,11 @@ def resolve_dates(text: str, reference: datetime) -> DatedText:
         return DatedText(text, text, None)
     absolute, undated, last = [], [], 0
     for mention in mentions:
-        absolute += [text[last : mention.start], mention.absolute()]
+        written = mention.absolute()
+        if _PREPOSITION_BEFORE.search(text[last : mention.start]):
+            # "from January 1": "from Thursday, January 1, 2026", never "from on ..."
+            written = _LEADING_PREPOSITION.sub("", written)
+        absolute += [text[last : mention.start], written]
         undated.append(text[last : mention.start])
         last = mention.end
     absolute.append(text[last:])
