@@ -374,7 +374,7 @@ def is_memory_record(value: dict[str, Any]) -> bool:
 
 
 DERIVED_KEYS = frozenset({"family", "valid", "content_key", "owner", "event_stamp"})
-PERSONAL_SUBJECT_KINDS = frozenset({"customer", "user", "employee"})
+PERSONAL_SUBJECT_KINDS = frozenset({"customer", "user", "employee", "person"})
 """Subject kinds that name one person whose facts are private to them."""
 RECORD_SUBJECT_KINDS = frozenset(
     {"order", "ticket", "account", "invoice", "case", "shipment", "package"}

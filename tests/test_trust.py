@@ -588,6 +588,28 @@ def test_the_most_trusted_value_of_a_slot_is_shown_whatever_the_order_it_came_in
     assert shown_values() == [best], said
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Maya Chen's phone number is 555-0101.",
+        "Remember that Priya Raman lives at 12 Elm Street.",
+        "Anna prefers phone calls.",
+        "Ben Okafor's email is ben@example.com.",
+    ],
+)
+def test_staff_notes_about_a_named_person_are_theirs_never_general(
+    store: BaseStore, text: str
+) -> None:
+    """What staff say of a person by name (no customer id) is that person's fact: it is
+    stored, and shown to staff, but never to another customer's conversation."""
+    alex = MemoryManager(store, team=TEAM, agent="alex")
+    [stored] = alex.remember(text, source="staff")
+    assert stored.memory.subject and stored.memory.subject.startswith("person:")
+    assert stored.memory.owner == stored.memory.subject
+    assert shown(alex, text, "customer:999") == []
+    assert shown(alex, text) == [stored.memory.content]
+
+
 def staff_says(manager: MemoryManager, about: str, text: str) -> list[AddResult]:
     """Staff say `text` in a conversation about `about` ("customer:12345", or an
     anonymous thread's "user:t-1"): extract and add."""

@@ -317,25 +317,43 @@ def detect_speaker_fact(clause: str, ctx: ExtractionContext) -> Found | None:
 _PERSON = re.compile(
     r"^(?:[Mm]y (?P<role>colleague|coworker|co-worker|manager|boss|wife|husband|partner|son|"
     r"daughter|friend|assistant|mother|father|mom|dad|brother|sister) )?"
-    r"(?P<name>[A-Z][a-z]+)\s+(?P<rest>(?:(?:always|usually|only|never|really)\s+)*"
-    r"(?:prefers|likes|loves|hates|dislikes|speaks|lives in|works at|works for|is allergic to|"
-    r"does not like|does not want)\b.*)$"
+    r"(?P<name>[A-Z][a-z]+(?: [A-Z][a-z]+){0,2})\s+(?P<rest>(?:(?:always|usually|only|never|"
+    r"really)\s+)*(?:prefers|likes|loves|hates|dislikes|speaks|lives in|lives at|works at|"
+    r"works for|is allergic to|does not like|does not want)\b.*)$"
 )
+_PERSON_POSSESSIVE = re.compile(
+    r"^(?P<name>[A-Z][a-z]+(?: [A-Z][a-z]+){0,2})'s\s+(?P<attr>[\w -]{2,30}?)\s+(?:is|are)\s+"
+    r"(?P<value>.+)$"
+)
+"""A named person's slot: "Maya Chen's phone number is 555-0101" (their fact, not policy)."""
 
 
 def detect_person_fact(clause: str, ctx: ExtractionContext) -> Found | None:
-    """A preference or profile fact about a named person: "my colleague Ben prefers Slack"."""
+    """A preference or profile fact about a named person: "my colleague Ben prefers Slack",
+    "Maya Chen's phone number is 555-0101"."""
+    if (owned := _PERSON_POSSESSIVE.match(clause)) and not _not_a_name(owned.group("name")):
+        slot = _attribute_slot(owned.group("attr"), owned.group("value"))
+        if slot is None:
+            return None
+        subject = f"person:{owned.group('name').lower()}"
+        return Found("entity", render(clause, subject, ctx), subject, *slot)
     match = _PERSON.match(clause)
-    if match is None or (match.group("role") is None and match.group("name") in _NOT_NAMES):
+    if match is None or (match.group("role") is None and _not_a_name(match.group("name"))):
         return None
     st = _statement(match.group("rest"))
     slot = _verb_fact(st) if st else None
     if slot is None and (allergy := re.match(r"^is allergic to (.+)$", match.group("rest"))):
         slot = _Slot("allergy", clean_end(allergy.group(1)), "profile")
+    if slot is None and (home := re.match(r"^lives at (.+)$", match.group("rest"))):
+        slot = _Slot("address", clean_end(home.group(1)), "profile")
     if slot is None:
         return None
     subject = f"person:{match.group('name').lower()}"
     return Found("entity", render(clause, subject, ctx), subject, *slot)
+
+
+def _not_a_name(name: str) -> bool:
+    return any(word in _NOT_NAMES for word in name.split())
 
 
 _NOT_NAMES = wordset(
