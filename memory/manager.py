@@ -151,6 +151,11 @@ TYPE_WEIGHT: dict[QueryIntent, dict[MemoryFamily, float]] = {
 _HOW_TO = re.compile(r"\bhow\s+(do|can|should|to|does|would)\b|\bsteps?\b|\bprocess for\b", re.I)
 
 
+LISTING_PAGE = 5_000
+"""Memories read per store call when listing a namespace (each page skips the ones before
+it: at 500 a page, SQLite's skipping took 0.36 s of listing 10k memories)."""
+
+
 def memories_in(
     store: BaseStore, namespace: Namespace, filter: dict[str, object] | None = None
 ) -> list[Memory]:
@@ -170,12 +175,14 @@ def memories_in_steps(
     out: list[Memory] = []
     offset = 0
     while True:
-        page = yield from steps.search(namespace, limit=500, offset=offset)
+        page = yield from steps.search(namespace, limit=LISTING_PAGE, offset=offset)
         for item in page:
             memory = read_memory(item)
-            if memory is not None and matches_filter(memory.to_store_value(), filter):
+            if memory is not None and (
+                not filter or matches_filter(memory.store_fields(filter), filter)
+            ):
                 out.append(memory)
-        if len(page) < 500:
+        if len(page) < LISTING_PAGE:
             return out
         offset += len(page)
 

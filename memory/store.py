@@ -732,6 +732,11 @@ class FaissStore(BaseStore):
         self, prefix: str, any_of: AnyOf, offset: int, limit: int, *, vectorless: bool = False
     ) -> list[tuple[ItemRow, dict[str, Any]]]:
         pre_sql, pre_args = sql_prefilter_any(any_of)
+        if not any(any_of):  # no filter: SQLite pages, so a page parses only its own rows
+            rows = self._db.scan(
+                prefix, [], [], self._live_after(), vectorless=vectorless, page=(offset, limit)
+            )
+            return [(row, parse_value(row[3])) for row in rows]
         rows = self._db.scan(prefix, pre_sql, pre_args, self._live_after(), vectorless=vectorless)
         out: list[tuple[ItemRow, dict[str, Any]]] = []
         skipped = 0

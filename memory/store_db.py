@@ -301,8 +301,10 @@ class StoreDB:
         live_after: float | None,
         *,
         vectorless: bool = False,
+        page: tuple[int, int] | None = None,
     ) -> Iterable[ItemRow]:
-        """Item rows under a namespace prefix matching extra SQL conditions, by item_id."""
+        """Item rows under a namespace prefix matching extra SQL conditions, by item_id;
+        with `page` (offset, limit), only those."""
         clauses = ["ns >= ?", "ns < ?"] if prefix else ["1 = 1"]
         params: list[Any] = [prefix, prefix[:-1] + "/"] if prefix else []
         if vectorless:
@@ -313,6 +315,9 @@ class StoreDB:
         sql = (
             f"SELECT {ITEM_COLUMNS} FROM items WHERE {' AND '.join(clauses)}{live} ORDER BY item_id"
         )
+        if page is not None:
+            sql += " LIMIT ? OFFSET ?"
+            live_args = (*live_args, page[1], page[0])
         return self.conn.execute(sql, (*params, *live_args))
 
     def namespaces(self, live_after: float | None) -> list[str]:
