@@ -36,6 +36,8 @@ from typing import Any, TypeVar, cast
 
 from langgraph.store.base import BaseStore, GetOp, Item, Op, Result, SearchItem, SearchOp
 
+from memory.store_compat import tolerant
+
 T = TypeVar("T")
 
 
@@ -164,7 +166,8 @@ def _answer(store: BaseStore, request: Request) -> Any:
         return _candidates(store, request)
     if isinstance(request, Blocking):
         return request.call()
-    return store.batch(request)
+    ops, finish = tolerant(store, request)
+    return finish(store.batch(ops))
 
 
 async def arun(store: BaseStore, steps: Steps[T]) -> T:
@@ -189,7 +192,8 @@ async def _aanswer(store: BaseStore, request: Request) -> Any:
         return await _acandidates(store, request)
     if isinstance(request, Blocking):
         return await asyncio.to_thread(request.call)
-    return await store.abatch(request)
+    ops, finish = tolerant(store, request)
+    return finish(await store.abatch(ops))
 
 
 def has_thread_transactions(store: BaseStore) -> bool:
