@@ -503,6 +503,16 @@ def _theirs(candidate: _Candidate, subject: str | None) -> bool:
     return subject is None or memory is None or memory.owner in (GENERAL_OWNER, subject)
 
 
+def check_asked_at(now: object) -> None:
+    """Refuse a search's `now` that is not a timezone-aware datetime."""
+    if now is None:
+        return
+    if not isinstance(now, datetime):
+        raise ValueError(f"now must be a datetime, got {type(now).__name__}")
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("now must be timezone-aware (its timezone is the asker's calendar)")
+
+
 def check_search_args(
     query: object,
     *,
@@ -984,18 +994,22 @@ class MemoryManager:
         types: Collection[MemoryType] | None = None,
         follow_links: bool = False,
         subject: str | None = None,
+        now: datetime | None = None,
     ) -> builtins.list[ScoredMemory]:
         """The memories that best answer `query` (see the module docstring for the score).
 
         `subject`: the customer or user the conversation is with ("customer:12345"); only
         their own memories and general knowledge are searched. None: everything (staff).
+        `now`: when the question is asked, in the asker's timezone: "yesterday" and "last
+        week" are their calendar's, as extraction reads a message's dates (None: now, UTC).
         """
         check_search_args(query, limit=limit, min_confidence=min_confidence, types=types)
+        check_asked_at(now)
         subject = searched_subject(subject)
         return steps.run(
             self.store,
             self._search_steps(
-                query, limit, min_confidence, include_invalid, types, follow_links, subject
+                query, limit, min_confidence, include_invalid, types, follow_links, subject, now
             ),
         )
 
@@ -1008,6 +1022,7 @@ class MemoryManager:
         types: Collection[MemoryType] | None,
         follow_links: bool,
         subject: str | None,
+        asked_at: datetime | None = None,
     ) -> Steps[builtins.list[ScoredMemory]]:
         if limit == 0:
             return []
@@ -1021,7 +1036,7 @@ class MemoryManager:
                 filter["family"] = families.pop()
         owners = [{"owner": GENERAL_OWNER}, {"owner": subject}] if subject else []
         weights = TYPE_WEIGHT[query_intent(query)]
-        now = utcnow()
+        now = asked_at or utcnow()
         window = query_window(query, now)
         pool = yield from hybrid_search_steps(
             self.namespaces,
@@ -1219,14 +1234,16 @@ class MemoryManager:
         types: Collection[MemoryType] | None = None,
         follow_links: bool = False,
         subject: str | None = None,
+        now: datetime | None = None,
     ) -> builtins.list[ScoredMemory]:
         """`search`, on the store's `abatch`."""
         check_search_args(query, limit=limit, min_confidence=min_confidence, types=types)
+        check_asked_at(now)
         subject = searched_subject(subject)
         return await steps.arun(
             self.store,
             self._search_steps(
-                query, limit, min_confidence, include_invalid, types, follow_links, subject
+                query, limit, min_confidence, include_invalid, types, follow_links, subject, now
             ),
         )
 

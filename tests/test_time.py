@@ -272,3 +272,34 @@ def test_the_quick_check_never_hides_a_date_phrase(phrase: str) -> None:
 
 def test_a_question_without_a_date_word_has_no_window() -> None:
     assert query_window("Has order 10592 shipped yet, and with which carrier?", MONDAY) is None
+
+
+def test_a_question_counts_its_days_from_the_askers_calendar(store: BaseStore) -> None:
+    """At 17:30 in California it is already the next day in UTC: "yesterday" asked
+    there is the Californian yesterday, as extraction reads it in a message."""
+    sam = MemoryManager(store, team="support", agent="sam")
+    for day in (2, 3):
+        sam.add(
+            Memory(
+                content=f"The Lisbon depot flooded on March {day} and parcels were held.",
+                type="episodic",
+                mechanism="explicit",
+                confidence=0.95,
+                event_time=datetime(2025, 3, day, tzinfo=UTC),
+                provenance=Provenance(source_agent="sam"),
+            )
+        )
+    california = timezone(timedelta(hours=-8))
+    asked = datetime(2025, 3, 3, 17, 30, tzinfo=california)  # 2025-03-04 01:30 UTC
+    question = "What happened at the Lisbon depot yesterday?"
+    there = sam.search(question, limit=1, now=asked)
+    in_utc = sam.search(question, limit=1, now=asked.astimezone(UTC))
+    assert there[0].memory.event_time == datetime(2025, 3, 2, tzinfo=UTC)
+    assert in_utc[0].memory.event_time == datetime(2025, 3, 3, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("now", [datetime(2025, 3, 3), "yesterday", 5])
+def test_a_search_refuses_a_moment_without_a_timezone(store: BaseStore, now: object) -> None:
+    sam = MemoryManager(store, team="support", agent="sam")
+    with pytest.raises(ValueError, match="now must be"):
+        sam.search("anything", now=now)  # type: ignore[arg-type]
