@@ -502,10 +502,12 @@ def team_memories(
     agent: str | None = None,
     scope: Scope | None = None,
     include_invalid: bool = False,
+    limit: int = TEAM_MEMORY_LIMIT,
 ) -> list[tuple[Memory, str | None]]:
-    """The team's memories (or those `agent` can read) with their owners, oldest first."""
+    """The team's memories (or those `agent` can read) with their owners, oldest first;
+    the most recent `limit` of them."""
     rows = _team(store, state).list(
-        agent=agent, scope=scope, include_invalid=include_invalid, limit=TEAM_MEMORY_LIMIT
+        agent=agent, scope=scope, include_invalid=include_invalid, limit=limit
     )
     return [(row.memory, row.owner) for row in rows]
 
@@ -539,9 +541,8 @@ def list_memories(
     state = _state(ctx)
     with open_memory(state, read_only=True, vectors=False) as store:
         rows = team_memories(
-            store, state, agent=agent, scope=scope, include_invalid=include_invalid
+            store, state, agent=agent, scope=scope, include_invalid=include_invalid, limit=limit
         )
-    rows = rows[-limit:]  # the most recent ones, oldest first
     if as_json:
         typer.echo(render.dumps([render.memory_json(m, owner) for m, owner in rows]))
         return

@@ -173,18 +173,30 @@ def memories_in_steps(
 ) -> Steps[list[Memory]]:
     """``memories_in`` as store steps (memory/store_steps.py)."""
     out: list[Memory] = []
-    offset = 0
+    for item in (yield from items_in_steps(namespace)):
+        memory = read_memory(item)
+        if memory is not None and listed(memory, filter):
+            out.append(memory)
+    return out
+
+
+def items_in(store: BaseStore, namespace: Namespace) -> list[SearchItem]:
+    """Every item stored in `namespace` (and below), as stored, page by page."""
+    return steps.run(store, items_in_steps(namespace))
+
+
+def items_in_steps(namespace: Namespace) -> Steps[list[SearchItem]]:
+    out: list[SearchItem] = []
     while True:
-        page = yield from steps.search(namespace, limit=LISTING_PAGE, offset=offset)
-        for item in page:
-            memory = read_memory(item)
-            if memory is not None and (
-                not filter or matches_filter(memory.store_fields(filter), filter)
-            ):
-                out.append(memory)
+        page = yield from steps.search(namespace, limit=LISTING_PAGE, offset=len(out))
+        out += page
         if len(page) < LISTING_PAGE:
             return out
-        offset += len(page)
+
+
+def listed(memory: Memory, filter: dict[str, object] | None) -> bool:
+    """Whether `memory` matches a listing `filter` as its stored record would."""
+    return not filter or matches_filter(memory.store_fields(filter), filter)
 
 
 def _with_message(memory: Memory) -> Memory:

@@ -24,15 +24,22 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final, Literal
 
-from langgraph.store.base import BaseStore, Op, PutOp
+from langgraph.store.base import BaseStore, Item, Op, PutOp
 from pydantic import JsonValue
 
 from memory import trust
 from memory.bridge import MEMORY_FORGET, MEMORY_SYNC, A2ABridge, A2AMessage
 from memory.contradictions import contradiction, same_referents
 from memory.extraction.forget_requests import ForgetRequest
-from memory.manager import memories_in
-from memory.models import Memory, Scope, canonical_subject, content_key, utcnow
+from memory.manager import items_in, listed, memories_in
+from memory.models import (
+    Memory,
+    Scope,
+    canonical_subject,
+    content_key,
+    is_memory_record,
+    utcnow,
+)
 from memory.namespaces import (
     MemoryLocation,
     Namespace,
@@ -54,6 +61,21 @@ logger = logging.getLogger(__name__)
 
 MAX_NAMESPACES = 100_000
 """How many namespaces of one team a listing reads at most (agents, plus the log)."""
+
+
+def _stated_creation(item: Item) -> datetime:
+    """The creation time a stored memory states (as validation reads it), read without
+    validating the record; a plain note's, or one that does not parse, from a full read."""
+    stamp = item.value.get("created_at") if is_memory_record(item.value) else None
+    if isinstance(stamp, str):
+        try:
+            moment = datetime.fromisoformat(stamp)
+        except ValueError:
+            moment = None
+        if moment is not None and moment.utcoffset() is not None:
+            return moment
+    memory = read_memory(item)
+    return memory.created_at if memory is not None else item.created_at
 
 
 @dataclass(frozen=True)
@@ -188,12 +210,33 @@ class TeamMemory:
         include_invalid: bool = False,
         limit: int | None = None,
     ) -> builtins.list[TeamMemoryRow]:
-        """`rows`, oldest first; with `limit`, the most recent `limit` of them."""
-        rows = sorted(
-            self.rows(agent=agent, scope=scope, include_invalid=include_invalid),
-            key=lambda row: row.memory.created_at,
-        )
-        return rows if limit is None else rows[-limit:] if limit > 0 else []
+        """`rows`, oldest first; with `limit`, the most recent `limit` of them.
+
+        With `limit`, the stored records are put in order by the creation time they state
+        and read (validated) newest first until `limit` are listed: the same rows as
+        reading them all, where validating every one of 10k memories took most of
+        `memories list`."""
+        if limit is None:
+            return sorted(
+                self.rows(agent=agent, scope=scope, include_invalid=include_invalid),
+                key=lambda row: row.memory.created_at,
+            )
+        filter: dict[str, object] | None = None if include_invalid else {"valid": True}
+        stored = [
+            (item, location)
+            for location in self._visible_locations(agent)
+            if scope is None or location.scope == scope
+            for item in items_in(self.store, location.namespace)
+        ]
+        stored.sort(key=lambda pair: _stated_creation(pair[0]))
+        newest: builtins.list[TeamMemoryRow] = []
+        for item, location in reversed(stored):
+            if len(newest) >= limit:
+                break
+            memory = read_memory(item)
+            if memory is not None and listed(memory, filter):
+                newest.append(TeamMemoryRow(memory, location))
+        return newest[::-1]
 
     def get(self, memory_id: str) -> TeamMemoryRow | None:
         """The memory with exactly this id, wherever it lives in the team."""

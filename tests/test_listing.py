@@ -82,3 +82,41 @@ def test_listing_filters_select_as_store_filters_would(tmp_path: Path) -> None:
             MemoryManager(store, team="support", agent="sam").superseded_by("mem-2")[0].memory_id
             == ids[1]
         )
+
+
+def test_the_newest_of_a_team_listing_are_those_of_reading_it_all(tmp_path: Path) -> None:
+    """`TeamMemory.list(limit=k)` orders records by the time they state and validates only
+    what it lists: the rows are those of reading every memory, whatever the order they
+    were written in, with plain notes, an unreadable record and superseded ones among
+    them."""
+    from datetime import timedelta
+
+    from memory.team import TeamMemory
+
+    with FaissStore(tmp_path) as store:
+        start = datetime(2026, 1, 1, tzinfo=UTC)
+        private = memory_namespace("support", "agent", "sam")
+        for n in (5, 1, 9, 3, 7, 0, 8, 2, 6, 4):  # written out of time order
+            memory = Memory(
+                content=f"Depot note {n}.",
+                type="semantic",
+                provenance=SAM,
+                created_at=start + timedelta(days=n),
+                superseded_by="mem-x" if n in (8, 3) else None,
+                invalidated_at=start + timedelta(days=20) if n in (8, 3) else None,
+            )
+            store.put(SHARED if n % 2 else private, memory.memory_id, memory.to_store_value())
+        store.put(SHARED, "plain", {"content": "Depot opens at 8."})
+        broken = MEMORIES[0].to_store_value()
+        broken["mechanism"] = "telepathy"
+        store.put(SHARED, "broken", broken)
+        team = TeamMemory(store, "support")
+        for invalid in (False, True):
+            everything = team.list(include_invalid=invalid)
+            for k in (1, 3, 6, 20):
+                newest = team.list(include_invalid=invalid, limit=k)
+                assert [r.memory.memory_id for r in newest] == [
+                    r.memory.memory_id for r in everything[-k:]
+                ]
+        shown = [r.memory.content for r in team.list(limit=3)]
+        assert "Depot opens at 8." in shown  # the plain note is the newest (written now)
