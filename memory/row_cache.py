@@ -96,14 +96,13 @@ class RowCache:
         return None if verdicts is None else verdicts.get(item_id)
 
     def judged(self, filters: str, item_id: int, verdict: bool) -> None:
-        """Remember `verdict` for the cached row (the caller checks it is still cached)."""
+        """Remember `verdict` for the cached row (the caller checks it is still cached: a
+        row's verdicts go with it, so each filter set holds at most `capacity`)."""
         verdicts = self._verdicts.get(filters)
         if verdicts is None:
             if len(self._verdicts) >= MAX_FILTERS:
                 self._verdicts.clear()
             verdicts = self._verdicts[filters] = {}
-        elif len(verdicts) >= self.capacity:
-            verdicts.clear()
         verdicts[item_id] = verdict
 
     def discard(self, item_ids: list[int] | tuple[int, ...]) -> None:

@@ -731,12 +731,12 @@ class FaissStore(BaseStore):
     def _scan_any(
         self, prefix: str, any_of: AnyOf, offset: int, limit: int, *, vectorless: bool = False
     ) -> list[tuple[ItemRow, dict[str, Any]]]:
-        pre_sql, pre_args = sql_prefilter_any(any_of)
         if not any(any_of):  # no filter: SQLite pages, so a page parses only its own rows
             rows = self._db.scan(
                 prefix, [], [], self._live_after(), vectorless=vectorless, page=(offset, limit)
             )
             return [(row, parse_value(row[3])) for row in rows]
+        pre_sql, pre_args = sql_prefilter_any(any_of)
         rows = self._db.scan(prefix, pre_sql, pre_args, self._live_after(), vectorless=vectorless)
         out: list[tuple[ItemRow, dict[str, Any]]] = []
         skipped = 0
@@ -774,10 +774,9 @@ class FaissStore(BaseStore):
                 row = conn.execute(
                     "SELECT item_id FROM items WHERE ns = ? AND key = ?", (ns, key)
                 ).fetchone()
-                if row is not None:
-                    self._rows.discard([row[0]])
                 if op.value is None:
                     if row is not None:
+                        self._rows.discard([row[0]])
                         self._db.delete_item(conn, row[0])
                     continue
                 self._write_item(conn, op, ns, row[0] if row else None, moment, vectors)
@@ -808,7 +807,7 @@ class FaissStore(BaseStore):
                 (value, moment.isoformat(), expires, ttl, item_id),
             )
         assert item_id is not None
-        self._rows.discard([item_id])  # a new row may take a deleted row's id
+        self._rows.discard([item_id])  # its old row, or a deleted row's whose id it took
         pairs = self._index_texts(op)
         conn.execute("DELETE FROM items_fts WHERE rowid = ?", (item_id,))
         if pairs:

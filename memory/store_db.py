@@ -312,13 +312,15 @@ class StoreDB:
         clauses.extend(where)
         params.extend(args)
         live, live_args = live_clause(live_after)
+        params.extend(live_args)
         sql = (
             f"SELECT {ITEM_COLUMNS} FROM items WHERE {' AND '.join(clauses)}{live} ORDER BY item_id"
         )
         if page is not None:
+            offset, limit = page
             sql += " LIMIT ? OFFSET ?"
-            live_args = (*live_args, page[1], page[0])
-        return self.conn.execute(sql, (*params, *live_args))
+            params += [limit, offset]
+        return self.conn.execute(sql, params)
 
     def namespaces(self, live_after: float | None) -> list[str]:
         live, args = live_clause(live_after)
