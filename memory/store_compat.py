@@ -16,7 +16,7 @@ from typing import Any, cast
 
 from langgraph.store.base import BaseStore, Op, Result, SearchItem, SearchOp
 
-from memory.store_filters import compile_any
+from memory.store_filters import COMPARISONS, compile_any
 
 Finish = Callable[[list[Result]], list[Result]]
 
@@ -64,7 +64,7 @@ def _compares(op: Op) -> bool:
 
 
 def _is_comparison(expected: Any) -> bool:
-    return isinstance(expected, dict) and any(k in ("$gt", "$gte", "$lt", "$lte") for k in expected)
+    return isinstance(expected, dict) and any(k in COMPARISONS for k in expected)
 
 
 def _is_in_memory_store(store: BaseStore) -> bool:

@@ -28,6 +28,8 @@ def json_extract_sql(key: str) -> str:
 
 INDEXED_KEYS = frozenset(VALUE_INDEXES.values())
 OPERATORS = frozenset({"$eq", "$ne", "$gt", "$gte", "$lt", "$lte"})
+COMPARISONS = frozenset({"$gt", "$gte", "$lt", "$lte"})
+"""The operators that compare numbers (a value that is missing or no number fails them)."""
 
 
 def matches_filter(value: dict[str, Any], filter: dict[str, Any] | None) -> bool:
