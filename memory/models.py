@@ -310,7 +310,7 @@ class Memory(BaseModel):
         # A record made by `model_copy` (which skips validation) is checked before it is
         # stored: one that could not be read back would be acknowledged, then skipped.
         type(self).model_validate(value)
-        value.update((key, _DERIVED[key](self)) for key in DERIVED_KEYS_IN_ORDER)
+        value.update((key, derive(self)) for key, derive in _DERIVED.items())
         return value
 
     def store_fields(self, keys: Iterable[str]) -> dict[str, Any]:
@@ -380,8 +380,6 @@ def is_memory_record(value: dict[str, Any]) -> bool:
     return "type" in value and "provenance" in value
 
 
-DERIVED_KEYS_IN_ORDER = ("family", "valid", "content_key", "owner", "event_stamp")
-DERIVED_KEYS = frozenset(DERIVED_KEYS_IN_ORDER)
 _DERIVED: dict[str, Callable[[Memory], Any]] = {
     "family": lambda m: m.family,
     "valid": lambda m: m.is_valid,
@@ -390,6 +388,7 @@ _DERIVED: dict[str, Callable[[Memory], Any]] = {
     "event_stamp": lambda m: event_stamp(m.event_time) if m.event_time else UNDATED,
 }
 """How each derived key of a stored record is computed from the memory."""
+DERIVED_KEYS = frozenset(_DERIVED)
 PERSONAL_SUBJECT_KINDS = frozenset({"customer", "user", "employee", "person"})
 """Subject kinds that name one person whose facts are private to them."""
 RECORD_SUBJECT_KINDS = frozenset(
