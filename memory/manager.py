@@ -364,7 +364,7 @@ def _candidate(fused: Fused) -> _Candidate | None:
         provenance = value["provenance"]
         confidence = value["confidence"]
         kind = value["type"]
-        event_time = _aware(value["event_time"]) if value["event_time"] is not None else None
+        event_time = stated_time(value["event_time"]) if value["event_time"] is not None else None
         thread, turn = provenance.get("thread_id"), provenance.get("turn")
         memory_id, origin = value["memory_id"], provenance.get("origin_memory_id")
         if (
@@ -380,7 +380,7 @@ def _candidate(fused: Fused) -> _Candidate | None:
                 memory_id,
                 kind,
                 confidence,
-                event_time or _aware(value["updated_at"]),
+                event_time or stated_time(value["updated_at"]),
                 event_time,
                 None if thread is None or turn is None else (thread, turn),
                 origin or memory_id,
@@ -390,7 +390,9 @@ def _candidate(fused: Fused) -> _Candidate | None:
     return _read_fully(fused)
 
 
-def _aware(stamp: object) -> datetime:
+def stated_time(stamp: object) -> datetime:
+    """A time as a stored record states it (ISO, timezone-aware), read without validating
+    the record; TypeError or ValueError otherwise."""
     if type(stamp) is not str:
         raise TypeError("not an ISO time")
     moment = datetime.fromisoformat(stamp)
@@ -506,13 +508,19 @@ def searched_subject(subject: str | None) -> str | None:
     return canonical_subject(subject) if subject else None
 
 
+def shown_to(memory: Memory, subject: str | None) -> bool:
+    """Whether `memory` may be shown in the conversation with `subject` (as
+    `searched_subject` spells it; None: staff, who see everyone's): general knowledge, or
+    the subject's own."""
+    return not subject or memory.owner in (GENERAL_OWNER, subject)
+
+
 def _theirs(candidate: _Candidate, subject: str | None) -> bool:
     """Whether `candidate` may be shown in `subject`'s conversation. The store filter on the
     stored owner keeps records to `subject`'s and general ones; a plain ``{"content": ...}``
     item has no stored owner: it is read in full (`_read_fully`) and judged by the owner
     its text gives it, before ranking, so that another person's note never takes a place."""
-    memory = candidate.memory
-    return subject is None or memory is None or memory.owner in (GENERAL_OWNER, subject)
+    return candidate.memory is None or shown_to(candidate.memory, subject)
 
 
 def check_asked_at(now: object) -> None:
@@ -1148,7 +1156,7 @@ class MemoryManager:
                     not include_invalid and not memory.is_valid
                 ):
                     continue
-                if subject and memory.owner not in (GENERAL_OWNER, subject):
+                if not shown_to(memory, subject):
                     continue  # a link never leads to another customer's facts
                 seen.add(linked_id)
                 extra.append(

@@ -31,7 +31,7 @@ from memory import trust
 from memory.bridge import MEMORY_FORGET, MEMORY_SYNC, A2ABridge, A2AMessage
 from memory.contradictions import contradiction, same_referents
 from memory.extraction.forget_requests import ForgetRequest
-from memory.manager import items_in, listed, memories_in
+from memory.manager import items_in, listed, memories_in, stated_time
 from memory.models import (
     Memory,
     Scope,
@@ -63,17 +63,19 @@ MAX_NAMESPACES = 100_000
 """How many namespaces of one team a listing reads at most (agents, plus the log)."""
 
 
+def _shown(include_invalid: bool) -> dict[str, object] | None:
+    """The listing filter: valid memories only, unless invalid ones are asked for too."""
+    return None if include_invalid else {"valid": True}
+
+
 def _stated_creation(item: Item) -> datetime:
     """The creation time a stored memory states (as validation reads it), read without
     validating the record; a plain note's, or one that does not parse, from a full read."""
-    stamp = item.value.get("created_at") if is_memory_record(item.value) else None
-    if isinstance(stamp, str):
+    if is_memory_record(item.value):
         try:
-            moment = datetime.fromisoformat(stamp)
-        except ValueError:
-            moment = None
-        if moment is not None and moment.utcoffset() is not None:
-            return moment
+            return stated_time(item.value.get("created_at"))
+        except (TypeError, ValueError):
+            pass
     memory = read_memory(item)
     return memory.created_at if memory is not None else item.created_at
 
@@ -195,12 +197,18 @@ class TeamMemory:
         include_invalid: bool = False,
     ) -> Iterator[TeamMemoryRow]:
         """Every memory of the team (or, with `agent`, the ones that agent may read)."""
-        filter: dict[str, object] | None = None if include_invalid else {"valid": True}
-        for location in self._visible_locations(agent):
-            if scope is not None and location.scope != scope:
-                continue
-            for memory in memories_in(self.store, location.namespace, filter):
+        for location in self._listed_locations(agent, scope):
+            for memory in memories_in(self.store, location.namespace, _shown(include_invalid)):
                 yield TeamMemoryRow(memory, location)
+
+    def _listed_locations(
+        self, agent: str | None, scope: Scope | None
+    ) -> builtins.list[MemoryLocation]:
+        return [
+            location
+            for location in self._visible_locations(agent)
+            if scope is None or location.scope == scope
+        ]
 
     def list(
         self,
@@ -221,11 +229,9 @@ class TeamMemory:
                 self.rows(agent=agent, scope=scope, include_invalid=include_invalid),
                 key=lambda row: row.memory.created_at,
             )
-        filter: dict[str, object] | None = None if include_invalid else {"valid": True}
         stored = [
             (item, location)
-            for location in self._visible_locations(agent)
-            if scope is None or location.scope == scope
+            for location in self._listed_locations(agent, scope)
             for item in items_in(self.store, location.namespace)
         ]
         stored.sort(key=lambda pair: _stated_creation(pair[0]))
@@ -234,7 +240,7 @@ class TeamMemory:
             if len(newest) >= limit:
                 break
             memory = read_memory(item)
-            if memory is not None and listed(memory, filter):
+            if memory is not None and listed(memory, _shown(include_invalid)):
                 newest.append(TeamMemoryRow(memory, location))
         return newest[::-1]
 

@@ -27,8 +27,8 @@ from typing import Any
 from langchain_core.tools import BaseTool, StructuredTool
 from pydantic import BaseModel, Field
 
-from memory.manager import MemoryManager, searched_subject
-from memory.models import GENERAL_OWNER, Scope
+from memory.manager import MemoryManager, searched_subject, shown_to
+from memory.models import Scope
 from memory.team import TeamMemory
 
 
@@ -98,7 +98,7 @@ def memory_tools(
     def forget(memory_id: str) -> dict[str, Any]:
         """Forget a memory you wrote yourself (by its memory_id)."""
         memory = manager.get(memory_id)
-        if memory is None or (subject and memory.owner not in (GENERAL_OWNER, owner)):
+        if memory is None or not shown_to(memory, owner):
             return {"error": f"no memory {memory_id!r} that you can read"}
         if memory.provenance.source_agent != manager.agent:
             return {
