@@ -64,6 +64,7 @@ from memory.namespaces import memory_namespace, team_prefix
 from memory.retrieval import strip_question_words
 from memory.row_cache import DEFAULT_CAPACITY as DEFAULT_ROW_CACHE
 from memory.store import FaissStore
+from memory.vector_index import QUANTIZE_THRESHOLD
 
 SEARCH_LIMIT = 6
 """What the coordinator asks for (nodes' retrieve_memories)."""
@@ -76,7 +77,7 @@ PEERS = ("inmemory", "sqlite", "postgres", "mem0")
 SYSTEMS = (FLOOR, FLOOR_DENSE, PRODUCT, *PEERS)
 MIN_QUERIES = 5
 WARMUP = 2
-QUANTIZED_ABOVE = 50_000
+QUANTIZED_ABOVE = QUANTIZE_THRESHOLD
 """The store's quantize_threshold: above it the floor scans 8-bit codes as the store does."""
 RESCORE = 64
 

@@ -38,7 +38,10 @@ from memory.vector_index import (
     HNSW_EF_CONSTRUCTION,
     HNSW_EF_SEARCH,
     HNSW_M,
+    QUANTIZE_THRESHOLD,
     SELECTIVE_FRACTION,
+    TINY_SHARE,
+    TINY_SUBSET,
     VectorIndex,
     VectorRows,
     normalize_rows,
@@ -104,7 +107,7 @@ class IndexScaleSettings(BaseModel):
     seed: int
     hnsw_threshold: int
     exact_limit: int
-    quantize_threshold: int = 50_000
+    quantize_threshold: int = QUANTIZE_THRESHOLD
     hnsw_m: int = HNSW_M
     hnsw_ef_construction: int = HNSW_EF_CONSTRUCTION
     hnsw_ef_search: int = HNSW_EF_SEARCH
@@ -189,17 +192,17 @@ def search_positions(index: VectorIndex, query: np.ndarray, prefix: str, limit: 
 
 
 def search_path(index: VectorIndex, matching: int) -> Path_:
-    """The path vector_index.ranked's documented rule takes for `matching` allowed vectors."""
-    total = index.size
-    if index.kind == "flat":
-        if matching == total:
-            return "flat"
-        return "exact-subset" if matching <= index.exact_limit else "flat-filtered"
-    if matching <= index.exact_limit or matching < SELECTIVE_FRACTION * total:
-        return "exact-subset"
-    if index.kind == "sq8":
-        return "sq8" if matching == total else "sq8-filtered"
-    return "hnsw" if matching == total else "hnsw-filtered"
+    """The path a search over `matching` allowed vectors takes (VectorIndex.scan_for)."""
+    restricted = matching < index.size
+    match index.scan_for(matching):
+        case "tiny":
+            return "exact-subset"
+        case "approximate":
+            return "hnsw-filtered" if restricted else "hnsw"
+        case "quantized":
+            return "sq8-filtered" if restricted else "sq8"
+        case _:
+            return "flat-filtered" if restricted else "flat"
 
 
 def _rss_bytes() -> int:
@@ -244,7 +247,7 @@ def run_size(
     seed: int,
     hnsw_threshold: int,
     exact_limit: int,
-    quantize_threshold: int = 50_000,
+    quantize_threshold: int = QUANTIZE_THRESHOLD,
 ) -> SizeResult:
     """Build one index of `size` random vectors and measure every case on it."""
     rng = np.random.default_rng(seed)
@@ -362,7 +365,7 @@ def run_index_scale(
     seed: int = 11,
     hnsw_threshold: int = 2_000_000,
     exact_limit: int = 20_000,
-    quantize_threshold: int = 50_000,
+    quantize_threshold: int = QUANTIZE_THRESHOLD,
     notes: list[str] | None = None,
 ) -> IndexScaleReport:
     """Measure each size, write JSON (if `json_out`) and reports/index_scale.{json,md,png}."""
@@ -485,9 +488,12 @@ def render_markdown(report: IndexScaleReport) -> str:
         f"Index choice: flat (`IndexFlatIP`, exact) up to {s.quantize_threshold:,} vectors, "
         f"an 8-bit quantized scan with exact re-scoring up to {s.hnsw_threshold:,}, "
         f"HNSW (M={s.hnsw_m}, efConstruction={s.hnsw_ef_construction}, "
-        f"efSearch={s.hnsw_ef_search}) above. Restricted searches over at most "
-        f"{s.exact_limit:,} vectors, or under {SELECTIVE_FRACTION:.0%} of the index, are "
-        "scored exactly (path *exact-subset*); broader ones use HNSW with a bitmap filter.",
+        f"efSearch={s.hnsw_ef_search}) above. A handful of allowed vectors (at most "
+        f"{TINY_SUBSET:,}, under 1/{TINY_SHARE} of the index) are copied out and scored "
+        "exactly (path *exact-subset*); on HNSW, restricted searches over at most "
+        f"{s.exact_limit:,} vectors, or under {SELECTIVE_FRACTION:.0%} of the index, are an "
+        "exact filtered scan of the flat vectors, broader ones HNSW with a bitmap filter; "
+        "the other kinds scan their own index with the bitmap filter.",
         "",
         "## Build and memory",
         "",

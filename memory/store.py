@@ -250,10 +250,11 @@ class FaissStore(BaseStore):
             store later with another model (or dimension) is refused. Defaults to the
             embedder's ``model_name``/``model`` attribute or class name.
         ttl: LangGraph ``TTLConfig`` (default_ttl minutes, refresh_on_read, sweep interval).
-        quantize_threshold: above this many vectors, broad searches scan an 8-bit quantized
-            copy first and re-score its candidates exactly (see vector_index.py).
+        quantize_threshold: above this many vectors, searches scan an 8-bit quantized copy
+            first and re-score its candidates exactly (vector_index.QUANTIZE_THRESHOLD, the
+            default: see vector_index.py).
         hnsw_threshold: above this many vectors the FAISS index is HNSW (approximate).
-        exact_limit: restricted searches over at most this many vectors are exact.
+        exact_limit: on HNSW, restricted searches over at most this many vectors are exact.
         read_only: open without writing anything (no schema, no index save): a reader
             never waits for a writer; the directory must hold a store already.
         row_cache: item rows kept parsed in memory for searches (memory/row_cache.py;
@@ -270,7 +271,7 @@ class FaissStore(BaseStore):
         embedding_model: str | None = None,
         ttl: TTLConfig | None = None,
         hnsw_threshold: int = 2_000_000,
-        quantize_threshold: int = 50_000,
+        quantize_threshold: int = 5_000,
         exact_limit: int = 20_000,
         read_only: bool = False,
         row_cache: int = DEFAULT_ROW_CACHE,

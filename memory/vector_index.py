@@ -6,19 +6,26 @@ vector's row in SQLite (`vec_id`), its item and its namespace. Deleted vectors a
 tombstoned (FAISS HNSW cannot remove) and compacted away on the next rebuild.
 
 Index choice, by size (documented in the README):
-- up to `quantize_threshold` vectors (default 50,000): exact search, `IndexFlatIP`;
+- up to `quantize_threshold` vectors (default 5,000): exact search, `IndexFlatIP`;
 - up to `hnsw_threshold` (default 2,000,000): "sq8", the exact flat vectors plus an 8-bit
   scalar-quantized copy (one value range for all dimensions: `QT_8bit_uniform`, cheapest
-  to decode) scanned first, 4x less memory traffic; its top 64 candidates are re-scored
-  exactly, so reported scores are exact cosines. Measured at 100k x 384 random vectors on
-  one core: flat 9.7 ms p50; per-dimension 8-bit 4.4 ms, uniform 8-bit 2.9 ms; recall@10
-  after re-scoring 1.000 for both.
+  to decode) scanned first, 4x less memory traffic; its candidates (at least 64) are
+  re-scored exactly, so reported scores are exact cosines. A search is memory-bound: the
+  embedder that runs before it evicts the vectors from the CPU caches, so the flat scan
+  reads them from memory again. Measured at 10k x 384, one core, caches flushed before
+  each search: flat 1.01 ms, 8-bit scan and re-score 0.68 ms (in the hot-path bench, right
+  after the query's embedding: 1.9 against 1.0 ms); at 5k both 0.6 ms. At 100k: flat
+  9.7 ms p50, per-dimension 8-bit 4.4 ms, uniform 8-bit 2.9 ms; recall@10 after
+  re-scoring 1.000 for both.
 - above: HNSW (`IndexHNSWFlat`, M=32, efConstruction=80, efSearch >= 256), approximate;
   its recall depends on the data (0.42 on uniform random 384-dim vectors at 100k).
-A search restricted to a namespace or filter that keeps few vectors (at most
-`exact_limit`, or under 20% of the index) is scored exactly on just those vectors (a
-selector-restricted scan of the flat vectors), because approximate search with a
-selective filter misses hits.
+How one search is scored (`VectorIndex.scan_for`): a handful of allowed vectors (at most
+TINY_SUBSET, under 1/TINY_SHARE of the index) are copied out and scored directly; on HNSW,
+a search restricted to a namespace or filter that keeps few vectors (at most
+`exact_limit`, or under 20% of the index) is an exact selector-restricted scan of the
+flat vectors, because approximate search with a selective filter misses hits; otherwise
+the index's own scan: flat, quantized (restricted or not: the scan is exhaustive, only
+its order is by 8-bit codes until re-scored) or HNSW.
 
 Vectors are L2-normalised on the way in, so inner product is cosine similarity, the
 score InMemoryStore and PostgresStore (cosine) report.
@@ -55,6 +62,8 @@ HNSW_EF_SEARCH = 256
 """Measured on 30k random 384-dim vectors: recall@10 0.47 at 96, 0.76 at 256, 0.99 at 1024;
 real embeddings cluster and recall much better (1.00 at 96 on clustered data)."""
 TINY_SUBSET = 2048
+QUANTIZE_THRESHOLD = 5_000
+"""Above this many vectors the index keeps an 8-bit copy and scans it first (module docstring)."""
 TINY_FIRST_SLICE = 64
 SELECTIVE_FRACTION = 0.2
 TINY_SHARE = 8
@@ -131,6 +140,8 @@ class Hit(NamedTuple):
 
 
 Batch = tuple[np.ndarray, np.ndarray, np.ndarray]
+Scan = Literal["tiny", "exact", "quantized", "approximate"]
+"""How a search is scored (`VectorIndex.scan_for`)."""
 """Part of a ranking: positions, their item ids and scores (aligned arrays), best first."""
 
 
@@ -148,7 +159,7 @@ class VectorIndex:
         *,
         hnsw_threshold: int = 2_000_000,
         exact_limit: int = 20_000,
-        quantize_threshold: int = 50_000,
+        quantize_threshold: int = QUANTIZE_THRESHOLD,
     ):
         self.dims = dims
         self.quantize_threshold = quantize_threshold
@@ -326,7 +337,7 @@ class VectorIndex:
         *,
         hnsw_threshold: int,
         exact_limit: int,
-        quantize_threshold: int = 50_000,
+        quantize_threshold: int = QUANTIZE_THRESHOLD,
     ) -> VectorIndex:
         index = cls(
             dims,
@@ -396,18 +407,31 @@ class VectorIndex:
         if allowed == 0:
             return
         query = normalize_rows(query.reshape(1, -1))
-        total_live = self.size
-        broad = not (allowed <= self.exact_limit or allowed < SELECTIVE_FRACTION * total_live)
-        if broad and self.kind == "hnsw":
+        scan = self.scan_for(allowed, len(mask))
+        if scan == "tiny":
+            yield from self._exact_tiny(query, np.flatnonzero(mask), first=first)
+        elif scan == "approximate":
             yield from self._faiss_batches(
                 self.faiss, query, mask, allowed, approximate=True, first=first
             )
-        elif broad and self.coarse is not None:
+        elif scan == "quantized":
+            assert self.coarse is not None
             yield from self._faiss_batches(
                 self.coarse, query, mask, allowed, approximate=False, rerank=True, first=first
             )
         else:
             yield from self._exact(query, mask, allowed, first=first)
+
+    def scan_for(self, allowed: int, positions: int | None = None) -> Scan:
+        """How a search over `allowed` live vectors (of `positions`, tombstones included;
+        default: all) is scored (the module docstring's rule)."""
+        positions = len(self.alive) if positions is None else positions
+        if allowed <= TINY_SUBSET and allowed * TINY_SHARE < positions:
+            return "tiny"
+        if self.kind == "hnsw":
+            selective = allowed <= self.exact_limit or allowed < SELECTIVE_FRACTION * self.size
+            return "exact" if selective else "approximate"
+        return "quantized" if self.coarse is not None else "exact"
 
     def _flat_vectors(self) -> faiss.Index:
         """The exact (flat) index over every position: the index itself, or HNSW's storage."""
@@ -419,8 +443,8 @@ class VectorIndex:
         self, query: np.ndarray, mask: np.ndarray, allowed: int, *, first: int = 32
     ) -> Iterator[Batch]:
         """Exact ranking of the allowed positions: a few of many copied out and scored,
-        else FAISS's scan of the allowed ones."""
-        if allowed <= TINY_SUBSET and allowed * TINY_SHARE < len(mask):
+        else FAISS's scan of the allowed flat vectors."""
+        if self.scan_for(allowed, len(mask)) == "tiny":
             yield from self._exact_tiny(query, np.flatnonzero(mask), first=first)
         else:
             yield from self._faiss_batches(
@@ -557,7 +581,7 @@ class VectorIndex:
         model: str,
         hnsw_threshold: int,
         exact_limit: int,
-        quantize_threshold: int = 50_000,
+        quantize_threshold: int = QUANTIZE_THRESHOLD,
         checksum: str | None = None,
     ) -> VectorIndex | None:
         """The saved index, or None (with a warning) when it is missing, damaged, for

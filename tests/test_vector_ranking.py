@@ -12,7 +12,9 @@ from memory.vector_index import VectorIndex, VectorRows, normalize_rows
 DIMS = 16
 
 
-def index_of(count: int, namespaces: list[str], seed: int = 7) -> tuple[VectorIndex, np.ndarray]:
+def index_of(
+    count: int, namespaces: list[str], seed: int = 7, *, quantize_threshold: int = 10**9
+) -> tuple[VectorIndex, np.ndarray]:
     rng = np.random.default_rng(seed)
     vectors = normalize_rows(rng.normal(size=(count, DIMS)).astype(np.float32))
     rows = VectorRows(
@@ -21,7 +23,10 @@ def index_of(count: int, namespaces: list[str], seed: int = 7) -> tuple[VectorIn
         namespaces=[namespaces[i % len(namespaces)] for i in range(count)],
         vectors=vectors,
     )
-    return VectorIndex.build(DIMS, rows, hnsw_threshold=10**9, exact_limit=10**9), vectors
+    index = VectorIndex.build(
+        DIMS, rows, hnsw_threshold=10**9, exact_limit=10**9, quantize_threshold=quantize_threshold
+    )
+    return index, vectors
 
 
 @pytest.mark.parametrize(
@@ -47,6 +52,29 @@ def test_the_ranking_is_exact_across_batches(
     expected = vectors[[h.position for h in hits]] @ query[0]
     np.testing.assert_allclose(scores, expected, rtol=1e-5, atol=1e-6)
     assert all(h.item_id == (h.position + 1) * 10 for h in hits)
+
+
+@pytest.mark.parametrize("prefix", ["", "b."], ids=["whole", "restricted"])
+def test_the_quantized_scan_ranks_by_exact_scores(prefix: str) -> None:
+    # Above quantize_threshold the 8-bit copy is scanned and each batch re-scored exactly:
+    # every allowed position once, exact cosines, each batch best first, and the first
+    # batch holds the exact best of all.
+    namespaces = ["a."] * 3 + ["b."]
+    index, vectors = index_of(8000, namespaces, quantize_threshold=1000)
+    assert index.kind == "sq8"
+    query = normalize_rows(np.random.default_rng(1).normal(size=(1, DIMS)).astype(np.float32))
+    assert index.scan_for(index.size) == "quantized"
+    batches = list(index.ranked(query[0], prefix, first=64))
+    hits = [hit for batch in batches for hit in batch]
+    allowed = [i for i in range(8000) if namespaces[i % 4].startswith(prefix)]
+    assert sorted(h.position for h in hits) == allowed
+    expected = vectors[[h.position for h in hits]] @ query[0]
+    np.testing.assert_allclose([h.score for h in hits], expected, rtol=1e-5, atol=1e-6)
+    for batch in batches:
+        assert [h.score for h in batch] == sorted((h.score for h in batch), reverse=True)
+    exact = vectors[allowed] @ query[0]
+    best = {allowed[i] for i in np.argsort(-exact)[:10]}
+    assert best <= {h.position for h in batches[0]}
 
 
 def test_deleted_vectors_are_never_ranked() -> None:
