@@ -13,17 +13,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any, cast
 
 from langgraph.store.base import BaseStore, SearchItem, SearchOp
 
 from memory import store_steps as steps
+from memory.fusion import RRF_K, Fused, fuse_ranks
 from memory.store_steps import Steps
-
-RRF_K = 10
-"""Measured on LoCoMo (evals/locomo/ablation.py): k=10 beat the customary 60 by 7.7 points
-of R@10; a small k lets the first few ranks of each retriever dominate."""
 
 # Words that carry a question's form, not its topic: BM25 would match them everywhere and
 # they pull the question's embedding toward other questions. "may" is left out on purpose:
@@ -131,19 +127,6 @@ def strip_question_words(query: str) -> str:
     return " ".join(words) or query
 
 
-@dataclass(frozen=True)
-class Fused:
-    """One hit of a hybrid search."""
-
-    item: SearchItem
-    relevance: float
-    """RRF score normalised to [0, 1] (1: first in every ranking)."""
-    similarity: float | None
-    """Cosine similarity from the dense search, when the item was found there."""
-    dense_rank: int | None
-    lexical_rank: int | None
-
-
 def _key(item: SearchItem) -> tuple[tuple[str, ...], str]:
     return tuple(item.namespace), item.key
 
@@ -243,20 +226,19 @@ def reciprocal_rank_fusion(
     *,
     rrf_k: int = RRF_K,
 ) -> list[tuple[SearchItem, float, list[int | None]]]:
-    """Fuse rankings; returns (item, normalised score, rank in each ranking), best first."""
-    scores: dict[tuple[tuple[str, ...], str], float] = {}
+    """Fuse rankings of items (memory/fusion.py); returns (item, normalised score, rank in
+    each ranking), best first. An item in several rankings is the first ranking's when
+    that one scored it (the dense ranking's cosine)."""
     items: dict[tuple[tuple[str, ...], str], SearchItem] = {}
-    ranks: dict[tuple[tuple[str, ...], str], list[int | None]] = {}
-    for index, (ranking, weight) in enumerate(zip(rankings, weights, strict=True)):
-        for rank, item in enumerate(ranking, start=1):
+    keys: list[list[tuple[tuple[str, ...], str]]] = []
+    for index, ranking in enumerate(rankings):
+        keys.append([])
+        for item in ranking:
             key = _key(item)
-            scores[key] = scores.get(key, 0.0) + weight / (rrf_k + rank)
+            keys[-1].append(key)
             if key not in items or (item.score is not None and index == 0):
                 items[key] = item
-            ranks.setdefault(key, [None] * len(rankings))[index] = rank
-    best = sum(w / (rrf_k + 1) for w in weights) or 1.0
-    fused = sorted(scores, key=lambda k: scores[k], reverse=True)
-    return [(items[k], scores[k] / best, ranks[k]) for k in fused]
+    return [(items[k], score, ranks) for k, score, ranks in fuse_ranks(keys, weights, rrf_k=rrf_k)]
 
 
 def hybrid_search(
@@ -291,11 +273,12 @@ def hybrid_search_steps(
     one of those filters (e.g. owner "" or owner "customer:12345"); with `or_else`, an
     item matching one of those filters is ranked too, whatever `filter` says (plain items
     that lack the fields `filter` selects on). Each retriever ranks once over all of it:
-    on a store with `hybrid_candidates` (the FAISS store) in one call that embeds the
-    query once and filters inside the store; elsewhere with one store search per
-    filter alternative, merged. `candidates` / `lexical_candidates`: how deep the dense /
-    BM25 ranking goes before fusion (None: `limit` / as deep as dense). Store steps
-    (memory/store_steps.py): ``steps.run`` or ``steps.arun`` drives it.
+    on a store with `hybrid_fused` (the FAISS store) in one call that embeds the query
+    once, filters inside the store and fuses before it builds any item; elsewhere with
+    one store search per filter alternative, merged, then fused here. `candidates` /
+    `lexical_candidates`: how deep the dense / BM25 ranking goes before fusion (None:
+    `limit` / as deep as dense). Store steps (memory/store_steps.py): ``steps.run`` or
+    ``steps.arun`` drives it.
     """
     if strip_questions:
         query = strip_question_words(query)
@@ -305,23 +288,29 @@ def hybrid_search_steps(
         {**(filter or {}), **alternative} for alternative in any_of
     ] or [filter]
     filters += or_else
-    both = yield from steps.candidates(
-        namespaces, query, any_of=filters, limit=pool, lexical=lexical_pool
+    fused = yield from steps.fused(
+        namespaces,
+        query,
+        any_of=filters,
+        limit=pool,
+        lexical=lexical_pool,
+        weights=(dense_weight, lexical_weight),
+        rrf_k=rrf_k,
+        keep=limit,
     )
-    if both is not None:
-        dense, lexical = both
-    else:
-        dense = yield from dense_ranking_steps(
-            namespaces, query, limit=pool, filter=None, any_of=filters
+    if fused is not None:
+        return fused
+    dense = yield from dense_ranking_steps(
+        namespaces, query, limit=pool, filter=None, any_of=filters
+    )
+    rankings = []
+    for f in filters:
+        rankings.append(
+            (yield from lexical_ranking_steps(namespaces, query, limit=lexical_pool, filter=f))
         )
-        rankings = []
-        for f in filters:
-            rankings.append(
-                (yield from lexical_ranking_steps(namespaces, query, limit=lexical_pool, filter=f))
-            )
-        lexical = _merged(rankings, lexical_pool)
+    lexical = _merged(rankings, lexical_pool)
     similarity = {_key(h): h.score for h in dense}
-    fused = reciprocal_rank_fusion([dense, lexical], [dense_weight, lexical_weight], rrf_k=rrf_k)
+    both = reciprocal_rank_fusion([dense, lexical], [dense_weight, lexical_weight], rrf_k=rrf_k)
     return [
         Fused(
             item=item,
@@ -330,5 +319,5 @@ def hybrid_search_steps(
             dense_rank=ranks[0],
             lexical_rank=ranks[1],
         )
-        for item, score, ranks in fused[:limit]
+        for item, score, ranks in both[:limit]
     ]

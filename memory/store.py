@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import functools
 import json
 import logging
 import math
@@ -56,6 +57,7 @@ from langgraph.store.base import (
     validate_op_namespace,
 )
 
+from memory.fusion import RRF_K, Fused, fuse_ranks
 from memory.lexical import (
     MAX_SCOPED_NAMESPACES,
     bounded_match,
@@ -978,6 +980,60 @@ class FaissStore(BaseStore):
         vector walk and one BM25 query however many namespaces and filter alternatives
         there are (a `search` per namespace and filter repeated both).
         """
+        dense, lexical = self._both_ranked(namespaces, query, any_of, dense_limit, lexical_limit)
+        return (
+            [_search_item(row, value, score) for row, value, score in dense],
+            [_search_item(row, value, score) for row, value, score in lexical],
+        )
+
+    def hybrid_fused(
+        self,
+        namespaces: Sequence[tuple[str, ...]],
+        query: str,
+        *,
+        any_of: AnyOf = (),
+        dense_limit: int,
+        lexical_limit: int,
+        weights: tuple[float, float] = (1.0, 1.0),
+        rrf_k: int = RRF_K,
+        keep: int,
+    ) -> list[Fused]:
+        """`hybrid_candidates`' two rankings fused by rank (memory/fusion.py), the best
+        `keep`: the same hits as fusing its SearchItems, with an item built only for each
+        hit kept (a search keeps a third of its candidates). Each hit's item is the dense
+        ranking's where it is there (score: the cosine), else BM25's."""
+        if isinstance(keep, bool) or not isinstance(keep, int) or keep < 0:
+            raise ValueError(f"keep must be a non-negative integer, got {keep!r}")
+        dense, lexical = self._both_ranked(namespaces, query, any_of, dense_limit, lexical_limit)
+        found = {row[0]: (row, value, score) for row, value, score in reversed(lexical)}
+        found.update((row[0], (row, value, score)) for row, value, score in reversed(dense))
+        ranked = fuse_ranks(
+            [[row[0] for row, _, _ in dense], [row[0] for row, _, _ in lexical]],
+            weights,
+            rrf_k=rrf_k,
+        )
+        out = []
+        for item_id, relevance, (dense_rank, lexical_rank) in ranked[:keep]:
+            row, value, score = found[item_id]
+            out.append(
+                Fused(
+                    _search_item(row, value, score),
+                    relevance,
+                    score if dense_rank is not None else None,
+                    dense_rank,
+                    lexical_rank,
+                )
+            )
+        return out
+
+    def _both_ranked(
+        self,
+        namespaces: Sequence[tuple[str, ...]],
+        query: str,
+        any_of: AnyOf,
+        dense_limit: int,
+        lexical_limit: int,
+    ) -> tuple[list[Found], list[Found]]:
         for alternative in any_of:
             _check_op(SearchOp((), alternative, 1, 0, query))
         for number in (dense_limit, lexical_limit):
@@ -1021,10 +1077,7 @@ class FaissStore(BaseStore):
                 if fts_query(query) and lexical_limit
                 else []
             )
-        return (
-            [_search_item(row, value, score) for row, value, score in dense],
-            [_search_item(row, value, score) for row, value, score in lexical],
-        )
+        return dense, lexical
 
     async def ahybrid_candidates(
         self,
@@ -1043,6 +1096,33 @@ class FaissStore(BaseStore):
             any_of=any_of,
             dense_limit=dense_limit,
             lexical_limit=lexical_limit,
+        )
+
+    async def ahybrid_fused(
+        self,
+        namespaces: Sequence[tuple[str, ...]],
+        query: str,
+        *,
+        any_of: AnyOf = (),
+        dense_limit: int,
+        lexical_limit: int,
+        weights: tuple[float, float] = (1.0, 1.0),
+        rrf_k: int = RRF_K,
+        keep: int,
+    ) -> list[Fused]:
+        """`hybrid_fused` off the event loop (SQLite and the embedder block)."""
+        return await asyncio.to_thread(
+            functools.partial(
+                self.hybrid_fused,
+                namespaces,
+                query,
+                any_of=any_of,
+                dense_limit=dense_limit,
+                lexical_limit=lexical_limit,
+                weights=weights,
+                rrf_k=rrf_k,
+                keep=keep,
+            )
         )
 
     async def alexical_search(

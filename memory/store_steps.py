@@ -21,8 +21,9 @@ so its ``with`` blocks (a transaction's rollback) unwind there, in the running t
 
 A store without BM25 (``lexical_search``), such as PostgresStore or InMemoryStore,
 answers a ``Lexical`` step with no ranking; dense search alone then ranks. The FAISS
-store answers a ``Candidates`` step (both rankings in one pass, ``hybrid_candidates``);
-other stores answer it None and the dense and BM25 steps run instead.
+store answers a ``Candidates`` step (both rankings in one pass, ``hybrid_candidates``) and
+a ``FusedCandidates`` step (the same, fused, ``hybrid_fused``); other stores answer them
+None and the dense and BM25 steps run instead.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from typing import Any, TypeVar, cast
 
 from langgraph.store.base import BaseStore, GetOp, Item, Op, Result, SearchItem, SearchOp
 
+from memory.fusion import Fused
 from memory.store_compat import tolerant
 
 T = TypeVar("T")
@@ -66,13 +68,28 @@ class Candidates:
 
 
 @dataclass(frozen=True)
+class FusedCandidates:
+    """Both rankings fused by rank (memory/fusion.py), the best `keep`, in one call, where
+    the store offers it (the FAISS store's `hybrid_fused`); answered None elsewhere."""
+
+    namespaces: tuple[tuple[str, ...], ...]
+    query: str
+    any_of: tuple[dict[str, Any] | None, ...]
+    limit: int
+    lexical_limit: int
+    weights: tuple[float, float]
+    rrf_k: int
+    keep: int
+
+
+@dataclass(frozen=True)
 class Blocking:
     """A blocking call that is not the store's (a model call), kept off the event loop."""
 
     call: Callable[[], Any]
 
 
-Request = list[Op] | Lexical | Candidates | Blocking
+Request = list[Op] | Lexical | Candidates | FusedCandidates | Blocking
 Steps = Generator[Request, Any, T]
 """A computation over a store: yields requests, receives their results, returns a T."""
 
@@ -132,6 +149,39 @@ def _candidates_options(request: Candidates) -> dict[str, Any]:
     return {"any_of": request.any_of, "dense_limit": request.limit, "lexical_limit": lexical}
 
 
+def _fused(store: BaseStore, request: FusedCandidates) -> list[Fused] | None:
+    native = getattr(store, "hybrid_fused", None)
+    if not callable(native):
+        return None
+    return cast(
+        list[Fused], native(list(request.namespaces), request.query, **_fused_options(request))
+    )
+
+
+def _fused_options(request: FusedCandidates) -> dict[str, Any]:
+    """The keyword arguments of the store's `hybrid_fused` / `ahybrid_fused`."""
+    return {
+        "any_of": request.any_of,
+        "dense_limit": request.limit,
+        "lexical_limit": request.lexical_limit,
+        "weights": request.weights,
+        "rrf_k": request.rrf_k,
+        "keep": request.keep,
+    }
+
+
+async def _afused(store: BaseStore, request: FusedCandidates) -> list[Fused] | None:
+    native = getattr(store, "ahybrid_fused", None)
+    if callable(native):
+        return cast(
+            list[Fused],
+            await native(list(request.namespaces), request.query, **_fused_options(request)),
+        )
+    if not callable(getattr(store, "hybrid_fused", None)):
+        return None
+    return await asyncio.to_thread(_fused, store, request)
+
+
 async def _acandidates(store: BaseStore, request: Candidates) -> Ranked | None:
     native = getattr(store, "ahybrid_candidates", None)
     if callable(native):
@@ -164,6 +214,8 @@ def _answer(store: BaseStore, request: Request) -> Any:
         return _lexical(store, request)
     if isinstance(request, Candidates):
         return _candidates(store, request)
+    if isinstance(request, FusedCandidates):
+        return _fused(store, request)
     if isinstance(request, Blocking):
         return request.call()
     ops, finish = tolerant(store, request)
@@ -190,6 +242,8 @@ async def _aanswer(store: BaseStore, request: Request) -> Any:
         return await _alexical(store, request)
     if isinstance(request, Candidates):
         return await _acandidates(store, request)
+    if isinstance(request, FusedCandidates):
+        return await _afused(store, request)
     if isinstance(request, Blocking):
         return await asyncio.to_thread(request.call)
     ops, finish = tolerant(store, request)
@@ -276,6 +330,32 @@ def candidates(
         tuple(tuple(ns) for ns in namespaces), query, tuple(any_of), limit, lexical
     )
     return both
+
+
+def fused(
+    namespaces: Sequence[tuple[str, ...]],
+    query: str,
+    *,
+    any_of: Sequence[dict[str, Any] | None],
+    limit: int,
+    lexical: int,
+    weights: tuple[float, float],
+    rrf_k: int,
+    keep: int,
+) -> Steps[list[Fused] | None]:
+    """The best `keep` of both rankings fused, where the store fuses them in one pass, else
+    None (`limit` / `lexical`: each ranking's length before fusion)."""
+    found: list[Fused] | None = yield FusedCandidates(
+        tuple(tuple(ns) for ns in namespaces),
+        query,
+        tuple(any_of),
+        limit,
+        lexical,
+        weights,
+        rrf_k,
+        keep,
+    )
+    return found
 
 
 def blocking(call: Callable[..., T], *args: Any) -> Steps[T]:

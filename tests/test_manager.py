@@ -226,7 +226,7 @@ def test_a_search_ranks_records_and_plain_items_in_one_store_pass(
         store.put(("team", TEAM, "shared"), "plain-1", plain)
         expected.add("plain-1")
     calls: list[str] = []
-    for name in ("batch", "hybrid_candidates"):
+    for name in ("batch", "hybrid_fused"):
         original = getattr(type(store), name, None)
         if original is not None:  # patched on the class: InMemoryStore has slots
 
@@ -239,8 +239,8 @@ def test_a_search_ranks_records_and_plain_items_in_one_store_pass(
             monkeypatch.setattr(type(store), name, counted)
     hits = alex.search("refund for a damaged parcel")
     assert {h.memory.memory_id for h in hits} == expected
-    # One store call: the FAISS store ranks both in hybrid_candidates, other stores in one
-    # batch of searches (the plain items no longer take a second hybrid search).
+    # One store call: the FAISS store ranks and fuses both in hybrid_fused, other stores in
+    # one batch of searches (the plain items no longer take a second hybrid search).
     assert len(calls) == 1, calls
 
 

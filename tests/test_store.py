@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from langchain_core.embeddings import Embeddings
 from langgraph.store.base import InvalidNamespaceError
 
+from memory.retrieval import reciprocal_rank_fusion
 from memory.store import INDEX_FILE, FaissStore, StoreConfigError
 from memory.store_db import parse_value
 from tests.fakes import DeterministicEmbeddings
@@ -474,6 +475,48 @@ def test_hybrid_candidates_rank_several_namespaces_and_filter_alternatives_at_on
         assert [h.score for h in lexical] == sorted((h.score for h in lexical), reverse=True)
         assert "plain" in {h.key for h in dense + lexical}
         assert store.hybrid_candidates([jordan], "", dense_limit=3, lexical_limit=3)[1] == []
+
+
+@pytest.mark.parametrize("keep", [1, 7, 40])
+def test_hybrid_fused_keeps_what_fusing_both_rankings_keeps(tmp_path: Path, keep: int) -> None:
+    # The store fuses by item id before building items; fusing hybrid_candidates' items
+    # (retrieval.reciprocal_rank_fusion) must keep the same hits, ranks, scores and items.
+    shared, sam = ("team", "t", "shared"), ("team", "t", "agent", "sam")
+    with faiss_store(tmp_path) as store:
+        fill(store, 30, shared)
+        fill(store, 30, sam)
+        store.put(shared, "plain", {"text": "refund for a delayed order, plain item"})
+        store.put(sam, "unindexed", {"text": "refund delayed"}, index=False)
+        any_of = [{"n": {"$gte": 10}}, {"n": None}]
+        query, weights = "refund delayed order", (1.0, 1.5)
+        dense, lexical = store.hybrid_candidates(
+            [shared, sam], query, any_of=any_of, dense_limit=20, lexical_limit=12
+        )
+        expected = reciprocal_rank_fusion([dense, lexical], weights, rrf_k=10)[:keep]
+        fused = store.hybrid_fused(
+            [shared, sam],
+            query,
+            any_of=any_of,
+            dense_limit=20,
+            lexical_limit=12,
+            weights=weights,
+            rrf_k=10,
+            keep=keep,
+        )
+        similarity = {(tuple(h.namespace), h.key): h.score for h in dense}
+        assert (
+            len(fused)
+            == len(expected)
+            == min(keep, len({*similarity, *[(tuple(h.namespace), h.key) for h in lexical]}))
+        )
+        for got, (item, relevance, ranks) in zip(fused, expected, strict=True):
+            assert (tuple(got.item.namespace), got.item.key) == (tuple(item.namespace), item.key)
+            assert got.item.score == item.score and got.item.value == item.value
+            assert got.relevance == pytest.approx(relevance)
+            assert [got.dense_rank, got.lexical_rank] == ranks
+            assert got.similarity == similarity.get((tuple(item.namespace), item.key))
+        with pytest.raises(ValueError, match="keep"):
+            store.hybrid_fused([shared], query, dense_limit=3, lexical_limit=3, keep=-1)
 
 
 _JSON_VALUES = st.recursive(
