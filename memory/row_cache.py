@@ -22,6 +22,7 @@ Values are shared: a caller handing one out copies it first (`FaissStore` gives 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from memory.store_db import ItemRow, parse_value
@@ -69,6 +70,11 @@ class RowCache:
     def row(self, item_id: int) -> ItemRow | None:
         return self._rows.get(item_id)
 
+    @property
+    def rows(self) -> Mapping[int, ItemRow]:
+        """item_id -> its cached row (read-only: `put`, `discard` and `clear` change it)."""
+        return self._rows
+
     def put(self, rows: dict[int, ItemRow]) -> None:
         if not self.capacity:
             return
@@ -89,21 +95,18 @@ class RowCache:
                 self._values[item_id] = value
         return value
 
-    def verdict(self, filters: str, item_id: int) -> bool | None:
-        """Whether the row matches `filters` (a search's filter alternatives, by repr), as
-        judged before while nothing changed it; None: not judged."""
-        verdicts = self._verdicts.get(filters)
-        return None if verdicts is None else verdicts.get(item_id)
-
-    def judged(self, filters: str, item_id: int, verdict: bool) -> None:
-        """Remember `verdict` for the cached row (the caller checks it is still cached: a
-        row's verdicts go with it, so each filter set holds at most `capacity`)."""
+    def verdicts(self, filters: str) -> dict[int, bool]:
+        """item_id -> whether its cached row matches `filters` (a search's filter
+        alternatives, by repr), as judged while nothing changed the row; absent: not
+        judged. The caller may add a verdict for a row that is cached (a row's verdicts
+        go with it, so each filter set holds at most `capacity`), and holds the table for
+        one search at most: a write, or a search with another filter set, may replace it."""
         verdicts = self._verdicts.get(filters)
         if verdicts is None:
             if len(self._verdicts) >= MAX_FILTERS:
                 self._verdicts.clear()
             verdicts = self._verdicts[filters] = {}
-        verdicts[item_id] = verdict
+        return verdicts
 
     def discard(self, item_ids: list[int] | tuple[int, ...]) -> None:
         for item_id in item_ids:

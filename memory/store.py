@@ -123,30 +123,32 @@ class Reads:
         """item_id -> its row (None: expired, deleted or failing the SQL prefilter)."""
         self._found: dict[int, tuple[ItemRow, dict[str, Any]] | None] = {}
         self.cache = cache
-        self._filters = ""
-        """The repr of the search's filters: the cache keeps its verdicts by it."""
+        self._verdicts: dict[int, bool] = {}
+        """The cache's verdicts for this search's filters (`RowCache.verdicts`)."""
         self._matches: Callable[[dict[str, Any]], bool] | None = None
 
     def filtered_by(self, any_of: AnyOf) -> None:
         """The filters of the search (the same for all its rankings)."""
         if self._matches is None:
             self._matches = compile_any(any_of)
-            self._filters = repr(list(any_of)) if self.cache is not None else ""
+            if self.cache is not None:
+                self._verdicts = self.cache.verdicts(repr(list(any_of)))
 
     def unread(self, item_ids: list[int]) -> list[int]:
         """Those of `item_ids` this search has not read yet, nor the cache holds (those
         it holds are read from it)."""
-        unread = [i for i in item_ids if i not in self.rows]
-        cache = self.cache
-        if cache is None or not unread:
+        read = self.rows
+        unread = [i for i in item_ids if i not in read]
+        if self.cache is None or not unread:
             return unread
+        cached = self.cache.rows
         missing = []
         for item_id in unread:
-            row = cache.row(item_id)
+            row = cached.get(item_id)
             if row is None:
                 missing.append(item_id)
             else:
-                self.rows[item_id] = row
+                read[item_id] = row
         return missing
 
     def read(self, item_ids: list[int], rows: dict[int, ItemRow]) -> None:
@@ -161,8 +163,9 @@ class Reads:
         """A row read before and its parsed value, if it is under one of `scopes` and
         matches the search's filters (`filtered_by`), else None."""
         assert self._matches is not None, "filtered_by first"
-        if item_id in self._found:
-            return self._found[item_id]
+        found = self._found.get(item_id, _UNJUDGED)
+        if found is not _UNJUDGED:
+            return found
         row = self.rows.get(item_id)
         found = None
         # SQLite has the last word on namespace and filter: a damaged index may cost
@@ -174,14 +177,18 @@ class Reads:
                 found = (row, value) if self._matches(value) else None
             else:  # parsed and judged once while the row stays cached
                 value = cache.value(item_id, row)
-                verdict = cache.verdict(self._filters, item_id)
+                verdict = self._verdicts.get(item_id)
                 if verdict is None:
                     verdict = self._matches(value)
-                    if cache.row(item_id) is row:
-                        cache.judged(self._filters, item_id, verdict)
+                    if cache.rows.get(item_id) is row:
+                        self._verdicts[item_id] = verdict
                 found = (row, value) if verdict else None
         self._found[item_id] = found
         return found
+
+
+_UNJUDGED: Any = object()
+"""`Reads.matching`: an item this search has not judged yet."""
 
 
 class StoreConfigError(ValueError):
