@@ -387,11 +387,12 @@ class VectorIndex:
         first few of a batch of hundreds."""
         seen: set[int] = set()
         for _, item_ids, scores in self._ranked(query, ns_prefix, first):
-            _, at = np.unique(item_ids, return_index=True)
-            if len(at) < len(item_ids):  # an item with several vectors: its best one
+            ids = item_ids.tolist()
+            if len(set(ids)) < len(ids):  # an item with several vectors: its best one
+                _, at = np.unique(item_ids, return_index=True)
                 at.sort()
                 item_ids, scores = item_ids[at], scores[at]
-            ids = item_ids.tolist()
+                ids = item_ids.tolist()
             pairs = zip(ids, scores.tolist(), strict=True)
             fresh = [pair for pair in pairs if pair[0] not in seen] if seen else list(pairs)
             seen.update(ids)
@@ -501,7 +502,9 @@ class VectorIndex:
             scores, positions = found_scores[0], found[0]
             # A wider search need not repeat the narrower one's order among equal scores,
             # so the new hits are those not yet yielded, not a slice.
-            fresh = (positions >= 0) & ~np.isin(positions, yielded)
+            fresh = positions >= 0
+            if len(yielded):
+                fresh &= ~np.isin(positions, yielded)
             scores, positions = scores[fresh], positions[fresh]
             if len(positions) and rerank:
                 exact = self.faiss.reconstruct_batch(positions.astype(np.int64)) @ query[0]

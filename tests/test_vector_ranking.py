@@ -83,3 +83,30 @@ def test_deleted_vectors_are_never_ranked() -> None:
     query = np.ones(DIMS, dtype=np.float32)
     hits = [hit for batch in index.ranked(query, "", first=8) for hit in batch]
     assert sorted(h.position for h in hits) == list(range(1, 300, 2))
+
+
+@pytest.mark.parametrize("quantize_threshold", [10**9, 100], ids=["flat", "quantized"])
+def test_an_item_with_several_vectors_is_ranked_once_at_its_best(
+    quantize_threshold: int,
+) -> None:
+    # Items with two indexed fields have two vectors; ranked_items yields each item once,
+    # at its best vector's place and score (max pooling), and no item twice across batches.
+    rng = np.random.default_rng(3)
+    count = 400
+    vectors = normalize_rows(rng.normal(size=(2 * count, DIMS)).astype(np.float32))
+    rows = VectorRows(
+        vec_ids=np.arange(1, 2 * count + 1, dtype=np.int64),
+        item_ids=np.repeat(np.arange(count, dtype=np.int64), 2),
+        namespaces=["a."] * (2 * count),
+        vectors=vectors,
+    )
+    index = VectorIndex.build(
+        DIMS, rows, hnsw_threshold=10**9, exact_limit=10**9, quantize_threshold=quantize_threshold
+    )
+    query = normalize_rows(rng.normal(size=(1, DIMS)).astype(np.float32))[0]
+    pairs = [pair for batch in index.ranked_items(query, "", first=16) for pair in batch]
+    assert sorted(item for item, _ in pairs) == list(range(count))
+    best = (vectors @ query).reshape(count, 2).max(axis=1)
+    np.testing.assert_allclose([s for _, s in pairs], best[[i for i, _ in pairs]], atol=1e-5)
+    first = [item for item, _ in pairs[:10]]
+    assert set(first) == set(np.argsort(-best)[:10].tolist())
