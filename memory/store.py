@@ -32,7 +32,7 @@ import math
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -69,6 +69,7 @@ from memory.lexical import (
 )
 from memory.row_cache import DEFAULT_CAPACITY as DEFAULT_ROW_CACHE
 from memory.row_cache import RowCache
+from memory.scan_ahead import ScanWorker, worth_overlapping
 from memory.store_db import (
     DB_FILE,
     ItemRow,
@@ -307,6 +308,8 @@ class FaissStore(BaseStore):
         self._data_version = self._db.data_version()
         self._vectors: VectorIndex | None = None
         self._rows = RowCache(row_cache)
+        self._scan_worker = ScanWorker(f"faiss-scan-{self.path.name}")
+        """Runs a search's vector scan beside its BM25 query (memory/scan_ahead.py)."""
         """Rows searches read, kept parsed for later searches (memory/row_cache.py)."""
         self._saved_marks: tuple[int, int] | None = None
         """The index's (max vec_id, max deletion seq) when it matched the saved file: a
@@ -672,13 +675,30 @@ class FaissStore(BaseStore):
         """The first `need` items under one of `scopes` (encoded namespace prefixes)
         matching one of the filters `any_of`, by cosine similarity (max over an item's
         vectors), in one walk of the index's ranking."""
+        batches = self._dense_batches(query_vector, scopes, need)
+        return self._first_matching(batches, scopes, any_of, need, reads=reads)
+
+    def _dense_batches(
+        self, query_vector: np.ndarray, scopes: tuple[str, ...], need: int
+    ) -> Iterator[list[tuple[int, float]]]:
+        """The vector index's ranking under `scopes` as (item_id, score) batches."""
         assert self._vectors is not None
         # A first batch of 4x what is needed: filters keep part of it, and each wider
         # batch is another scan.
-        batches = self._vectors.ranked_items(
+        return self._vectors.ranked_items(
             query_vector, scopes[0] if len(scopes) == 1 else scopes, first=4 * need
         )
-        return self._first_matching(batches, scopes, any_of, need, reads=reads)
+
+    def _scanned_beside(self, scopes: tuple[str, ...]) -> bool:
+        """Whether a vector scan under `scopes` is worth running beside BM25 (scan_ahead)."""
+        vectors = self._vectors
+        if vectors is None:
+            return False
+        mask = vectors.allowed_mask(scopes[0] if len(scopes) == 1 else scopes)
+        if mask is None:
+            return False
+        allowed = int(mask.sum())
+        return vectors.scan_for(allowed, len(mask)) != "tiny" and worth_overlapping(allowed)
 
     def _first_matching(
         self,
@@ -1051,13 +1071,32 @@ class FaissStore(BaseStore):
         vector = None
         if self.embeddings is not None and self._vectors is not None and dense_limit and scopes:
             vector = self._embed_queries([query])[query]
-        with self._lock:
+        lexical_wanted = bool(lexical_limit) and bool(fts_query(query))
+        with self._lock, ExitStack() as stack:
             self._ensure_open()
             self._refresh_from_other_processes()
             reads = self._reads()  # both rankings mostly find the same items: each read once
+            batches = None
+            if vector is not None:
+                batches = self._dense_batches(vector, scopes, dense_limit)
+                if lexical_wanted and self._scanned_beside(scopes):
+                    # The scan runs on another core while BM25 ranks here (scan_ahead).
+                    batches = stack.enter_context(self._scan_worker.started(batches))
+            lexical = (
+                # Bounded: one FTS5 ranking per search, the best 16x `lexical_limit`
+                # matches of the whole index, kept to the namespaces and filters. Ranking
+                # every match a second time cost 2-3x the first at 10k; a first batch of
+                # 4x lost 2 points of hit@5 in the retrieval eval (a customer's own facts
+                # ranked below other customers').
+                self._lexical_ranked(
+                    query, scopes, any_of, lexical_limit, first=16, enough=0, reads=reads
+                )
+                if lexical_wanted
+                else []
+            )
             dense = (
-                self._dense_ranked(vector, scopes, any_of, dense_limit, reads)
-                if vector is not None
+                self._first_matching(batches, scopes, any_of, dense_limit, reads=reads)
+                if batches is not None
                 else []
             )
             for scope in scopes:
@@ -1072,18 +1111,6 @@ class FaissStore(BaseStore):
                         scope, any_of, 0, missing, vectorless=vector is not None
                     )
                 ]
-            lexical = (
-                # Bounded: one FTS5 ranking per search, the best 16x `lexical_limit`
-                # matches of the whole index, kept to the namespaces and filters. Ranking
-                # every match a second time cost 2-3x the first at 10k; a first batch of
-                # 4x lost 2 points of hit@5 in the retrieval eval (a customer's own facts
-                # ranked below other customers').
-                self._lexical_ranked(
-                    query, scopes, any_of, lexical_limit, first=16, enough=0, reads=reads
-                )
-                if fts_query(query) and lexical_limit
-                else []
-            )
         return dense, lexical
 
     async def ahybrid_candidates(
@@ -1241,6 +1268,7 @@ class FaissStore(BaseStore):
             finally:
                 self._closed = True
                 self._db.close()
+                self._scan_worker.shutdown()
 
     def _ensure_open(self) -> None:
         if self._closed:
