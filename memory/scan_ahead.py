@@ -30,10 +30,13 @@ OVERLAP_FROM = 2_000
 about as long as handing it to another thread (tens of microseconds)."""
 
 
+CORES = os.cpu_count() or 1
+
+
 def worth_overlapping(vectors: int) -> bool:
     """Whether a scan of `vectors` vectors should run beside BM25 (and there is a second
     core to run it on)."""
-    return vectors >= OVERLAP_FROM and (os.cpu_count() or 1) > 1
+    return vectors >= OVERLAP_FROM and CORES > 1
 
 
 class ScanWorker:

@@ -32,7 +32,7 @@ import math
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -694,10 +694,7 @@ class FaissStore(BaseStore):
         vectors = self._vectors
         if vectors is None:
             return False
-        mask = vectors.allowed_mask(scopes[0] if len(scopes) == 1 else scopes)
-        if mask is None:
-            return False
-        allowed = int(mask.sum())
+        mask, allowed = vectors.allowed(scopes[0] if len(scopes) == 1 else scopes)
         return vectors.scan_for(allowed, len(mask)) != "tiny" and worth_overlapping(allowed)
 
     def _first_matching(
@@ -984,8 +981,7 @@ class FaissStore(BaseStore):
         if len(names) > MAX_SCOPED_NAMESPACES:
             return None
         if names:
-            mask = vectors.allowed_mask(scopes[0] if len(scopes) == 1 else scopes)
-            in_names = int(mask.sum()) if mask is not None else 0
+            _, in_names = vectors.allowed(scopes[0] if len(scopes) == 1 else scopes)
             if not worth_scoping(matching, in_names, vectors.size):
                 return None
         return names
@@ -1072,33 +1068,36 @@ class FaissStore(BaseStore):
         if self.embeddings is not None and self._vectors is not None and dense_limit and scopes:
             vector = self._embed_queries([query])[query]
         lexical_wanted = bool(lexical_limit) and bool(fts_query(query))
-        with self._lock, ExitStack() as stack:
+        with self._lock:
             self._ensure_open()
             self._refresh_from_other_processes()
             reads = self._reads()  # both rankings mostly find the same items: each read once
             batches = None
             if vector is not None:
                 batches = self._dense_batches(vector, scopes, dense_limit)
-                if lexical_wanted and self._scanned_beside(scopes):
-                    # The scan runs on another core while BM25 ranks here (scan_ahead).
-                    batches = stack.enter_context(self._scan_worker.started(batches))
-            lexical = (
-                # Bounded: one FTS5 ranking per search, the best 16x `lexical_limit`
-                # matches of the whole index, kept to the namespaces and filters. Ranking
-                # every match a second time cost 2-3x the first at 10k; a first batch of
-                # 4x lost 2 points of hit@5 in the retrieval eval (a customer's own facts
-                # ranked below other customers').
-                self._lexical_ranked(
-                    query, scopes, any_of, lexical_limit, first=16, enough=0, reads=reads
+            scan: AbstractContextManager[Iterator[list[tuple[int, float]]] | None]
+            scan = nullcontext(batches)
+            if batches is not None and lexical_wanted and self._scanned_beside(scopes):
+                # The scan runs on another core while BM25 ranks here (scan_ahead).
+                scan = self._scan_worker.started(batches)
+            with scan as batches:
+                # Bounded: one FTS5 ranking per search, the best 16x `lexical_limit` matches
+                # of the whole index, kept to the namespaces and filters. Ranking every match
+                # a second time cost 2-3x the first at 10k; a first batch of 4x lost 2 points
+                # of hit@5 in the retrieval eval (a customer's own facts ranked below other
+                # customers').
+                lexical = (
+                    self._lexical_ranked(
+                        query, scopes, any_of, lexical_limit, first=16, enough=0, reads=reads
+                    )
+                    if lexical_wanted
+                    else []
                 )
-                if lexical_wanted
-                else []
-            )
-            dense = (
-                self._first_matching(batches, scopes, any_of, dense_limit, reads=reads)
-                if batches is not None
-                else []
-            )
+                dense = (
+                    self._first_matching(batches, scopes, any_of, dense_limit, reads=reads)
+                    if batches is not None
+                    else []
+                )
             for scope in scopes:
                 # Items that have no vector (index=False, or no index at all) come last,
                 # unscored, as in `search`.

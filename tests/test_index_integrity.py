@@ -158,7 +158,7 @@ def test_a_damaged_index_in_memory_never_leaks_across_namespaces(tmp_path: Path)
         fill(store)
         assert store._vectors is not None
         store._vectors.ns_ids[:] = 0
-        store._vectors._mask_cache.clear()
+        store._vectors._allowed.clear()
         shared_ns = store._vectors.namespaces[0]
         for prefix in (SHARED, SAM, JORDAN):
             for hit in store.search(prefix, query="private refund order", limit=100):

@@ -72,9 +72,9 @@ def test_the_scan_beside_bm25_gives_the_same_results_from_the_worker(
 
 def test_small_scans_and_single_cores_stay_in_the_caller(monkeypatch: pytest.MonkeyPatch) -> None:
     assert not worth_overlapping(100)
-    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    monkeypatch.setattr("memory.scan_ahead.CORES", 2)
     assert worth_overlapping(10_000)
-    monkeypatch.setattr("os.cpu_count", lambda: 1)
+    monkeypatch.setattr("memory.scan_ahead.CORES", 1)
     assert not worth_overlapping(10_000)
 
 
