@@ -6,9 +6,11 @@ query embedder (each system has its own instance, so no system sees another's ca
 query). Per memory count:
 
 - ``floor``: the least any hybrid search can do: one bare ``embed_query``, one bare FAISS
-  scan of all the vectors (flat; above 50k, the same 8-bit scan + exact re-score the store
-  uses) and one bounded BM25 query (FTS5, common words left out as the store does) over a
-  bare table of the same texts. ``floor-dense``: embedding + scan only.
+  scan of all the vectors (flat; above the store's quantize threshold, 5k, the same 8-bit
+  scan + exact re-score the store uses), then one bounded BM25 query (FTS5, common words
+  left out as the store does) over a bare table of the same texts, one after the other
+  (the product runs its scan beside its BM25 query on another core:
+  memory/scan_ahead.py). ``floor-dense``: embedding + scan only.
 - ``faiss``: this project, ``MemoryManager.search(q, limit=6)`` as the coordinator calls it
   (hybrid, trust- and type-aware) on the FAISS store;
 - ``inmemory``, ``sqlite``, ``postgres``: the same call on LangGraph's own stores (dense
