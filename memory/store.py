@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import functools
 import json
 import logging
 import math
@@ -308,9 +307,9 @@ class FaissStore(BaseStore):
         self._data_version = self._db.data_version()
         self._vectors: VectorIndex | None = None
         self._rows = RowCache(row_cache)
+        """Rows searches read, kept parsed for later searches (memory/row_cache.py)."""
         self._scan_worker = ScanWorker(f"faiss-scan-{self.path.name}")
         """Runs a search's vector scan beside its BM25 query (memory/scan_ahead.py)."""
-        """Rows searches read, kept parsed for later searches (memory/row_cache.py)."""
         self._saved_marks: tuple[int, int] | None = None
         """The index's (max vec_id, max deletion seq) when it matched the saved file: a
         store that took in nothing since then does not save again on close (a 100k index
@@ -1057,6 +1056,7 @@ class FaissStore(BaseStore):
         dense_limit: int,
         lexical_limit: int,
     ) -> tuple[list[Found], list[Found]]:
+        """The two rankings of `hybrid_candidates` as found rows, before any item is built."""
         for alternative in any_of:
             _check_op(SearchOp((), alternative, 1, 0, query))
         for number in (dense_limit, lexical_limit):
@@ -1145,17 +1145,15 @@ class FaissStore(BaseStore):
     ) -> list[Fused]:
         """`hybrid_fused` off the event loop (SQLite and the embedder block)."""
         return await asyncio.to_thread(
-            functools.partial(
-                self.hybrid_fused,
-                namespaces,
-                query,
-                any_of=any_of,
-                dense_limit=dense_limit,
-                lexical_limit=lexical_limit,
-                weights=weights,
-                rrf_k=rrf_k,
-                keep=keep,
-            )
+            self.hybrid_fused,
+            namespaces,
+            query,
+            any_of=any_of,
+            dense_limit=dense_limit,
+            lexical_limit=lexical_limit,
+            weights=weights,
+            rrf_k=rrf_k,
+            keep=keep,
         )
 
     async def alexical_search(
