@@ -55,7 +55,11 @@ class ScanWorker:
         if self._pool is None or self._pid != os.getpid():
             self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=self._name)
             self._pid = os.getpid()
-        first: Future[T | None] = self._pool.submit(next, batches, None)
+        try:
+            first: Future[T | None] = self._pool.submit(next, batches, None)
+        except RuntimeError:  # the interpreter is shutting down: no new work for threads
+            yield batches  # the caller scans, as it does below OVERLAP_FROM
+            return
         try:
             yield _after(first, batches)
         finally:

@@ -129,3 +129,26 @@ def test_a_forked_child_starts_its_own_worker() -> None:
     assert child.exitcode == 0
     assert out.get(timeout=5) == [[7]]
     worker.shutdown()
+
+
+def test_without_a_thread_to_run_it_the_caller_scans(monkeypatch: pytest.MonkeyPatch) -> None:
+    # At interpreter shutdown a thread pool takes no new work: the scan runs in the caller.
+    worker = ScanWorker("test-scan")
+    with worker.started(iter([[1]])) as batches:
+        assert list(batches) == [[1]]
+    assert worker._pool is not None
+
+    def refused(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("cannot schedule new futures after interpreter shutdown")
+
+    monkeypatch.setattr(worker._pool, "submit", refused)
+    scanned_in: list[str] = []
+
+    def batches_here() -> Iterator[list[int]]:
+        scanned_in.append(threading.current_thread().name)
+        yield [2, 3]
+
+    with worker.started(batches_here()) as batches:
+        assert list(batches) == [[2, 3]]
+    assert scanned_in == [threading.current_thread().name]
+    worker.shutdown()
