@@ -414,9 +414,7 @@ class VectorIndex:
             return
         query = normalize_rows(query.reshape(1, -1))
         scan = self.scan_for(allowed, len(mask))
-        if scan == "tiny":
-            yield from self._exact_tiny(query, np.flatnonzero(mask), first=first)
-        elif scan == "approximate":
+        if scan == "approximate":
             yield from self._faiss_batches(
                 self.faiss, query, mask, allowed, approximate=True, first=first
             )
@@ -425,7 +423,7 @@ class VectorIndex:
             yield from self._faiss_batches(
                 self.coarse, query, mask, allowed, approximate=False, rerank=True, first=first
             )
-        else:
+        else:  # "tiny" or "exact": `_exact` tells them apart
             yield from self._exact(query, mask, allowed, first=first)
 
     def scan_for(self, allowed: int, positions: int | None = None) -> Scan:
