@@ -67,9 +67,6 @@ class RowCache:
         for row in kept:
             self.value(row[0], row)
 
-    def row(self, item_id: int) -> ItemRow | None:
-        return self._rows.get(item_id)
-
     @property
     def rows(self) -> Mapping[int, ItemRow]:
         """item_id -> its cached row (read-only: `put`, `discard` and `clear` change it)."""

@@ -160,5 +160,5 @@ def test_the_second_search_fills_the_cache_with_the_newest_rows(tmp_path: Path) 
         found(store)
         assert len(store._rows) == 25
         newest = store._db.conn.execute("SELECT max(item_id) FROM items").fetchone()[0]
-        assert store._rows.row(newest) is not None
+        assert store._rows.rows.get(newest) is not None
         assert found(store) == uncached(tmp_path)
