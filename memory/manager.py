@@ -92,7 +92,7 @@ from memory.models import (
 from memory.namespaces import Namespace, memory_namespace, readable_namespaces
 from memory.notes import annotate
 from memory.reading import read_memory
-from memory.retrieval import Fused, hybrid_search_steps
+from memory.retrieval import RRF_K, Fused, hybrid_search_steps
 from memory.retrieval_context import spread_to_neighbours
 from memory.store_filters import matches_filter
 from memory.store_steps import Steps
@@ -949,12 +949,20 @@ class MemoryManager:
         found: builtins.list[tuple[float, Memory, Namespace]] = []
         want = self.max_links + 1  # one more: the memory itself may be among them
         # The FAISS store: one vector walk over both namespaces (an add's costliest search
-        # at 100k was one scan per namespace); other stores answer None.
-        both = yield from steps.candidates(
-            self.namespaces, memory.content, any_of=[{"valid": True}], limit=want, lexical=0
+        # at 100k was one scan per namespace), no BM25: the dense ranking in its order, each
+        # hit scored by its cosine; other stores answer None.
+        fused = yield from steps.fused(
+            self.namespaces,
+            memory.content,
+            any_of=[{"valid": True}],
+            limit=want,
+            lexical=0,
+            weights=(1.0, 0.0),
+            rrf_k=RRF_K,
+            keep=want,
         )
-        if both is not None:
-            hits = both[0]
+        if fused is not None:
+            hits = [f.item for f in fused]
         else:
             # One batch for all namespaces: the store embeds the text once, not once each.
             ops = [SearchOp(ns, {"valid": True}, want, 0, memory.content) for ns in self.namespaces]

@@ -1027,8 +1027,9 @@ class FaissStore(BaseStore):
         if isinstance(keep, bool) or not isinstance(keep, int) or keep < 0:
             raise ValueError(f"keep must be a non-negative integer, got {keep!r}")
         dense, lexical = self._both_ranked(namespaces, query, any_of, dense_limit, lexical_limit)
-        found = {row[0]: (row, value, score) for row, value, score in reversed(lexical)}
-        found.update((row[0], (row, value, score)) for row, value, score in reversed(dense))
+        # An item in both rankings is the dense one's: its score is the cosine.
+        found = {row[0]: (row, value, score) for row, value, score in lexical}
+        found.update((row[0], (row, value, score)) for row, value, score in dense)
         ranked = fuse_ranks(
             [[row[0] for row, _, _ in dense], [row[0] for row, _, _ in lexical]],
             weights,
@@ -1111,25 +1112,6 @@ class FaissStore(BaseStore):
                     )
                 ]
         return dense, lexical
-
-    async def ahybrid_candidates(
-        self,
-        namespaces: Sequence[tuple[str, ...]],
-        query: str,
-        *,
-        any_of: AnyOf = (),
-        dense_limit: int,
-        lexical_limit: int,
-    ) -> tuple[list[SearchItem], list[SearchItem]]:
-        """`hybrid_candidates` off the event loop (SQLite and the embedder block)."""
-        return await asyncio.to_thread(
-            self.hybrid_candidates,
-            namespaces,
-            query,
-            any_of=any_of,
-            dense_limit=dense_limit,
-            lexical_limit=lexical_limit,
-        )
 
     async def ahybrid_fused(
         self,

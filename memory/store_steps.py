@@ -21,9 +21,8 @@ so its ``with`` blocks (a transaction's rollback) unwind there, in the running t
 
 A store without BM25 (``lexical_search``), such as PostgresStore or InMemoryStore,
 answers a ``Lexical`` step with no ranking; dense search alone then ranks. The FAISS
-store answers a ``Candidates`` step (both rankings in one pass, ``hybrid_candidates``) and
-a ``FusedCandidates`` step (the same, fused, ``hybrid_fused``); other stores answer them
-None and the dense and BM25 steps run instead.
+store answers a ``FusedCandidates`` step (both rankings in one pass, fused, its
+``hybrid_fused``); other stores answer it None and the dense and BM25 steps run instead.
 """
 
 from __future__ import annotations
@@ -55,19 +54,6 @@ class Lexical:
 
 
 @dataclass(frozen=True)
-class Candidates:
-    """Both rankings hybrid retrieval fuses, in one call, where the store offers it (the
-    FAISS store's `hybrid_candidates`); answered None elsewhere."""
-
-    namespaces: tuple[tuple[str, ...], ...]
-    query: str
-    any_of: tuple[dict[str, Any] | None, ...]
-    limit: int
-    lexical_limit: int | None = None
-    """The BM25 ranking's length (None: `limit`; 0: the dense ranking alone)."""
-
-
-@dataclass(frozen=True)
 class FusedCandidates:
     """Both rankings fused by rank (memory/fusion.py), the best `keep`, in one call, where
     the store offers it (the FAISS store's `hybrid_fused`); answered None elsewhere."""
@@ -89,7 +75,7 @@ class Blocking:
     call: Callable[[], Any]
 
 
-Request = list[Op] | Lexical | Candidates | FusedCandidates | Blocking
+Request = list[Op] | Lexical | FusedCandidates | Blocking
 Steps = Generator[Request, Any, T]
 """A computation over a store: yields requests, receives their results, returns a T."""
 
@@ -131,24 +117,6 @@ async def _alexical(store: BaseStore, request: Lexical) -> list[SearchItem]:
     return await asyncio.to_thread(_lexical, store, request)
 
 
-Ranked = tuple[list[SearchItem], list[SearchItem]]
-
-
-def _candidates(store: BaseStore, request: Candidates) -> Ranked | None:
-    native = getattr(store, "hybrid_candidates", None)
-    if not callable(native):
-        return None
-    return cast(
-        Ranked, native(list(request.namespaces), request.query, **_candidates_options(request))
-    )
-
-
-def _candidates_options(request: Candidates) -> dict[str, Any]:
-    """The keyword arguments of the store's `hybrid_candidates` / `ahybrid_candidates`."""
-    lexical = request.limit if request.lexical_limit is None else request.lexical_limit
-    return {"any_of": request.any_of, "dense_limit": request.limit, "lexical_limit": lexical}
-
-
 def _fused(store: BaseStore, request: FusedCandidates) -> list[Fused] | None:
     native = getattr(store, "hybrid_fused", None)
     if not callable(native):
@@ -182,18 +150,6 @@ async def _afused(store: BaseStore, request: FusedCandidates) -> list[Fused] | N
     return await asyncio.to_thread(_fused, store, request)
 
 
-async def _acandidates(store: BaseStore, request: Candidates) -> Ranked | None:
-    native = getattr(store, "ahybrid_candidates", None)
-    if callable(native):
-        return cast(
-            Ranked,
-            await native(list(request.namespaces), request.query, **_candidates_options(request)),
-        )
-    if not callable(getattr(store, "hybrid_candidates", None)):
-        return None
-    return await asyncio.to_thread(_candidates, store, request)
-
-
 def run(store: BaseStore, steps: Steps[T]) -> T:
     """Answer each request of `steps` with the store's sync calls; return its result."""
     try:
@@ -212,8 +168,6 @@ def run(store: BaseStore, steps: Steps[T]) -> T:
 def _answer(store: BaseStore, request: Request) -> Any:
     if isinstance(request, Lexical):
         return _lexical(store, request)
-    if isinstance(request, Candidates):
-        return _candidates(store, request)
     if isinstance(request, FusedCandidates):
         return _fused(store, request)
     if isinstance(request, Blocking):
@@ -240,8 +194,6 @@ async def arun(store: BaseStore, steps: Steps[T]) -> T:
 async def _aanswer(store: BaseStore, request: Request) -> Any:
     if isinstance(request, Lexical):
         return await _alexical(store, request)
-    if isinstance(request, Candidates):
-        return await _acandidates(store, request)
     if isinstance(request, FusedCandidates):
         return await _afused(store, request)
     if isinstance(request, Blocking):
@@ -314,22 +266,6 @@ def lexical(
 ) -> Steps[list[SearchItem]]:
     ranked: list[SearchItem] = yield Lexical(prefix, query, filter, limit, tuple(within))
     return ranked
-
-
-def candidates(
-    namespaces: Sequence[tuple[str, ...]],
-    query: str,
-    *,
-    any_of: Sequence[dict[str, Any] | None],
-    limit: int,
-    lexical: int | None = None,
-) -> Steps[Ranked | None]:
-    """Both rankings where the store offers them in one pass, else None; `lexical`: the
-    BM25 ranking's length (None: `limit`; 0: none)."""
-    both: Ranked | None = yield Candidates(
-        tuple(tuple(ns) for ns in namespaces), query, tuple(any_of), limit, lexical
-    )
-    return both
 
 
 def fused(
